@@ -1,0 +1,349 @@
+package plan
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pyship/pyship/internal/pyproject"
+)
+
+// Options are the explicit declarations that win over detection (from the command line).
+type Options struct {
+	AppRoot    string    // a subdirectory holding the app
+	Entrypoint string    // "module:attr" or "module:factory()"
+	Framework  Framework // forces the framework
+	Server     string    // the full server command line
+	Port       int
+	Python     string
+	Now        time.Time // for end-of-life warnings; zero means time.Now()
+}
+
+type detector struct {
+	t      *tree
+	opts   Options
+	cfg    config
+	plan   *Plan
+	extras map[string][]string
+	// scriptPort is the port a [project.scripts] server passes to uvicorn.run and the like.
+	scriptPort int
+}
+
+// Detect reads the project in fsys and returns its Plan. A project whose entry point or
+// app root cannot be settled gives an *AmbiguousError that says how to settle it.
+func Detect(fsys fs.FS, opts Options) (*Plan, error) {
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	t, err := walk(fsys)
+	if err != nil {
+		return nil, err
+	}
+	d := &detector{t: t, opts: opts, plan: &Plan{
+		Context: ".", AppRoot: ".", PythonPath: []string{}, Services: []Service{},
+		EnvVars: []EnvVar{}, Warnings: []string{}, Evidence: []Evidence{},
+	}}
+	if err := d.run(); err != nil {
+		return nil, err
+	}
+	return d.plan, nil
+}
+
+func (d *detector) evidence(field, value, file string, line int, rule string) {
+	d.plan.Evidence = append(d.plan.Evidence, Evidence{Field: field, Value: value, File: file, Line: line, Rule: rule})
+}
+
+func (d *detector) warn(msg string) { d.plan.Warnings = append(d.plan.Warnings, msg) }
+
+func (d *detector) run() error {
+	// Configuration at the top level first: it may name the app root.
+	if err := d.loadConfig("."); err != nil {
+		return err
+	}
+	ctx, err := d.chooseContext()
+	if err != nil {
+		return err
+	}
+	d.plan.Context, d.plan.AppRoot = ctx, ctx
+	if ctx != "." {
+		if err := d.loadConfig(ctx); err != nil {
+			return err
+		}
+	}
+	m, err := readManifests(d.t, ctx)
+	if err != nil {
+		return err
+	}
+	d.chooseManager(m)
+	d.lockAbove(ctx)
+	if err := d.choosePython(m); err != nil {
+		return err
+	}
+	d.existingFiles(ctx)
+	if err := d.chooseApp(m); err != nil {
+		return err
+	}
+	d.chooseServer()
+	d.choosePort()
+	d.scanEnv()
+	d.services()
+	d.finalWarnings()
+	return nil
+}
+
+// manifestNames are files that make a directory a Python project root.
+func isManifest(name string) bool {
+	return name == "requirements.txt" || name == "pyproject.toml" || name == "Pipfile" || name == "setup.py" ||
+		name == "manage.py" || pyproject.LockKind(name) != "" || requirementsRe.MatchString(name)
+}
+
+// chooseContext finds the directory that holds the project: the given one, or the one
+// subproject of a monorepo.
+func (d *detector) chooseContext() (string, error) {
+	if root := firstNonEmpty(d.opts.AppRoot, d.cfg.AppRoot); root != "" {
+		root = path.Clean(strings.TrimPrefix(root, "./"))
+		if !d.t.dirs[root] {
+			return "", fmt.Errorf("app root %q is not a directory of the project", root)
+		}
+		d.evidence("app_root", root, "", 0, "declared")
+		return root, nil
+	}
+	rootHas := false
+	for _, f := range d.t.files {
+		if !strings.Contains(f, "/") && (isManifest(f) || strings.HasSuffix(f, ".py")) {
+			rootHas = true
+			break
+		}
+	}
+	if rootHas && (d.rootHasWeb() || !d.hasSubprojects()) {
+		return ".", nil
+	}
+	subs := d.subprojects()
+	switch len(subs) {
+	case 0:
+		if rootHas {
+			return ".", nil
+		}
+		return "", fmt.Errorf("%w: no requirements.txt, pyproject.toml, Pipfile, setup.py, manage.py or .py file here or in the folders below", ErrNotPython)
+	case 1:
+		d.evidence("app_root", subs[0], "", 0, "the only Python project below the given directory")
+		return subs[0], nil
+	}
+	var cands []Candidate
+	var fixes []string
+	for _, s := range subs {
+		cands = append(cands, Candidate{Value: s, Reason: "Python project"})
+		fixes = append(fixes, "--app-root "+s)
+	}
+	return "", &AmbiguousError{Field: "app root", Candidates: cands, Fix: fixes}
+}
+
+// rootHasWeb: a root manifest that declares a web framework or server, or a manage.py.
+func (d *detector) rootHasWeb() bool {
+	if d.t.has("manage.py") {
+		return true
+	}
+	m, err := readManifests(&tree{fsys: d.t.fsys, files: rootFiles(d.t), set: d.t.set, dirs: d.t.dirs, cache: d.t.cache}, ".")
+	if err != nil {
+		return true // let the real read report the error
+	}
+	probe := &detector{plan: &Plan{}}
+	probe.chooseManager(m)
+	for _, p := range probe.plan.Dependencies.Packages {
+		if webPackages[p] {
+			return true
+		}
+	}
+	return false
+}
+
+var webPackages = map[string]bool{
+	"django": true, "flask": true, "fastapi": true, "starlette": true, "quart": true, "litestar": true,
+	"falcon": true, "dash": true, "gunicorn": true, "uvicorn": true, "hypercorn": true, "daphne": true,
+	"waitress": true, "granian": true, "sanic": true, "bottle": true, "pyramid": true, "aiohttp": true,
+}
+
+func rootFiles(t *tree) []string {
+	var out []string
+	for _, f := range t.files {
+		if !strings.Contains(f, "/") {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (d *detector) hasSubprojects() bool { return len(d.subprojects()) > 0 }
+
+// subprojects are directories at depth 1 or 2 with their own manifest.
+func (d *detector) subprojects() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, f := range d.t.files {
+		dir, name := path.Split(f)
+		dir = strings.TrimSuffix(dir, "/")
+		if dir == "" || strings.Count(dir, "/") > 1 || seen[dir] {
+			continue
+		}
+		if name == "manage.py" || name == "requirements.txt" || name == "pyproject.toml" || name == "Pipfile" || name == "setup.py" {
+			// A manage.py below a root project is the nested-Django case, handled later.
+			seen[dir] = true
+			out = append(out, dir)
+		}
+	}
+	// A directory inside another candidate is part of it.
+	sort.Strings(out)
+	var top []string
+	for _, s := range out {
+		if len(top) > 0 && strings.HasPrefix(s, top[len(top)-1]+"/") {
+			continue
+		}
+		top = append(top, s)
+	}
+	return top
+}
+
+func (d *detector) lockAbove(ctx string) {
+	if ctx == "." {
+		return
+	}
+	for dir := path.Dir(ctx); ; dir = path.Dir(dir) {
+		for _, f := range rootFilesIn(d.t, dir) {
+			if pyproject.LockKind(path.Base(f)) != "" {
+				d.warn(fmt.Sprintf("%s sits above the app root %s and is not used; if it is a workspace lock, build from %s with --app-root %s", f, ctx, dir, ctx))
+			}
+		}
+		if dir == "." {
+			return
+		}
+	}
+}
+
+func rootFilesIn(t *tree, dir string) []string {
+	var out []string
+	for _, f := range t.files {
+		if path.Dir(f) == dir {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (d *detector) choosePython(m *manifests) error {
+	p := d.plan
+	set := func(v, file string, line int, rule string) {
+		p.PythonVersion = v
+		d.evidence("python_version", v, file, line, rule)
+	}
+	ctx := p.Context
+	switch {
+	case d.opts.Python != "":
+		set(d.opts.Python, "", 0, "--python flag")
+	case d.cfg.Python != "":
+		set(d.cfg.Python, d.cfg.file, d.cfg.line("python"), "declared in pyship configuration")
+	}
+	for _, name := range []string{".python-version", "runtime.txt"} {
+		if p.PythonVersion != "" {
+			break
+		}
+		f := join(ctx, name)
+		if !d.t.has(f) && ctx != "." && d.t.has(name) {
+			f = name
+		}
+		if !d.t.has(f) {
+			continue
+		}
+		v, line, err := pythonFromFile(d.t.read(f))
+		if err != nil {
+			return &pyproject.ParseError{File: f, Line: line, Msg: err.Error()}
+		}
+		set(v, f, line, name+" names the version")
+	}
+	if p.PythonVersion == "" && m.pipfile != nil && m.pipfile.PythonVersion != "" {
+		set(m.pipfile.PythonVersion, m.pipfile.File, 0, "Pipfile [requires]")
+	}
+	if p.PythonVersion == "" {
+		for _, l := range m.locks {
+			if l.Kind == "pipenv" && l.RequiresPython != "" {
+				set(l.RequiresPython, l.File, 0, "Pipfile.lock _meta.requires")
+			}
+		}
+	}
+	if p.PythonVersion == "" {
+		type source struct{ c, file, rule string }
+		var sources []source
+		if m.pyproject != nil && m.pyproject.RequiresPython != "" {
+			sources = append(sources, source{m.pyproject.RequiresPython, m.pyproject.File, "requires-python"})
+		}
+		if m.pyproject != nil && m.pyproject.PoetryPython != "" {
+			sources = append(sources, source{m.pyproject.PoetryPython, m.pyproject.File, "[tool.poetry.dependencies] python"})
+		}
+		for _, l := range m.locks {
+			if l.RequiresPython != "" && l.Kind != "pipenv" {
+				sources = append(sources, source{l.RequiresPython, l.File, "requires-python of the lock"})
+			}
+		}
+		for _, s := range sources {
+			v, err := chooseForConstraint(s.c, d.opts.Now)
+			if err != nil {
+				return &pyproject.ParseError{File: s.file, Line: 0, Msg: err.Error()}
+			}
+			set(v, s.file, 0, fmt.Sprintf("newest supported minor that satisfies %s %q", s.rule, s.c))
+			break
+		}
+	}
+	if p.PythonVersion == "" {
+		set(DefaultPython(), "", 0, "no version declared: pyship's default (newest supported minor); pin it in .python-version")
+	}
+	if _, err := pyproject.ParseVersion(p.PythonVersion); err != nil {
+		return fmt.Errorf("python version %q: %v", p.PythonVersion, err)
+	}
+	if eol, ok := PythonEOL(p.PythonVersion); ok && !d.opts.Now.Before(eol) {
+		d.warn(fmt.Sprintf("Python %s reached its end of life on %s and gets no security fixes; move to %s", minorOf(p.PythonVersion), eol.Format("2006-01-02"), DefaultPython()))
+	}
+	return nil
+}
+
+func (d *detector) existingFiles(ctx string) {
+	e := &d.plan.Existing
+	for _, f := range rootFilesIn(d.t, ctx) {
+		base := path.Base(f)
+		switch {
+		case base == "Dockerfile":
+			e.Dockerfile = f
+		case base == ".dockerignore":
+			e.Dockerignore = f
+		case base == "Procfile":
+			e.Procfile = f
+		case base == "compose.yaml" || base == "compose.yml" || base == "docker-compose.yml" || base == "docker-compose.yaml":
+			e.Compose = append(e.Compose, f)
+		}
+	}
+}
+
+func (d *detector) finalWarnings() {
+	if d.plan.AddServer {
+		d.warn(fmt.Sprintf("no production server in the dependencies: the image installs %s; add it to %s to pin its version",
+			d.plan.ServerPackage, firstNonEmpty(strings.Join(d.plan.Dependencies.Files, ", "), "your dependencies")))
+	}
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}

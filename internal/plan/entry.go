@@ -1,0 +1,305 @@
+package plan
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+var entryRe = regexp.MustCompile(`^([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*):([A-Za-z_]\w*)(\(\))?$`)
+
+// servers are the production servers pyship knows, by command name.
+var servers = map[string]string{
+	"gunicorn": "gunicorn", "uvicorn": "uvicorn", "hypercorn": "hypercorn", "daphne": "daphne",
+	"waitress-serve": "waitress", "granian": "granian",
+}
+
+// devServer reports whether a command line is a development server.
+func devServer(cmd string) string {
+	f := strings.Fields(cmd)
+	s := " " + strings.Join(f, " ") + " "
+	switch {
+	case strings.Contains(s, " flask run"), strings.Contains(s, " -m flask run"):
+		return "flask run"
+	case strings.Contains(s, "manage.py runserver"), strings.Contains(s, " runserver "):
+		return "manage.py runserver"
+	case strings.Contains(s, " fastapi dev"):
+		return "fastapi dev"
+	case strings.Contains(s, " --reload"):
+		return "a server with --reload"
+	}
+	return ""
+}
+
+func (d *detector) chooseApp(m *manifests) error {
+	p := d.plan
+	// 1-2. Command line, then pyship configuration.
+	switch {
+	case d.opts.Server != "":
+		if err := d.useCommand(d.opts.Server, "", 0, "--server flag"); err != nil {
+			return err
+		}
+	case d.cfg.Server != "":
+		if err := d.useCommand(d.cfg.Server, d.cfg.file, d.cfg.line("server"), "declared in pyship configuration"); err != nil {
+			return err
+		}
+	}
+	if e := firstNonEmpty(d.opts.Entrypoint, d.cfg.Entrypoint); e != "" {
+		src, file, line := "--entrypoint flag", "", 0
+		if d.opts.Entrypoint == "" {
+			src, file, line = "declared in pyship configuration", d.cfg.file, d.cfg.line("entrypoint")
+		}
+		if err := d.setEntry(e, file, line, src); err != nil {
+			return err
+		}
+	}
+	if fw := firstNonEmpty(string(d.opts.Framework), d.cfg.Framework); fw != "" {
+		p.Framework = Framework(fw)
+		d.evidence("framework", fw, "", 0, "declared")
+	}
+	// 3. Procfile web:
+	if p.Entrypoint == "" && len(p.Server) == 0 {
+		if err := d.fromProcfile(); err != nil {
+			return err
+		}
+	}
+	// 4. A single [project.scripts] entry that starts a server.
+	if p.Entrypoint == "" && len(p.Server) == 0 && m.pyproject != nil {
+		d.fromScripts(m)
+	}
+	// Django: manage.py → settings → WSGI_APPLICATION.
+	if p.Framework == "" || p.Framework == Django {
+		isDjango, err := d.django()
+		if err != nil {
+			return err
+		}
+		if isDjango || p.Entrypoint != "" {
+			return d.fillFramework()
+		}
+	}
+	if p.Entrypoint != "" {
+		return d.fillFramework()
+	}
+	// Code: app objects, factories and WSGI/ASGI callables.
+	objs := d.scanApps(p.Context)
+	if p.Framework != "" {
+		var keep []appObj
+		for _, o := range objs {
+			if o.fw == p.Framework {
+				keep = append(keep, o)
+			}
+		}
+		objs = keep
+	}
+	o, others, err := pickApp(objs)
+	if err != nil {
+		return err
+	}
+	if o.file == "" {
+		return d.noEntry()
+	}
+	if o.attr == "" {
+		return &AmbiguousError{Field: "entry point", Candidates: []Candidate{{Value: o.module + ":<server>", File: o.file, Line: o.line, Reason: o.rule}},
+			Fix: []string{"add `server = app.server` to " + o.file + " (the Dash docs' convention), then run pyship again", "--entrypoint " + o.module + ":<name of the Flask server>"}}
+	}
+	p.Entrypoint, p.Factory, p.Framework, p.Interface = o.entry(), o.factory, o.fw, o.iface
+	if strings.HasPrefix(rel(p.Context, o.file), "src/") {
+		p.PythonPath = []string{"src"}
+		d.evidence("python_path", "src", o.file, 0, "src layout: the app's package lives under src/")
+	}
+	d.evidence("entrypoint", p.Entrypoint, o.file, o.line, o.rule)
+	d.evidence("framework", string(p.Framework), o.file, o.line, "the app object is created with this framework")
+	for _, other := range others {
+		d.warn(fmt.Sprintf("%s (%s:%d) also defines an app; pyship chose %s. Use --entrypoint to pick another", other.entry(), other.file, other.line, p.Entrypoint))
+	}
+	if p.Framework != OtherWSGI && p.Framework != OtherASGI {
+		pkg := string(p.Framework)
+		if strings.Contains(o.rule, "Dash") {
+			pkg = "dash"
+		}
+		if !d.hasDep(pkg) && len(p.Dependencies.Files) > 0 {
+			d.warn(fmt.Sprintf("%s uses %s but %s does not declare it; the image will fail to import it", o.file, pkg, strings.Join(p.Dependencies.Files, ", ")))
+		}
+	}
+	return nil
+}
+
+// setEntry applies an explicit module:attr.
+func (d *detector) setEntry(e, file string, line int, rule string) error {
+	m := entryRe.FindStringSubmatch(strings.TrimSpace(e))
+	if m == nil {
+		return fmt.Errorf("entry point %q is not of the form module.path:attr or module:factory()", e)
+	}
+	d.plan.Entrypoint = m[1] + ":" + m[2] + m[3]
+	d.plan.Factory = m[3] != ""
+	d.evidence("entrypoint", d.plan.Entrypoint, file, line, rule)
+	if d.moduleFile(m[1]) == "" {
+		d.warn(fmt.Sprintf("module %s of entry point %s is not a file of the project (is it installed from a package?)", m[1], d.plan.Entrypoint))
+	}
+	return nil
+}
+
+// moduleFile finds the file for a dotted module under the app root or its src/.
+func (d *detector) moduleFile(mod string) string {
+	p := strings.ReplaceAll(mod, ".", "/")
+	for _, root := range []string{d.plan.AppRoot, join(d.plan.AppRoot, "src")} {
+		for _, cand := range []string{join(root, p+".py"), join(root, p+"/__init__.py")} {
+			if d.t.has(cand) {
+				if strings.HasSuffix(root, "src") && len(d.plan.PythonPath) == 0 {
+					d.plan.PythonPath = []string{"src"}
+				}
+				return cand
+			}
+		}
+	}
+	return ""
+}
+
+// fillFramework completes framework and interface when the entry point was declared.
+func (d *detector) fillFramework() error {
+	p := d.plan
+	if p.Framework == "" {
+		// Read the declared module: the constructor of its attribute tells the framework.
+		mod, attr, _ := strings.Cut(strings.TrimSuffix(p.Entrypoint, "()"), ":")
+		if f := d.moduleFile(mod); f != "" {
+			for _, o := range d.scanApps(p.Context) {
+				if o.file == f && (o.attr == attr) {
+					p.Framework, p.Interface = o.fw, o.iface
+					d.evidence("framework", string(o.fw), f, o.line, o.rule)
+				}
+			}
+		}
+	}
+	if p.Framework == "" {
+		for _, fw := range []Framework{Django, FastAPI, Flask, Starlette, Quart, Litestar, Falcon} {
+			if d.hasDep(string(fw)) {
+				p.Framework = fw
+				d.evidence("framework", string(fw), "", 0, "declared in the dependencies")
+				break
+			}
+		}
+	}
+	if p.Framework == "" {
+		p.Framework = OtherWSGI
+		if p.ServerPackage == "uvicorn" || p.ServerPackage == "hypercorn" || p.ServerPackage == "daphne" {
+			p.Framework = OtherASGI
+		}
+	}
+	if p.Interface == "" {
+		switch p.Framework {
+		case FastAPI, Starlette, Quart, Litestar, OtherASGI:
+			p.Interface = "asgi"
+		default:
+			p.Interface = "wsgi"
+		}
+	}
+	return nil
+}
+
+func (d *detector) noEntry() error {
+	var cands []Candidate
+	for _, f := range d.t.under(d.plan.Context, ".py") {
+		r := rel(d.plan.Context, f)
+		if !strings.Contains(r, "/") && conventionalNames[strings.TrimSuffix(r, ".py")] {
+			cands = append(cands, Candidate{Value: moduleName(r) + ":<app>", File: f, Reason: "no app object found in it"})
+		}
+	}
+	return &AmbiguousError{Field: "entry point", Candidates: cands, Fix: []string{
+		"--entrypoint module.path:app (the module and the name of your WSGI/ASGI app object)",
+		`pyship.toml: entrypoint = "module.path:app"`,
+		"a Procfile line: web: gunicorn module.path:app",
+	}}
+}
+
+// useCommand applies an explicit server command line (flag, config or Procfile).
+func (d *detector) useCommand(cmd, file string, line int, rule string) error {
+	p := d.plan
+	cmd = strings.TrimSpace(cmd)
+	// "migrate && gunicorn …": keep the server, say why migrations do not belong there.
+	if strings.Contains(cmd, "&&") {
+		parts := strings.Split(cmd, "&&")
+		d.warn(fmt.Sprintf("%s runs %q before the server: migrations in the start command race when several replicas start; run them as a one-off job", firstNonEmpty(file, rule), strings.TrimSpace(parts[0])))
+		cmd = strings.TrimSpace(parts[len(parts)-1])
+	}
+	if dev := devServer(cmd); dev != "" {
+		d.warn(fmt.Sprintf("%s starts %s, a development server; pyship uses a production server instead", firstNonEmpty(file, rule), dev))
+		return nil
+	}
+	argv := strings.Fields(strings.ReplaceAll(cmd, "$PORT", "${PORT}"))
+	if len(argv) > 2 && (argv[0] == "python" || argv[0] == "python3") && argv[1] == "-m" {
+		argv = argv[2:]
+	}
+	if len(argv) == 0 {
+		return nil
+	}
+	if pkg, ok := servers[argv[0]]; ok {
+		p.ServerPackage = pkg
+		for i := 1; i < len(argv); i++ {
+			a := argv[i]
+			if entryRe.MatchString(a) && !strings.Contains(argv[i-1], "bind") && argv[i-1] != "-b" {
+				if err := d.setEntry(a, file, line, rule+" names the app"); err != nil {
+					return err
+				}
+			} else if pkg == "gunicorn" && regexp.MustCompile(`^[A-Za-z_][\w.]*\.wsgi$`).MatchString(a) {
+				_ = d.setEntry(a+":application", file, line, rule+" names the Django WSGI module")
+			}
+		}
+	}
+	p.Server = argv
+	d.evidence("server", strings.Join(argv, " "), file, line, rule)
+	return nil
+}
+
+func (d *detector) fromProcfile() error {
+	f := join(d.plan.Context, "Procfile")
+	if !d.t.has(f) {
+		return nil
+	}
+	for i, l := range strings.Split(string(d.t.read(f)), "\n") {
+		name, cmd, ok := strings.Cut(l, ":")
+		if ok && strings.TrimSpace(name) == "web" {
+			return d.useCommand(cmd, f, i+1, "Procfile web process")
+		}
+	}
+	return nil
+}
+
+var runPortRe = regexp.MustCompile(`port\s*=\s*(\d+)`)
+
+func (d *detector) fromScripts(m *manifests) {
+	scripts := m.pyproject.Scripts
+	name := ""
+	if len(scripts) == 1 {
+		for k := range scripts {
+			name = k
+		}
+	}
+	for _, k := range []string{"start", "serve", "web", "server"} {
+		if _, ok := scripts[k]; ok && name == "" {
+			name = k
+		}
+	}
+	if name == "" {
+		return
+	}
+	target := scripts[name]
+	mod, _, _ := strings.Cut(target, ":")
+	f := d.moduleFile(mod)
+	if f == "" {
+		return
+	}
+	src := string(d.t.read(f))
+	for _, call := range []string{"uvicorn.run(", "hypercorn", "waitress.serve(", "serve(app", "granian", "web.run_app("} {
+		if strings.Contains(src, call) {
+			d.plan.Server = []string{name}
+			d.evidence("server", name, m.pyproject.File, 0, fmt.Sprintf("[project.scripts] %s = %q starts a server (%s in %s)", name, target, strings.TrimSuffix(call, "("), f))
+			if pm := runPortRe.FindStringSubmatch(src); pm != nil {
+				d.scriptPort = atoi(pm[1])
+			}
+			if strings.Contains(src, `"127.0.0.1"`) || strings.Contains(src, `'127.0.0.1'`) || strings.Contains(src, `"localhost"`) {
+				d.warn(fmt.Sprintf("%s binds 127.0.0.1: nothing outside the container can reach it; bind 0.0.0.0", f))
+			}
+			return
+		}
+	}
+}
