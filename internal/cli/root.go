@@ -66,7 +66,7 @@ writes its container files, checks them, and builds and runs its image.`,
 	}
 	root.PersistentFlags().BoolVar(&g.json, "json", false, "print machine-readable JSON")
 	root.PersistentFlags().StringVarP(&g.dir, "directory", "C", "", "run as if pyship was started in `DIR`")
-	root.AddCommand(newVersion(g), newDetect(g))
+	root.AddCommand(newVersion(g), newDetect(g), newInit(g))
 	return root
 }
 

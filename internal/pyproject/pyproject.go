@@ -9,8 +9,8 @@ import (
 type Pyproject struct {
 	File           string
 	Name           string
-	RequiresPython string   // [project] requires-python
-	PoetryPython   string   // [tool.poetry.dependencies] python
+	RequiresPython string    // [project] requires-python
+	PoetryPython   string    // [tool.poetry.dependencies] python
 	Dependencies   []Located // runtime dependencies (PEP 621, else Poetry)
 	DevNames       []string  // dev groups and optional dependencies, normalised
 	Scripts        map[string]string
@@ -168,4 +168,3 @@ func (p *Pipfile) Names() []string {
 	}
 	return out
 }
-
