@@ -43,6 +43,10 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return ee.code
 	}
 	fmt.Fprintln(stderr, "pyship: "+err.Error())
+	var ce *codedError
+	if errors.As(err, &ce) {
+		return ce.code
+	}
 	var amb *plan.AmbiguousError
 	if errors.As(err, &amb) {
 		return 3
@@ -66,7 +70,7 @@ writes its container files, checks them, and builds and runs its image.`,
 	}
 	root.PersistentFlags().BoolVar(&g.json, "json", false, "print machine-readable JSON")
 	root.PersistentFlags().StringVarP(&g.dir, "directory", "C", "", "run as if pyship was started in `DIR`")
-	root.AddCommand(newVersion(g), newDetect(g), newInit(g))
+	root.AddCommand(newVersion(g), newDetect(g), newInit(g), newCheck(g))
 	return root
 }
 

@@ -33,7 +33,9 @@ var backings = map[string]backing{
 		}},
 	"redis": {service: "redis", image: "redis:7", port: "6379",
 		url: "redis://redis:6379/0", defaultVar: "REDIS_URL",
-		match: func(n string) bool { return strings.Contains(n, "REDIS") && (strings.Contains(n, "URL") || strings.Contains(n, "URI")) }},
+		match: func(n string) bool {
+			return strings.Contains(n, "REDIS") && (strings.Contains(n, "URL") || strings.Contains(n, "URI"))
+		}},
 }
 
 // Compose renders compose.yaml: the app built from the Dockerfile, plus the backing

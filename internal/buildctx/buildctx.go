@@ -1,0 +1,133 @@
+// Package buildctx computes a Docker build context: the files a build sends, filtered by
+// .dockerignore with Docker's own matcher (moby/patternmatcher), so pyship's checks and
+// builds see exactly what `docker build` would.
+package buildctx
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
+)
+
+// Context is a directory and its .dockerignore rules.
+type Context struct {
+	Dir      string
+	Patterns []string
+	matcher  *patternmatcher.PatternMatcher
+}
+
+// Open reads dir/.dockerignore (if any).
+func Open(dir string) (*Context, error) {
+	c := &Context{Dir: dir}
+	f, err := os.Open(filepath.Join(dir, ".dockerignore"))
+	switch {
+	case err == nil:
+		defer f.Close()
+		c.Patterns, err = ignorefile.ReadAll(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ".dockerignore"), err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, err
+	}
+	c.matcher, err = patternmatcher.New(c.Patterns)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ".dockerignore"), err)
+	}
+	return c, nil
+}
+
+// Excluded reports whether a slash-separated path relative to Dir is left out.
+func (c *Context) Excluded(rel string) bool {
+	ok, err := c.matcher.MatchesOrParentMatches(rel)
+	return err == nil && ok
+}
+
+// Files lists the regular files and symlinks the build would send, sorted.
+func (c *Context) Files() ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(c.Dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(c.Dir, p)
+		rel = filepath.ToSlash(rel)
+		if rel == "." {
+			return nil
+		}
+		if c.Excluded(rel) {
+			if d.IsDir() && !c.matcher.Exclusions() {
+				return filepath.SkipDir // nothing below can be re-included
+			}
+			return nil
+		}
+		if !d.IsDir() {
+			out = append(out, rel)
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out, err
+}
+
+// WriteTar writes the context as an uncompressed tar (what the Engine API's /build
+// takes), with the Dockerfile always included even when .dockerignore names it.
+func (c *Context) WriteTar(w io.Writer, dockerfile string) error {
+	files, err := c.Files()
+	if err != nil {
+		return err
+	}
+	if dockerfile != "" {
+		found := false
+		for _, f := range files {
+			found = found || f == dockerfile
+		}
+		if !found {
+			files = append(files, dockerfile)
+		}
+	}
+	tw := tar.NewWriter(w)
+	epoch := time.Unix(0, 0)
+	for _, rel := range files {
+		p := filepath.Join(c.Dir, filepath.FromSlash(rel))
+		st, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		link := ""
+		if st.Mode()&fs.ModeSymlink != 0 {
+			if link, err = os.Readlink(p); err != nil {
+				return err
+			}
+		}
+		h, err := tar.FileInfoHeader(st, link)
+		if err != nil {
+			return err
+		}
+		h.Name, h.ModTime, h.Uid, h.Gid, h.Uname, h.Gname = rel, epoch, 0, 0, "", ""
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if st.Mode().IsRegular() {
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(tw, f)
+			f.Close()
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return tw.Close()
+}
