@@ -90,19 +90,6 @@ func ParseDockerfile(name string, data []byte) (*Dockerfile, error) {
 // Final is the stage that becomes the image.
 func (d *Dockerfile) Final() *Stage { return &d.Stages[len(d.Stages)-1] }
 
-// metaArg returns the default of an ARG declared before FROM.
-func (d *Dockerfile) metaArg(name string) string {
-	for _, a := range d.MetaArgs {
-		for _, kv := range a.Args {
-			k, v, _ := strings.Cut(kv, "=")
-			if k == name {
-				return v
-			}
-		}
-	}
-	return ""
-}
-
 // ResolveBase expands ${ARG} references in a FROM line with the ARG defaults.
 func (d *Dockerfile) ResolveBase(base string) string {
 	for i := 0; i < 4 && strings.Contains(base, "$"); i++ {

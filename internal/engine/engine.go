@@ -32,7 +32,7 @@ var ErrUnreachable = errors.New("the Docker engine is not reachable")
 
 // New connects using DOCKER_HOST and friends, and checks that the engine answers.
 func New(ctx context.Context) (*Client, error) {
-	api, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	api, err := client.New(client.FromEnv)
 	if err != nil {
 		return nil, err
 	}

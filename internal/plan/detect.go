@@ -287,13 +287,13 @@ func (d *detector) choosePython(m *manifests) error {
 				sources = append(sources, source{l.RequiresPython, l.File, "requires-python of the lock"})
 			}
 		}
-		for _, s := range sources {
-			v, err := chooseForConstraint(s.c, d.opts.Now)
+		if len(sources) > 0 {
+			s := sources[0] // the manifest's own constraint comes before a lock's copy of it
+			v, err := chooseForConstraint(s.c)
 			if err != nil {
-				return &pyproject.ParseError{File: s.file, Line: 0, Msg: err.Error()}
+				return &pyproject.ParseError{File: s.file, Line: lineOfText(d.t.read(s.file), s.c), Msg: err.Error()}
 			}
-			set(v, s.file, 0, fmt.Sprintf("newest supported minor that satisfies %s %q", s.rule, s.c))
-			break
+			set(v, s.file, lineOfText(d.t.read(s.file), s.c), fmt.Sprintf("newest supported minor that satisfies %s %q", s.rule, s.c))
 		}
 	}
 	if p.PythonVersion == "" {
@@ -342,6 +342,15 @@ func firstNonEmpty(s ...string) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// lineOfText is the 1-based line where text first appears in data, 0 if nowhere.
+func lineOfText(data []byte, text string) int {
+	i := strings.Index(string(data), text)
+	if i < 0 {
+		return 0
+	}
+	return 1 + strings.Count(string(data[:i]), "\n")
+}
 
 func atoi(s string) int {
 	n, _ := strconv.Atoi(s)

@@ -51,9 +51,8 @@ func PythonEOL(version string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// chooseForConstraint returns the newest known minor that satisfies a constraint, and
-// whether the constraint excluded the newest (so the choice was constrained).
-func chooseForConstraint(constraint string, now time.Time) (string, error) {
+// chooseForConstraint returns the newest known minor that satisfies a constraint.
+func chooseForConstraint(constraint string) (string, error) {
 	c, err := pyproject.ParseConstraint(constraint)
 	if err != nil {
 		return "", err

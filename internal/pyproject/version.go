@@ -182,10 +182,7 @@ func ParseConstraint(s string) (Constraint, error) {
 			out = append(out, SpecifierSet{})
 			continue
 		}
-		var clauses []string
-		for _, f := range strings.FieldsFunc(alt, func(r rune) bool { return r == ',' || r == ' ' }) {
-			clauses = append(clauses, f)
-		}
+		clauses := strings.FieldsFunc(alt, func(r rune) bool { return r == ',' || r == ' ' })
 		// Rejoin operators separated from their versions by spaces (">= 3.9").
 		var joined []string
 		for i := 0; i < len(clauses); i++ {
