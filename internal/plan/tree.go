@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"io"
 	"io/fs"
 	"path"
 	"sort"
@@ -74,15 +75,7 @@ func (t *tree) read(p string) []byte {
 		return nil
 	}
 	defer f.Close()
-	buf := make([]byte, 0, 4096)
-	tmp := make([]byte, 32*1024)
-	for len(buf) < 1<<20 {
-		n, err := f.Read(tmp)
-		buf = append(buf, tmp[:n]...)
-		if err != nil {
-			break
-		}
-	}
+	buf, _ := io.ReadAll(io.LimitReader(f, 1<<20))
 	t.cache[p] = buf
 	return buf
 }
