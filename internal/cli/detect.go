@@ -39,6 +39,16 @@ func (f *detectFlags) options() (plan.Options, error) {
 		Server: f.server, Python: f.python, Port: f.port}, nil
 }
 
+// load resolves the project directory from the arguments and detects its Plan.
+func (f *detectFlags) load(g *globals, args []string) (string, *plan.Plan, error) {
+	dir, err := g.projectDir(args)
+	if err != nil {
+		return "", nil, err
+	}
+	p, err := f.detect(dir)
+	return dir, p, err
+}
+
 // detect runs plan.Detect on dir with the flags.
 func (f *detectFlags) detect(dir string) (*plan.Plan, error) {
 	opts, err := f.options()
@@ -69,11 +79,7 @@ pyproject.toml), the Procfile's web: line, a [project.scripts] entry that starts
   pyship detect --app-root backend`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir, err := g.projectDir(args)
-			if err != nil {
-				return err
-			}
-			p, err := f.detect(dir)
+			_, p, err := f.load(g, args)
 			if err != nil {
 				return err
 			}

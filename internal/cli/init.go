@@ -33,11 +33,7 @@ Existing files are never overwritten without --force.`,
   docker build --build-arg PIP_INDEX_URL=https://pypi.example/simple -t myapp .`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir, err := g.projectDir(args)
-			if err != nil {
-				return err
-			}
-			p, err := f.detect(dir)
+			dir, p, err := f.load(g, args)
 			if err != nil {
 				return err
 			}

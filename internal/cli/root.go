@@ -60,7 +60,7 @@ func newRoot() *cobra.Command {
 		Use:   "pyship",
 		Short: "Take a Python web project from source to a running, production-grade container",
 		Long: `pyship detects a Python web project (Django, Flask, FastAPI, any WSGI/ASGI app),
-writes its container files, checks them, and builds and runs its image.`,
+writes its container files (Dockerfile, .dockerignore, compose.yaml) and checks them.`,
 		Example: `  pyship detect                 # what pyship understands of the project here
   pyship detect ./myapp --json  # the same as JSON, for scripts
   pyship init                   # write Dockerfile, .dockerignore and compose.yaml
