@@ -248,9 +248,12 @@ func ignoreLine(f string) string {
 	return f
 }
 
-func isInstall(run string) bool {
-	return regexp.MustCompile(`\b(pip3?|uv|poetry|pipenv|pdm)\b.*\b(install|sync)\b`).MatchString(run)
-}
+var (
+	installRe    = regexp.MustCompile(`\b(pip3?|uv|poetry|pipenv|pdm)\b.*\b(install|sync)\b`)
+	pipInstallRe = regexp.MustCompile(`\bpip3?\s+install\b`)
+)
+
+func isInstall(run string) bool { return installRe.MatchString(run) }
 
 func copyBeforeInstall(in *Input, add func(Finding)) {
 	if in.Dockerfile == nil {
@@ -335,22 +338,18 @@ func portMismatch(in *Input, add func(Finding)) {
 	final := in.Dockerfile.Final()
 	var exposed []int
 	exposeLine := 0
-	env := map[string]string{}
 	for _, ins := range final.Instructions {
-		switch ins.Cmd {
-		case "expose":
-			for _, a := range ins.Args {
-				if n, err := strconv.Atoi(strings.SplitN(a, "/", 2)[0]); err == nil {
-					exposed = append(exposed, n)
-					exposeLine = ins.Line
-				}
-			}
-		case "env":
-			for i := 0; i+1 < len(ins.Args); i += 2 {
-				env[ins.Args[i]] = ins.Args[i+1]
+		if ins.Cmd != "expose" {
+			continue
+		}
+		for _, a := range ins.Args {
+			if n, err := strconv.Atoi(strings.SplitN(a, "/", 2)[0]); err == nil {
+				exposed = append(exposed, n)
+				exposeLine = ins.Line
 			}
 		}
 	}
+	env := envOf(final)
 	cmd, at := final.Command()
 	listen := 0
 	if m := portInCmd.FindStringSubmatch(cmd); m != nil {
@@ -394,7 +393,6 @@ func shellForm(in *Input, add func(Finding)) {
 		if ins.Cmd != "cmd" && ins.Cmd != "entrypoint" {
 			continue
 		}
-		joined := strings.Join(ins.Args, " ")
 		switch {
 		case !ins.JSON:
 			add(Finding{Severity: Warning, Line: ins.Line, Message: strings.ToUpper(ins.Cmd) + " in shell form: /bin/sh is PID 1 and does not pass SIGTERM on, so stops wait for the kill timeout",
@@ -403,7 +401,6 @@ func shellForm(in *Input, add func(Finding)) {
 			add(Finding{Severity: Warning, Line: ins.Line, Message: "sh -c without exec: the shell stays PID 1 and the server never gets SIGTERM",
 				Fix: "start the command with exec: [\"/bin/sh\", \"-c\", \"exec " + strings.TrimSpace(strings.Join(ins.Args[2:], " ")) + "\"]"})
 		}
-		_ = joined
 	}
 }
 
@@ -494,7 +491,7 @@ func pipCache(in *Input, add func(Finding)) {
 	}
 	for _, ins := range final.Instructions {
 		run := strings.Join(ins.Args, " ")
-		if ins.Cmd == "run" && regexp.MustCompile(`\bpip3?\s+install\b`).MatchString(run) &&
+		if ins.Cmd == "run" && pipInstallRe.MatchString(run) &&
 			!strings.Contains(run, "--no-cache-dir") && !hasFlag(ins.Flags, "--mount=type=cache") && !strings.Contains(run, "rm -rf /root/.cache") {
 			add(Finding{Severity: Warning, Line: ins.Line, Message: "pip install keeps its download cache in the image (often tens of MB)",
 				Fix: "pip install --no-cache-dir, or ENV PIP_NO_CACHE_DIR=1, or a BuildKit cache mount"})

@@ -1,25 +1,17 @@
 package check
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pyship/pyship/internal/buildctx"
+	"github.com/pyship/pyship/internal/testutil"
 )
 
 func runOn(t *testing.T, dockerfile string, files map[string]string) []Finding {
 	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := testutil.WriteProject(t, files)
 	df, err := ParseDockerfile("Dockerfile", []byte(dockerfile))
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pyship/pyship/internal/testutil"
 )
 
 func run(args ...string) (int, string, string) {
@@ -16,21 +18,8 @@ func run(args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-func writeProject(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 func TestDetectJSONSchema(t *testing.T) {
-	dir := writeProject(t, map[string]string{"requirements.txt": "flask\n", "app.py": "from flask import Flask\napp = Flask(__name__)\n"})
+	dir := testutil.WriteProject(t, map[string]string{"requirements.txt": "flask\n", "app.py": "from flask import Flask\napp = Flask(__name__)\n"})
 	code, out, errs := run("detect", dir, "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
@@ -50,14 +39,14 @@ func TestDetectJSONSchema(t *testing.T) {
 }
 
 func TestExitCodes(t *testing.T) {
-	amb := writeProject(t, map[string]string{"requirements.txt": "flask\n", "a.py": "from flask import Flask\napp = Flask(__name__)\n", "b.py": "from flask import Flask\napp = Flask(__name__)\n"})
+	amb := testutil.WriteProject(t, map[string]string{"requirements.txt": "flask\n", "a.py": "from flask import Flask\napp = Flask(__name__)\n", "b.py": "from flask import Flask\napp = Flask(__name__)\n"})
 	if code, _, errs := run("detect", amb); code != 3 || !strings.Contains(errs, "--entrypoint a:app") {
 		t.Errorf("ambiguous detect: exit %d, %q", code, errs)
 	}
 	if code, _, _ := run("detect", amb, "--entrypoint", "b:app"); code != 0 {
 		t.Errorf("--entrypoint did not settle it: exit %d", code)
 	}
-	bad := writeProject(t, map[string]string{"requirements.txt": "flask\n", "app.py": "from flask import Flask\napp = Flask(__name__)\n", "Dockerfile": "FROM python:3.13-slim\nCMD flask run\n"})
+	bad := testutil.WriteProject(t, map[string]string{"requirements.txt": "flask\n", "app.py": "from flask import Flask\napp = Flask(__name__)\n", "Dockerfile": "FROM python:3.13-slim\nCMD flask run\n"})
 	if code, out, _ := run("check", bad, "--json"); code != 1 || !strings.Contains(out, `"PS006"`) {
 		t.Errorf("check on a bad Dockerfile: exit %d\n%s", code, out)
 	}
@@ -65,7 +54,7 @@ func TestExitCodes(t *testing.T) {
 	if code, out, _ := run("init", bad); code != 2 || !strings.Contains(out, "skipped") {
 		t.Errorf("init over an existing Dockerfile: exit %d\n%s", code, out)
 	}
-	fresh := writeProject(t, map[string]string{"requirements.txt": "flask\n", "app.py": "from flask import Flask\napp = Flask(__name__)\n"})
+	fresh := testutil.WriteProject(t, map[string]string{"requirements.txt": "flask\n", "app.py": "from flask import Flask\napp = Flask(__name__)\n"})
 	if code, out, _ := run("init", fresh, "--dry-run"); code != 0 || !strings.Contains(out, "would be created") {
 		t.Errorf("dry run: exit %d\n%s", code, out)
 	}

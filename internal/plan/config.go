@@ -8,25 +8,50 @@ import (
 	"github.com/pyship/pyship/internal/pyproject"
 )
 
-// config is pyship.toml, or [tool.pyship] in pyproject.toml (pyship.toml wins).
+// config is pyship.toml, or [tool.pyship] in pyproject.toml (pyship.toml wins). A
+// subproject's own configuration overrides the top directory's, key by key.
 type config struct {
-	AppRoot    string `toml:"app_root"`
-	Entrypoint string `toml:"entrypoint"`
-	Framework  string `toml:"framework"`
-	Server     string `toml:"server"`
-	Port       int    `toml:"port"`
-	Python     string `toml:"python"`
-	file       string
-	data       []byte
+	AppRoot    string
+	Entrypoint string
+	Framework  string
+	Server     string
+	Port       int
+	Python     string
+	where      map[string]srcPos // the file and line each setting came from
 }
 
-func (c config) line(key string) int {
-	for i, l := range strings.Split(string(c.data), "\n") {
-		if strings.HasPrefix(strings.TrimSpace(l), key) {
-			return i + 1
+type srcPos struct {
+	file string
+	line int
+}
+
+// at returns where a setting was declared.
+func (c config) at(key string) (string, int) {
+	p := c.where[key]
+	return p.file, p.line
+}
+
+// settingLines maps each key of a TOML table (the whole document when table is "") to
+// its line, so errors and evidence point at the setting itself.
+func settingLines(data []byte, table string) map[string]int {
+	out := map[string]int{}
+	in := table == ""
+	for i, l := range strings.Split(string(data), "\n") {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "[") {
+			in = table != "" && strings.Trim(t, "[] ") == table
+			continue
+		}
+		if !in {
+			continue
+		}
+		if k, _, ok := strings.Cut(t, "="); ok {
+			if k = strings.Trim(strings.TrimSpace(k), `"'`); out[k] == 0 {
+				out[k] = i + 1
+			}
 		}
 	}
-	return 0
+	return out
 }
 
 var configKeys = map[string]bool{"app_root": true, "entrypoint": true, "framework": true, "server": true, "port": true, "python": true}
@@ -62,16 +87,21 @@ func (d *detector) applyConfig(file string, data []byte, table string) error {
 			return nil
 		}
 	}
-	c := config{file: file, data: data}
+	lines := settingLines(data, table)
+	c := d.cfg // settings read before (the top directory's) stay unless overridden
+	if c.where == nil {
+		c.where = map[string]srcPos{}
+	}
 	for k, v := range section {
+		c.where[k] = srcPos{file, lines[k]}
 		if !configKeys[k] {
-			return &pyproject.ParseError{File: file, Line: c.line(k), Msg: fmt.Sprintf("unknown pyship setting %q (known: app_root, entrypoint, framework, server, port, python)", k)}
+			return &pyproject.ParseError{File: file, Line: lines[k], Msg: fmt.Sprintf("unknown pyship setting %q (known: app_root, entrypoint, framework, server, port, python)", k)}
 		}
 		switch k {
 		case "port":
 			n, ok := v.(int64)
 			if !ok || n < 1 || n > 65535 {
-				return &pyproject.ParseError{File: file, Line: c.line(k), Msg: "port must be a number from 1 to 65535"}
+				return &pyproject.ParseError{File: file, Line: lines[k], Msg: "port must be a number from 1 to 65535"}
 			}
 			c.Port = int(n)
 		case "server":
@@ -88,7 +118,7 @@ func (d *detector) applyConfig(file string, data []byte, table string) error {
 		default:
 			s, ok := v.(string)
 			if !ok {
-				return &pyproject.ParseError{File: file, Line: c.line(k), Msg: k + " must be a string"}
+				return &pyproject.ParseError{File: file, Line: lines[k], Msg: k + " must be a string"}
 			}
 			switch k {
 			case "app_root":
@@ -101,11 +131,6 @@ func (d *detector) applyConfig(file string, data []byte, table string) error {
 				c.Python = s
 			}
 		}
-	}
-	// Settings found earlier (the top-level file) keep their values.
-	prev := d.cfg
-	if prev.file != "" {
-		c.AppRoot = firstNonEmpty(prev.AppRoot, c.AppRoot)
 	}
 	d.cfg = c
 	return nil

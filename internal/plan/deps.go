@@ -98,6 +98,35 @@ func chooseRequirements(ctx string, cands []string) string {
 	return cands[0]
 }
 
+// names are the normalised runtime dependency names the manifests declare (or, with
+// only a lock file, the locked ones), without duplicates.
+func (m *manifests) names() []string {
+	var all []string
+	if m.requirements != nil {
+		all = append(all, m.requirements.Names()...)
+	}
+	if m.pyproject != nil {
+		all = append(all, m.pyproject.Names()...)
+	}
+	if m.pipfile != nil {
+		all = append(all, m.pipfile.Names()...)
+	}
+	if len(all) == 0 {
+		for _, l := range m.locks {
+			all = append(all, l.Names()...)
+		}
+	}
+	out := []string{}
+	seen := map[string]bool{}
+	for _, n := range all {
+		if n != "" && n != "python" && !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // lockPrecedence: a lock is strictly more precise than a manifest, so it wins.
 var lockPrecedence = []string{"pylock", "uv", "poetry", "pdm", "pipenv"}
 
@@ -113,20 +142,7 @@ func (d *detector) chooseManager(m *manifests) {
 		}
 		return nil
 	}
-	var names []string
-	if m.pyproject != nil {
-		names = append(names, m.pyproject.Names()...)
-	}
-	if m.pipfile != nil {
-		names = append(names, m.pipfile.Names()...)
-	}
-	if m.requirements != nil {
-		names = append(names, m.requirements.Names()...)
-	}
 	isPackage := m.pyproject != nil && m.pyproject.BuildBackend != "" && m.pyproject.HasProject
-
-	// GCP's rule: a requirements.txt next to a pyproject without a lock is what the
-	// project installs with (the pyproject is often only tool configuration).
 	chosen := false
 	for _, kind := range lockPrecedence {
 		l := lockOf(kind)
@@ -146,14 +162,13 @@ func (d *detector) chooseManager(m *manifests) {
 			}
 		}
 		d.evidence("dependencies.manager", kind, l.File, 0, "a lock file is the most precise statement of the dependencies")
-		if m.pyproject == nil && m.pipfile == nil && m.requirements == nil {
-			names = l.Names()
-		}
 		chosen = true
 		break
 	}
 	switch {
 	case chosen:
+	// GCP's rule: a requirements file next to a pyproject without a lock is what the
+	// project installs with (the pyproject is often only tool configuration).
 	case m.requirements != nil:
 		deps.Manager = "pip"
 		deps.Files = append([]string{}, m.requirements.Files...)
@@ -192,16 +207,7 @@ func (d *detector) chooseManager(m *manifests) {
 		d.warn(fmt.Sprintf("dependencies are also declared in %s; pyship installs from %s (%s). Make sure they agree, or remove the stale one",
 			strings.Join(kinds, ", "), strings.Join(deps.Files, ", "), deps.Manager))
 	}
-	if m.requirements != nil && deps.Manager == "pip" && m.pyproject != nil && m.pyproject.HasProject {
-		names = append(m.requirements.Names(), m.pyproject.Names()...)
-	}
-	seen := map[string]bool{}
-	for _, n := range names {
-		if n != "" && !seen[n] && n != "python" {
-			seen[n] = true
-			deps.Packages = append(deps.Packages, n)
-		}
-	}
+	deps.Packages = m.names()
 	d.extras = map[string][]string{}
 	collect := func(locs []pyproject.Located) {
 		for _, l := range locs {

@@ -29,6 +29,9 @@ type detector struct {
 	cfg    config
 	plan   *Plan
 	extras map[string][]string
+	// root is the top directory's manifests, read once by chooseContext.
+	root    *manifests
+	rootErr error
 	// scriptPort is the port a [project.scripts] server passes to uvicorn.run and the like.
 	scriptPort int
 }
@@ -74,7 +77,10 @@ func (d *detector) run() error {
 			return err
 		}
 	}
-	m, err := readManifests(d.t, ctx)
+	m, err := d.root, d.rootErr
+	if ctx != "." || m == nil {
+		m, err = readManifests(d.t, ctx)
+	}
 	if err != nil {
 		return err
 	}
@@ -119,10 +125,10 @@ func (d *detector) chooseContext() (string, error) {
 			break
 		}
 	}
-	if rootHas && (d.rootHasWeb() || !d.hasSubprojects()) {
+	subs := d.subprojects()
+	if rootHas && (d.rootHasWeb() || len(subs) == 0) {
 		return ".", nil
 	}
-	subs := d.subprojects()
 	switch len(subs) {
 	case 0:
 		if rootHas {
@@ -147,13 +153,11 @@ func (d *detector) rootHasWeb() bool {
 	if d.t.has("manage.py") {
 		return true
 	}
-	m, err := readManifests(&tree{fsys: d.t.fsys, files: rootFiles(d.t), set: d.t.set, dirs: d.t.dirs, cache: d.t.cache}, ".")
-	if err != nil {
-		return true // let the real read report the error
+	d.root, d.rootErr = readManifests(d.t, ".")
+	if d.rootErr != nil {
+		return true // the root is the project; run reports the error
 	}
-	probe := &detector{plan: &Plan{}}
-	probe.chooseManager(m)
-	for _, p := range probe.plan.Dependencies.Packages {
+	for _, p := range d.root.names() {
 		if webPackages[p] {
 			return true
 		}
@@ -166,18 +170,6 @@ var webPackages = map[string]bool{
 	"falcon": true, "dash": true, "gunicorn": true, "uvicorn": true, "hypercorn": true, "daphne": true,
 	"waitress": true, "granian": true, "sanic": true, "bottle": true, "pyramid": true, "aiohttp": true,
 }
-
-func rootFiles(t *tree) []string {
-	var out []string
-	for _, f := range t.files {
-		if !strings.Contains(f, "/") {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-func (d *detector) hasSubprojects() bool { return len(d.subprojects()) > 0 }
 
 // subprojects are directories at depth 1 or 2 with their own manifest.
 func (d *detector) subprojects() []string {
@@ -244,7 +236,8 @@ func (d *detector) choosePython(m *manifests) error {
 	case d.opts.Python != "":
 		set(d.opts.Python, "", 0, "--python flag")
 	case d.cfg.Python != "":
-		set(d.cfg.Python, d.cfg.file, d.cfg.line("python"), "declared in pyship configuration")
+		file, line := d.cfg.at("python")
+		set(d.cfg.Python, file, line, "declared in pyship configuration")
 	}
 	for _, name := range []string{".python-version", "runtime.txt"} {
 		if p.PythonVersion != "" {

@@ -299,3 +299,27 @@ func TestDetectNotPython(t *testing.T) {
 		t.Fatalf("Detect = %v, want ErrNotPython", err)
 	}
 }
+
+// A subproject's [tool.pyship] adds to the top directory's pyship.toml, and evidence
+// points at the setting's own line (not at a same-named key in another table).
+func TestConfigMergesAndPointsAtTheSetting(t *testing.T) {
+	p, err := Detect(project(map[string]string{
+		"pyship.toml":        "app_root = 'web'\nport = 9000\n",
+		"web/pyproject.toml": "[tool.poetry.dependencies]\npython = '^3.10'\nflask = '*'\n\n[tool.pyship]\npython = '3.12'\n",
+		"web/app.py":         flaskApp,
+	}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Port != 9000 || p.PythonVersion != "3.12" || p.Context != "web" {
+		t.Fatalf("port %d python %s context %s, want 9000, 3.12, web", p.Port, p.PythonVersion, p.Context)
+	}
+	for _, e := range p.Evidence {
+		if e.Field == "python_version" && (e.File != "web/pyproject.toml" || e.Line != 6) {
+			t.Errorf("python evidence at %s:%d, want web/pyproject.toml:6", e.File, e.Line)
+		}
+		if e.Field == "port" && (e.File != "pyship.toml" || e.Line != 2) {
+			t.Errorf("port evidence at %s:%d, want pyship.toml:2", e.File, e.Line)
+		}
+	}
+}

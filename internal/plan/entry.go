@@ -6,7 +6,11 @@ import (
 	"strings"
 )
 
-var entryRe = regexp.MustCompile(`^([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*):([A-Za-z_]\w*)(\(\))?$`)
+var (
+	entryRe = regexp.MustCompile(`^([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*):([A-Za-z_]\w*)(\(\))?$`)
+	// djangoWSGIRe is a bare Django WSGI module ("mysite.wsgi") on a gunicorn command line.
+	djangoWSGIRe = regexp.MustCompile(`^[A-Za-z_][\w.]*\.wsgi$`)
+)
 
 // servers are the production servers pyship knows, by command name.
 var servers = map[string]string{
@@ -40,14 +44,16 @@ func (d *detector) chooseApp(m *manifests) error {
 			return err
 		}
 	case d.cfg.Server != "":
-		if err := d.useCommand(d.cfg.Server, d.cfg.file, d.cfg.line("server"), "declared in pyship configuration"); err != nil {
+		file, line := d.cfg.at("server")
+		if err := d.useCommand(d.cfg.Server, file, line, "declared in pyship configuration"); err != nil {
 			return err
 		}
 	}
 	if e := firstNonEmpty(d.opts.Entrypoint, d.cfg.Entrypoint); e != "" {
 		src, file, line := "--entrypoint flag", "", 0
 		if d.opts.Entrypoint == "" {
-			src, file, line = "declared in pyship configuration", d.cfg.file, d.cfg.line("entrypoint")
+			src = "declared in pyship configuration"
+			file, line = d.cfg.at("entrypoint")
 		}
 		if err := d.setEntry(e, file, line, src); err != nil {
 			return err
@@ -133,7 +139,12 @@ func (d *detector) setEntry(e, file string, line int, rule string) error {
 	d.plan.Entrypoint = m[1] + ":" + m[2] + m[3]
 	d.plan.Factory = m[3] != ""
 	d.evidence("entrypoint", d.plan.Entrypoint, file, line, rule)
-	if d.moduleFile(m[1]) == "" {
+	f := d.moduleFile(m[1])
+	if strings.HasPrefix(rel(d.plan.AppRoot, f), "src/") && len(d.plan.PythonPath) == 0 {
+		d.plan.PythonPath = []string{"src"}
+		d.evidence("python_path", "src", f, 0, "src layout: the entry module lives under src/")
+	}
+	if f == "" {
 		d.warn(fmt.Sprintf("module %s of entry point %s is not a file of the project (is it installed from a package?)", m[1], d.plan.Entrypoint))
 	}
 	return nil
@@ -145,9 +156,6 @@ func (d *detector) moduleFile(mod string) string {
 	for _, root := range []string{d.plan.AppRoot, join(d.plan.AppRoot, "src")} {
 		for _, cand := range []string{join(root, p+".py"), join(root, p+"/__init__.py")} {
 			if d.t.has(cand) {
-				if strings.HasSuffix(root, "src") && len(d.plan.PythonPath) == 0 {
-					d.plan.PythonPath = []string{"src"}
-				}
 				return cand
 			}
 		}
@@ -240,7 +248,7 @@ func (d *detector) useCommand(cmd, file string, line int, rule string) error {
 				if err := d.setEntry(a, file, line, rule+" names the app"); err != nil {
 					return err
 				}
-			} else if pkg == "gunicorn" && regexp.MustCompile(`^[A-Za-z_][\w.]*\.wsgi$`).MatchString(a) {
+			} else if pkg == "gunicorn" && djangoWSGIRe.MatchString(a) {
 				_ = d.setEntry(a+":application", file, line, rule+" names the Django WSGI module")
 			}
 		}

@@ -108,7 +108,8 @@ func (d *detector) choosePort() {
 		}
 	}
 	set(d.opts.Port, "", 0, "--port flag")
-	set(d.cfg.Port, d.cfg.file, d.cfg.line("port"), "declared in pyship configuration")
+	file, line := d.cfg.at("port")
+	set(d.cfg.Port, file, line, "declared in pyship configuration")
 	// A literal port in an explicit server command.
 	for i, a := range p.Server {
 		if m := bindArgRe.FindStringSubmatch(a); m != nil && m[2] != "${PORT}" {

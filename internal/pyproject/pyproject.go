@@ -105,9 +105,11 @@ func ParsePyproject(name string, data []byte) (*Pyproject, error) {
 }
 
 // Names lists the normalised runtime dependency names.
-func (p *Pyproject) Names() []string {
+func (p *Pyproject) Names() []string { return names(p.Dependencies) }
+
+func names(locs []Located) []string {
 	var out []string
-	for _, d := range p.Dependencies {
+	for _, d := range locs {
 		out = append(out, d.Name)
 	}
 	return out
@@ -161,10 +163,4 @@ func ParsePipfile(name string, data []byte) (*Pipfile, error) {
 }
 
 // Names lists the normalised [packages] names.
-func (p *Pipfile) Names() []string {
-	var out []string
-	for _, d := range p.Packages {
-		out = append(out, d.Name)
-	}
-	return out
-}
+func (p *Pipfile) Names() []string { return names(p.Packages) }

@@ -53,7 +53,7 @@ func Dockerfile(p *plan.Plan, o Options) string {
 	installDeps(w, p)
 	if p.AddServer {
 		w("# %s is not in the project's dependencies; the image needs a production server.", p.ServerPackage)
-		w("RUN pip install %s", serverRequirement(p))
+		w("RUN pip install %s", p.ServerPackage)
 	}
 	w("")
 	w("# ---- Stage 2: the runtime image ----")
@@ -114,16 +114,16 @@ func minor(v string) string {
 	return v
 }
 
-func serverRequirement(p *plan.Plan) string {
-	if p.ServerPackage == "uvicorn" {
-		return "uvicorn"
-	}
-	return p.ServerPackage
-}
-
 func installDeps(w func(string, ...any), p *plan.Plan) {
 	files := p.Dependencies.Files
-	ctxRel := func(f string) string { return strings.TrimPrefix(f, strings.TrimSuffix(p.Context, ".")+"/") }
+	// Plan paths are relative to the directory detect was given; COPY wants them relative
+	// to the build context.
+	ctxRel := func(f string) string {
+		if p.Context == "." {
+			return f
+		}
+		return strings.TrimPrefix(f, p.Context+"/")
+	}
 	copyFiles := func() {
 		w("# Only the dependency files first, so a code change reuses the layers below.")
 		byDir := map[string][]string{}

@@ -62,40 +62,57 @@ func Render(dir string, p *plan.Plan, o Options, force bool) ([]File, error) {
 	return files, nil
 }
 
-// Write writes the files that Render marked create, overwrite or merge, each through a
-// temporary file renamed into place, so an interrupted run leaves the old file whole.
+// Write writes the files that Render marked create, overwrite or merge. Every file is
+// first written in full to a temporary name; only when all are written are they renamed
+// into place, so a failure (disk full, permissions) changes nothing.
 func Write(dir string, files []File) error {
+	type pending struct{ tmp, dest string }
+	var done []pending
+	cleanup := func() {
+		for _, p := range done {
+			os.Remove(p.tmp)
+		}
+	}
 	for _, f := range files {
 		if f.Action != "create" && f.Action != "overwrite" && f.Action != "merge" {
 			continue
 		}
-		if err := writeAtomic(filepath.Join(dir, f.Name), []byte(f.Content)); err != nil {
+		dest := filepath.Join(dir, f.Name)
+		tmp, err := writeTemp(dest, []byte(f.Content))
+		if err != nil {
+			cleanup()
 			return fmt.Errorf("writing %s: %w", f.Name, err)
+		}
+		done = append(done, pending{tmp, dest})
+	}
+	for i, p := range done {
+		if err := os.Rename(p.tmp, p.dest); err != nil {
+			cleanup()
+			return fmt.Errorf("writing %s (%d of %d files already in place): %w", p.dest, i, len(done), err)
 		}
 	}
 	return nil
 }
 
-func writeAtomic(path string, data []byte) error {
+// writeTemp writes data, synced, to a new temporary file next to path.
+func writeTemp(path string, data []byte) (string, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".pyship-*")
 	if err != nil {
-		return err
+		return "", err
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Sync()
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
+	if err == nil {
+		err = tmp.Chmod(0o644)
 	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
-	if err := tmp.Close(); err != nil {
-		return err
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", err
 	}
-	return os.Rename(tmp.Name(), path)
+	return tmp.Name(), nil
 }
