@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pyship/pyship/internal/pep440"
 	"github.com/pyship/pyship/internal/pyproject"
 )
 
@@ -45,7 +46,7 @@ func PythonEOL(version string) (time.Time, bool) {
 			return r.eol, true
 		}
 	}
-	if v, err := pyproject.ParseVersion(minor); err == nil && v.Compare(pyproject.Version{Release: []int{3, 8}}) < 0 {
+	if v, err := pyproject.ParseVersion(minor); err == nil && v.Compare(pep440.MustParse("3.8")) < 0 {
 		return date(2023, 6, 27), true // 3.7 and older: all past their end of life
 	}
 	return time.Time{}, false

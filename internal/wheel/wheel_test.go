@@ -1,0 +1,233 @@
+package wheel
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pyship/pyship/internal/layer"
+)
+
+type member struct {
+	name string
+	body string
+	mode os.FileMode
+}
+
+// build makes a wheel; RECORD is generated unless one is given, and tamper edits the
+// RECORD rows before they are written.
+func build(t testing.TB, members []member, tamper func(rows []string) []string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	var rows []string
+	distInfo := ""
+	for _, m := range members {
+		if strings.HasSuffix(strings.SplitN(m.name, "/", 2)[0], ".dist-info") {
+			distInfo = strings.SplitN(m.name, "/", 2)[0]
+		}
+		h := &zip.FileHeader{Name: m.name, Method: zip.Deflate}
+		mode := m.mode
+		if mode == 0 {
+			mode = 0o644
+		}
+		h.SetMode(mode)
+		w, err := zw.CreateHeader(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(w, m.body)
+		sum := sha256.Sum256([]byte(m.body))
+		rows = append(rows, fmt.Sprintf("%s,sha256=%s,%d", m.name, base64.RawURLEncoding.EncodeToString(sum[:]), len(m.body)))
+	}
+	rows = append(rows, distInfo+"/RECORD,,")
+	if tamper != nil {
+		rows = tamper(rows)
+	}
+	w, _ := zw.Create(distInfo + "/RECORD")
+	io.WriteString(w, strings.Join(rows, "\n")+"\n")
+	zw.Close()
+	return buf.Bytes()
+}
+
+func demo() []member {
+	return []member{
+		{name: "demo/__init__.py", body: "def main():\n    return 0\n"},
+		{name: "demo/_speed.so", body: "ELF", mode: 0o755},
+		{name: "demo-1.0.data/scripts/demo-tool", body: "#!python\nprint('hi')\n"},
+		{name: "demo-1.0.data/scripts/demo", body: "#!python\nshadowed\n"},
+		{name: "demo-1.0.data/data/share/demo/x.txt", body: "x"},
+		{name: "demo-1.0.data/headers/demo.h", body: "int x;"},
+		{name: "demo-1.0.dist-info/METADATA", body: "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nRequires-Python: >=3.8\nRequires-Dist: click (>=8.0)\nRequires-Dist: rich ; extra == 'color'\nProvides-Extra: color\n\nLong description\nRequires-Dist: not-a-header\n"},
+		{name: "demo-1.0.dist-info/WHEEL", body: "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
+		{name: "demo-1.0.dist-info/entry_points.txt", body: "[console_scripts]\ndemo = demo:main\n[demo.plugins]\nx = y\n"},
+	}
+}
+
+var scheme = Scheme{Prefix: "/opt/venv", SitePackages: "/opt/venv/lib/python3.11/site-packages", PythonMinor: "3.11", Interpreter: "/opt/venv/bin/python"}
+
+func install(t *testing.T, data []byte) (map[string]string, map[string]int64, error) {
+	t.Helper()
+	w, err := OpenReader("demo-1.0-py3-none-any.whl", bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, nil, err
+	}
+	tree := layer.NewTree()
+	if err := w.Install(tree, scheme); err != nil {
+		return nil, nil, err
+	}
+	var out bytes.Buffer
+	if err := tree.WriteTar(&out, time.Unix(1, 0)); err != nil {
+		return nil, nil, err
+	}
+	files, modes := map[string]string{}, map[string]int64{}
+	tr := tar.NewReader(&out)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		files[h.Name] = string(b)
+		modes[h.Name] = h.Mode
+		if h.Uid != 0 || h.Uname != "" || h.ModTime.Unix() != 1 {
+			t.Errorf("%s: owner %d/%q mtime %v", h.Name, h.Uid, h.Uname, h.ModTime)
+		}
+	}
+	return files, modes, nil
+}
+
+func TestInstall(t *testing.T) {
+	files, modes, err := install(t, build(t, demo(), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := "opt/venv/lib/python3.11/site-packages/"
+	want := map[string]string{
+		sp + "demo/__init__.py":                        "def main():\n    return 0\n",
+		"opt/venv/bin/demo-tool":                       "#!/opt/venv/bin/python\nprint('hi')\n",
+		"opt/venv/share/demo/x.txt":                    "x",
+		"opt/venv/include/site/python3.11/demo/demo.h": "int x;",
+		sp + "demo-1.0.dist-info/INSTALLER":            "pyship\n",
+	}
+	for p, body := range want {
+		if files[p] != body {
+			t.Errorf("%s = %q, want %q", p, files[p], body)
+		}
+	}
+	if !strings.HasPrefix(files["opt/venv/bin/demo"], "#!/opt/venv/bin/python\n") || !strings.Contains(files["opt/venv/bin/demo"], "from demo import main") {
+		t.Errorf("console script launcher:\n%s", files["opt/venv/bin/demo"])
+	}
+	if modes["opt/venv/bin/demo"] != 0o755 || modes["opt/venv/bin/demo-tool"] != 0o755 || modes[sp+"demo/_speed.so"] != 0o755 || modes[sp+"demo/__init__.py"] != 0o644 {
+		t.Errorf("modes: %v", modes)
+	}
+	rec := files[sp+"demo-1.0.dist-info/RECORD"]
+	for _, line := range []string{"../../../bin/demo,sha256=", "demo/__init__.py,sha256=", "demo-1.0.dist-info/RECORD,,", "../../../share/demo/x.txt,"} {
+		if !strings.Contains(rec, line) {
+			t.Errorf("RECORD lacks %q:\n%s", line, rec)
+		}
+	}
+	if _, ok := files["opt/venv/"]; !ok {
+		var names []string
+		for n := range files {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		t.Errorf("parent directories missing: %v", names)
+	}
+}
+
+func TestMetadata(t *testing.T) {
+	data := build(t, demo(), nil)
+	w, err := OpenReader("demo-1.0-py3-none-any.whl", bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := w.Metadata()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Name != "demo" || m.RequiresPython != ">=3.8" || len(m.RequiresDist) != 2 || m.RequiresDist[0].Specifier != ">=8.0" || m.RequiresDist[1].Marker != "extra == 'color'" || len(m.ProvidesExtra) != 1 {
+		t.Errorf("%+v", m)
+	}
+}
+
+func TestRejects(t *testing.T) {
+	cases := map[string]struct {
+		members []member
+		tamper  func([]string) []string
+		want    string
+	}{
+		"escaping path":   {append(demo(), member{name: "../evil.py", body: "x"}), nil, "unsafe path"},
+		"absolute path":   {append(demo(), member{name: "/etc/passwd", body: "x"}), nil, "unsafe path"},
+		"whiteout":        {append(demo(), member{name: "demo/.wh.secret", body: ""}), nil, "whiteout"},
+		"symlink":         {append(demo(), member{name: "demo/link", body: "/etc/shadow", mode: os.ModeSymlink | 0o777}), nil, "only regular files"},
+		"duplicate":       {append(demo(), member{name: "demo/__init__.py", body: "evil"}), nil, "twice"},
+		"record mismatch": {demo(), func(r []string) []string { r[0] = strings.Replace(r[0], "sha256=", "sha256=AAAA", 1); return r }, "RECORD hash"},
+		"not in record":   {demo(), func(r []string) []string { return r[1:] }, "not in RECORD"},
+		"md5":             {demo(), func(r []string) []string { r[0] = "demo/__init__.py,md5=abc,3"; return r }, "not allowed"},
+		"bad data dir":    {append(demo(), member{name: "demo-1.0.data/elsewhere/x", body: "x"}), nil, "unknown .data"},
+		"wheel version":   {append(demo()[:7], member{name: "demo-1.0.dist-info/WHEEL", body: "Wheel-Version: 2.0\n"}), nil, "not supported"},
+		"two dist-infos":  {append(demo(), member{name: "other-1.0.dist-info/METADATA", body: "x"}), nil, "one .dist-info"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, _, err := install(t, build(t, c.members, c.tamper))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestParseName(t *testing.T) {
+	n, err := ParseName("MarkupSafe-2.1.2-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Dist != "markupsafe" || n.Version.String() != "2.1.2" || len(n.Tags) != 2 || n.Tags[1].Platform != "manylinux2014_x86_64" {
+		t.Errorf("%+v", n)
+	}
+	n, err = ParseName("pkg-1.0-b2-py2.py3-none-any.whl")
+	if err == nil {
+		t.Errorf("build tag must start with a digit: %+v", n)
+	}
+	for _, bad := range []string{"pkg-1.0.whl", "pkg-1.0-py3-none-any.zip", "pkg-x.y-py3-none-any.whl"} {
+		if _, err := ParseName(bad); err == nil {
+			t.Errorf("%s parsed", bad)
+		}
+	}
+}
+
+func FuzzOpen(f *testing.F) {
+	f.Add(build(f, demo(), nil))
+	f.Add([]byte("PK\x05\x06" + strings.Repeat("\x00", 18)))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		w, err := OpenReader("demo-1.0-py3-none-any.whl", bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			return
+		}
+		_, _ = w.Metadata()
+		tree := layer.NewTree()
+		if w.Install(tree, scheme) == nil {
+			_ = tree.WriteTar(io.Discard, time.Unix(1, 0))
+		}
+	})
+}
+
+func FuzzParseMetadata(f *testing.F) {
+	f.Add([]byte("Name: a\nVersion: 1\nRequires-Dist: b>=1; python_version<'4'\n"))
+	f.Fuzz(func(t *testing.T, data []byte) { _, _ = ParseMetadata("METADATA", data) })
+}
