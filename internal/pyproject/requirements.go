@@ -26,6 +26,8 @@ type Requirements struct {
 	ExtraIndexURLs []string
 	FindLinks      []string
 	NoIndex        bool
+	Pre            bool // --pre
+	RequireHashes  bool // --require-hashes, or any --hash: pip's hash-checking mode
 }
 
 // ReadRequirements reads a pip requirements file from fsys, following -r and -c includes
@@ -116,8 +118,12 @@ func (r *Requirements) parse(fsys fs.FS, name string, data []byte, constraint bo
 				loc.URL = arg
 				loc.Name = eggName(arg)
 				r.Requirements = append(r.Requirements, loc)
-			case "--pre", "--prefer-binary", "--only-binary", "--no-binary", "--trusted-host",
-				"--use-feature", "--require-hashes", "--config-settings", "--global-option":
+			case "--pre":
+				r.Pre = true
+			case "--require-hashes":
+				r.RequireHashes = true
+			case "--prefer-binary", "--only-binary", "--no-binary", "--trusted-host",
+				"--use-feature", "--config-settings", "--global-option":
 			default:
 				return &ParseError{File: name, Line: lineNo, Msg: "unknown pip option " + opt}
 			}
@@ -133,6 +139,9 @@ func (r *Requirements) parse(fsys fs.FS, name string, data []byte, constraint bo
 			spec = strings.TrimSpace(spec[:j])
 		}
 		loc := Located{File: name, Line: lineNo, Hashes: hashes, Constraint: constraint}
+		if len(hashes) > 0 {
+			r.RequireHashes = true
+		}
 		if isPathOrURL(spec) {
 			loc.URL = spec
 			loc.Name = eggName(spec)
