@@ -235,3 +235,57 @@ func (c *Client) RemoveImage(ctx context.Context, ref string) error {
 	_, err := c.api.ImageRemove(ctx, ref, client.ImageRemoveOptions{Force: true, PruneChildren: true})
 	return err
 }
+
+// ImageInfo is what pyship needs to know about an image the engine holds.
+type ImageInfo struct {
+	ID          string   // the config digest, "sha256:…"
+	RepoDigests []string // "name@sha256:…" for images pulled from or pushed to a registry
+	DiffIDs     []string // layer diffIDs, bottom first
+	OS, Arch    string
+	Variant     string
+}
+
+// Image inspects an image; found is false when the engine does not have it.
+func (c *Client) Image(ctx context.Context, ref string) (info ImageInfo, found bool, err error) {
+	res, err := c.api.ImageInspect(ctx, ref)
+	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return ImageInfo{}, false, nil
+		}
+		return ImageInfo{}, false, err
+	}
+	return ImageInfo{ID: res.ID, RepoDigests: res.RepoDigests, DiffIDs: res.RootFS.Layers, OS: res.Os, Arch: res.Architecture, Variant: res.Variant}, true, nil
+}
+
+// Save streams `docker save` of one image.
+func (c *Client) Save(ctx context.Context, ref string) (io.ReadCloser, error) {
+	return c.api.ImageSave(ctx, []string{ref})
+}
+
+// Load sends a `docker save`-format tar stream to the engine and waits for the result;
+// the engine's own error (for example a missing layer) is returned.
+func (c *Client) Load(ctx context.Context, r io.Reader) error {
+	res, err := c.api.ImageLoad(ctx, r, client.ImageLoadWithQuiet(true))
+	if err != nil {
+		return err
+	}
+	defer res.Close()
+	dec := json.NewDecoder(res)
+	for {
+		var msg jsonstream.Message
+		if err := dec.Decode(&msg); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("reading the engine's load output: %w", err)
+		}
+		if msg.Error != nil {
+			return errors.New(msg.Error.Message)
+		}
+	}
+}
+
+// Tag names an image.
+func (c *Client) Tag(ctx context.Context, src, dst string) error {
+	_, err := c.api.ImageTag(ctx, client.ImageTagOptions{Source: src, Target: dst})
+	return err
+}
