@@ -26,7 +26,11 @@ type Context struct {
 }
 
 // Open reads dir/.dockerignore (if any).
-func Open(dir string) (*Context, error) {
+func Open(dir string) (*Context, error) { return OpenWithDefault(dir, nil) }
+
+// OpenWithDefault reads dir/.dockerignore, or uses defaults when there is none (so a
+// project built without `pyship init` still keeps .env and .git out of its image).
+func OpenWithDefault(dir string, defaults []string) (*Context, error) {
 	c := &Context{Dir: dir}
 	f, err := os.Open(filepath.Join(dir, ".dockerignore"))
 	switch {
@@ -38,6 +42,8 @@ func Open(dir string) (*Context, error) {
 		}
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, err
+	default:
+		c.Patterns = defaults
 	}
 	c.matcher, err = patternmatcher.New(c.Patterns)
 	if err != nil {

@@ -443,6 +443,9 @@ func stripURL(err error) error {
 }
 
 // redact hides credentials in an index URL for messages.
+// Redact hides credentials in a URL for messages.
+func Redact(u string) string { return redact(u) }
+
 func redact(u string) string {
 	p, err := url.Parse(u)
 	if err != nil || p.User == nil {
@@ -474,7 +477,7 @@ func (c *Client) Download(ctx context.Context, f File, want string) (string, str
 		}
 		rc = fh
 	} else {
-		r, _, _, _, err := c.open(ctx, f.URL, "")
+		r, _, _, _, err := c.open(ctx, c.withCredentials(f.URL), "")
 		if errors.Is(err, ErrNotFound) {
 			return "", "", fmt.Errorf("%s: 404 Not Found", redact(f.URL))
 		}
@@ -601,4 +604,21 @@ func writeCache(p string, b []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), p)
+}
+
+// withCredentials adds the user information of a configured index on the same host to
+// a URL that has none (lock files never store credentials).
+func (c *Client) withCredentials(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.User != nil {
+		return u
+	}
+	for _, idx := range append(append([]string{}, c.Indexes...), c.FindLinks...) {
+		ip, err := url.Parse(idx)
+		if err == nil && ip.User != nil && ip.Host == p.Host {
+			p.User = ip.User
+			return p.String()
+		}
+	}
+	return u
 }

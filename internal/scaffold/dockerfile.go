@@ -14,9 +14,8 @@ type Options struct {
 	Base string
 }
 
-// UID is the numeric user the image runs as (numeric so Kubernetes' runAsNonRoot can
-// verify it without reading /etc/passwd).
-const UID = 10001
+// UID is the numeric user the image runs as.
+const UID = plan.UID
 
 // Dockerfile renders the Dockerfile for a Plan. It builds with the classic builder and
 // with BuildKit alike: no RUN --mount, no heredocs.
@@ -59,24 +58,9 @@ func Dockerfile(p *plan.Plan, o Options) string {
 	w("# ---- Stage 2: the runtime image ----")
 	w("FROM ${BASE_IMAGE}")
 	w("# No .pyc files written at run time; logs reach `docker logs` at once.")
-	env := []string{"PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1", "PATH=/opt/venv/bin:$PATH", "VIRTUAL_ENV=/opt/venv", fmt.Sprintf("PORT=%d", p.Port)}
-	if p.ServerPackage == "gunicorn" || p.ServerPackage == "uvicorn" {
-		env = append(env, "WEB_CONCURRENCY=2")
-	}
-	workdir := "/app"
-	if p.AppRoot != p.Context {
-		workdir = path.Join("/app", strings.TrimPrefix(p.AppRoot, p.Context+"/"))
-	}
-	if len(p.PythonPath) > 0 {
-		var pp []string
-		for _, d := range p.PythonPath {
-			pp = append(pp, path.Join(workdir, d))
-		}
-		env = append(env, "PYTHONPATH="+strings.Join(pp, ":"))
-	}
-	if p.Django != nil {
-		env = append(env, "DJANGO_SETTINGS_MODULE="+p.Django.SettingsModule)
-	}
+	rt := p.Runtime()
+	env := append([]string{"PATH=/opt/venv/bin:$PATH"}, rt.Env...)
+	workdir := rt.WorkDir
 	w("ENV %s", strings.Join(env, " \\\n    "))
 	w("# A numeric, unprivileged user with no home and no shell.")
 	w("RUN groupadd --system --gid %d app \\", UID)
@@ -102,7 +86,7 @@ func Dockerfile(p *plan.Plan, o Options) string {
 	w("EXPOSE %d", p.Port)
 	w("# exec replaces the shell, so the server is PID 1 and gets SIGTERM; ${PORT} lets the")
 	w("# platform choose the port. Migrations are not run here: run them as a one-off job.")
-	w("CMD %s", cmdJSON(p.Server))
+	w("CMD %s", cmdJSON(rt.Shell))
 	return b.String()
 }
 
@@ -219,26 +203,10 @@ func collectstaticEnv(p *plan.Plan) string {
 	return strings.Join(parts, " ")
 }
 
-// cmdJSON renders the server argv as an exec-form CMD through sh -c "exec …", so that
-// ${PORT} expands at run time and the server still replaces the shell as PID 1.
-func cmdJSON(argv []string) string {
-	var parts []string
-	for _, a := range argv {
-		parts = append(parts, shQuote(a))
-	}
-	script := "exec " + strings.Join(parts, " ")
+// cmdJSON renders the server's shell line as an exec-form CMD through sh -c "exec …",
+// so that ${PORT} expands at run time and the server still replaces the shell as PID 1.
+func cmdJSON(script string) string {
 	return fmt.Sprintf(`["/bin/sh", "-c", %s]`, jsonString(script))
-}
-
-// shQuote quotes an argument for sh, leaving ${PORT} expandable.
-func shQuote(a string) string {
-	if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.:/=,@+") == "" {
-		return a
-	}
-	if strings.Contains(a, "${PORT}") && !strings.ContainsAny(a, "\"\\`") {
-		return `"` + a + `"`
-	}
-	return "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 }
 
 func jsonString(s string) string {

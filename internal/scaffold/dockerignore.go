@@ -83,3 +83,13 @@ func Dockerignore(existing string) string {
 	}
 	return b.String()
 }
+
+// IgnorePatterns are the default .dockerignore patterns, for builds of projects that
+// have no .dockerignore.
+func IgnorePatterns() []string {
+	out := make([]string, 0, len(ignoreRules))
+	for _, r := range ignoreRules {
+		out = append(out, r.pattern)
+	}
+	return out
+}
