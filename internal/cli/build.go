@@ -239,6 +239,9 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, args []string, std
 		defer eng.Close()
 	}
 	tag := f.tag
+	if tag == "" && f.push != "" && f.output == "" {
+		tag = f.push
+	}
 	if tag == "" {
 		tag = imageName(o.Dir) + ":latest"
 	}
@@ -329,7 +332,7 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, args []string, std
 		if err != nil {
 			return interrupted(ctx, err)
 		}
-		pr.logf("pushed %s@%s", f.push, r.Digest)
+		pr.logf("pushed %s@%s (uploaded %d blobs, %s; the rest were already there)", f.push, r.Digest, r.SentLayers, mb(r.SentBytes))
 		sum.Outputs = append(sum.Outputs, r)
 	}
 	res.Timings["output"] = time.Since(start)

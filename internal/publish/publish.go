@@ -10,9 +10,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -32,7 +34,7 @@ type Result struct {
 	Ref        string `json:"ref,omitempty"`
 	Digest     string `json:"digest,omitempty"` // manifest (or index) digest
 	ImageID    string `json:"image_id,omitempty"`
-	SentLayers int    `json:"sent_layers"`
+	SentLayers int    `json:"sent_layers"` // layers (and, for a push, config blobs) actually sent
 	SentBytes  int64  `json:"sent_bytes"`
 }
 
@@ -276,8 +278,9 @@ func Push(ctx context.Context, ref string, img v1.Image, idx v1.ImageIndex, prog
 			}
 		}
 	}()
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithProgress(updates), remote.WithJobs(4)}
 	res := &Result{Output: "registry", Ref: ref}
+	ct := &countingTransport{base: remote.DefaultTransport}
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithProgress(updates), remote.WithJobs(4), remote.WithTransport(ct)}
 	if idx != nil {
 		err = remote.WriteIndex(r, idx, opts...)
 		if err == nil {
@@ -295,5 +298,37 @@ func Push(ctx context.Context, ref string, img v1.Image, idx v1.ImageIndex, prog
 	if err != nil {
 		return nil, fmt.Errorf("pushing %s: %w", ref, err)
 	}
+	res.SentLayers, res.SentBytes = int(ct.blobs.Load()), ct.bytes.Load()
 	return res, nil
+}
+
+// countingTransport measures what a push really uploads (blobs the registry already
+// had, or mounted from another repository, cost no bytes), for the summary.
+type countingTransport struct {
+	base  http.RoundTripper
+	blobs atomic.Int64
+	bytes atomic.Int64
+}
+
+func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	upload := strings.Contains(req.URL.Path, "/blobs/uploads/")
+	if upload && req.Body != nil && (req.Method == http.MethodPatch || req.Method == http.MethodPut) {
+		req.Body = &countingBody{ReadCloser: req.Body, n: &t.bytes}
+	}
+	resp, err := t.base.RoundTrip(req)
+	if err == nil && upload && req.Method == http.MethodPut && req.URL.Query().Get("digest") != "" && resp.StatusCode == http.StatusCreated {
+		t.blobs.Add(1)
+	}
+	return resp, err
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
 }
