@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what pyship's demo and tests need on a fresh Debian machine with no PyPI and
-# no Docker Hub: Go tools, debootstrap, the local Python base image and the wheel index.
+# no Docker Hub: Go tools, debootstrap, a registry (Debian's docker-registry, started by
+# the tests themselves), the local Python base image and the wheel index.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -8,6 +9,7 @@ command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v dpkg-deb >/dev/null || need+=(dpkg)
 command -v python3 >/dev/null || need+=(python3)
 command -v curl >/dev/null || need+=(curl)
+command -v docker-registry >/dev/null || need+=(docker-registry)
 if [ ${#need[@]} -gt 0 ]; then
   echo "fixtures: apt-get install ${need[*]}"
   apt-get update -qq

@@ -289,3 +289,20 @@ func (c *Client) Tag(ctx context.Context, src, dst string) error {
 	_, err := c.api.ImageTag(ctx, client.ImageTagOptions{Source: src, Target: dst})
 	return err
 }
+
+// Pull pulls an image from its registry.
+func (c *Client) Pull(ctx context.Context, ref string) error {
+	res, err := c.api.ImagePull(ctx, ref, client.ImagePullOptions{})
+	if err != nil {
+		return err
+	}
+	for msg, err := range res.JSONMessages(ctx) {
+		if err != nil {
+			return err
+		}
+		if msg.Error != nil {
+			return errors.New(msg.Error.Message)
+		}
+	}
+	return nil
+}
