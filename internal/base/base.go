@@ -51,17 +51,29 @@ type Base struct {
 // layout, tarball, registry push). For the engine it is exported once and cached.
 func (b *Base) Image(ctx context.Context) (v1.Image, error) { return b.open(ctx) }
 
-// Open finds the base image ref. "docker:REF", "oci:DIR[@sha256:…]", "tar:FILE" and
-// "registry:REF" choose a source; a bare REF is taken from the engine when it has it
-// (as docker build would), else from its registry.
+// Open finds the base image ref and reads its target environment. "docker:REF",
+// "oci:DIR[@sha256:…]", "tar:FILE" and "registry:REF" choose a source; a bare REF is
+// taken from the engine when it has it (as docker build would), else from its registry.
 func Open(ctx context.Context, ref string, o Options) (*Base, error) {
-	if o.Platform.OS == "" {
-		o.Platform = v1.Platform{OS: "linux", Architecture: "amd64"}
+	b, err := Locate(ctx, ref, o)
+	if err != nil {
+		return nil, err
 	}
 	logf := func(format string, args ...any) {
 		if o.Log != nil {
 			o.Log(format, args...)
 		}
+	}
+	if err := b.readTarget(ctx, o, logf); err != nil {
+		return nil, fmt.Errorf("base image %s: %w", ref, err)
+	}
+	return b, nil
+}
+
+// Locate finds an image as Open does, without reading its target environment.
+func Locate(ctx context.Context, ref string, o Options) (*Base, error) {
+	if o.Platform.OS == "" {
+		o.Platform = v1.Platform{OS: "linux", Architecture: "amd64"}
 	}
 	var b *Base
 	var err error
@@ -93,9 +105,6 @@ func Open(ctx context.Context, ref string, o Options) (*Base, error) {
 		return nil, fmt.Errorf("base image %s: %w", ref, err)
 	}
 	b.Ref = ref
-	if err := b.readTarget(ctx, o, logf); err != nil {
-		return nil, fmt.Errorf("base image %s: %w", ref, err)
-	}
 	return b, nil
 }
 

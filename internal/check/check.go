@@ -303,17 +303,24 @@ func devServerCmd(in *Input, add func(Finding)) {
 	if at == nil {
 		return
 	}
+	if what := devServer(cmd); what != "" {
+		add(Finding{Severity: Error, Line: at.Line, Message: fmt.Sprintf("the image starts %s, a development server: single-threaded, unhardened, slow", what),
+			Fix: "serve with gunicorn (WSGI) or uvicorn (ASGI); `pyship init` writes the command"})
+	}
+}
+
+// devServer names the development server a command starts, or "".
+func devServer(cmd string) string {
 	s := " " + strings.Join(strings.Fields(cmd), " ") + " "
 	for _, dev := range []struct{ needle, what string }{
 		{"flask run", "flask run"}, {"manage.py runserver", "Django's runserver"}, {"fastapi dev", "fastapi dev"},
 		{" --reload", "a reloading server"}, {"app.run(", "Flask's app.run()"},
 	} {
 		if strings.Contains(s, dev.needle) {
-			add(Finding{Severity: Error, Line: at.Line, Message: fmt.Sprintf("the image starts %s, a development server: single-threaded, unhardened, slow", dev.what),
-				Fix: "serve with gunicorn (WSGI) or uvicorn (ASGI); `pyship init` writes the command"})
-			return
+			return dev.what
 		}
 	}
+	return ""
 }
 
 var hostArg = regexp.MustCompile(`(?:--bind[= ]|-b\s*|--host[= ]|-H\s*|--listen=)["']?(127\.0\.0\.1|localhost)\b`)

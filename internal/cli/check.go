@@ -1,21 +1,26 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/pyship/pyship/internal/base"
+	"github.com/pyship/pyship/internal/build"
 	"github.com/pyship/pyship/internal/buildctx"
 	"github.com/pyship/pyship/internal/check"
+	"github.com/pyship/pyship/internal/engine"
 	"github.com/spf13/cobra"
 )
 
 func newCheck(g *globals) *cobra.Command {
 	var f detectFlags
-	var dockerfile string
+	var dockerfile, image string
 	cmd := &cobra.Command{
 		Use:   "check [DIR]",
 		Short: "Find baked-in secrets, root users, dev servers and other faults in a container setup",
@@ -30,12 +35,30 @@ a stable ID, a severity and a one-line fix:
   PS005 root-user            PS011 eol-python           PS017 venv-in-context
   PS006 dev-server           PS012 no-pythonunbuffered  PS018 migrate-in-cmd
 
+With --image REF, check looks at a built image instead — its config, history and every
+layer, including files a later layer deletes:
+
+  PI001 secret-in-image-env  PI004 root-user       PI007 port-mismatch
+  PI002 secret-in-history    PI005 dev-server      PI008 no-pythonunbuffered
+  PI003 secret-file-in-layer PI006 bind-localhost  PI009 eol-python
+
+REF is an image in the local engine, or docker:REF, registry:REF, oci:DIR, tar:FILE.
+
 Exit status: 0 without error-level findings, 1 with any, 2 when check itself fails.`,
 		Example: `  pyship check
   pyship check ./myapp --json
-  pyship check --file docker/Dockerfile.prod`,
+  pyship check --file docker/Dockerfile.prod
+  pyship check --image myapp:latest
+  pyship check --image registry.example.com/team/myapp:1.2 --json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if image != "" {
+				img, err := openImageForCheck(cmd.Context(), image)
+				if err != nil {
+					return exitWith(2, err)
+				}
+				return report(cmd, g, map[string]any{"image": image}, check.RunImage(img, time.Now()), nil)
+			}
 			dir, err := g.projectDir(args)
 			if err != nil {
 				return err
@@ -69,41 +92,12 @@ Exit status: 0 without error-level findings, 1 with any, 2 when check itself fai
 			if in.Context, err = buildctx.Open(in.Dir); err != nil {
 				return exitWith(2, err)
 			}
-			findings := check.Run(in)
-			out := cmd.OutOrStdout()
-			if g.json {
-				if findings == nil {
-					findings = []check.Finding{}
-				}
-				if err := writeJSON(out, map[string]any{"dir": in.Dir, "findings": findings, "notes": notes, "errors": check.HasErrors(findings)}); err != nil {
-					return err
-				}
-			} else {
-				for _, n := range notes {
-					fmt.Fprintln(cmd.ErrOrStderr(), "note: "+n)
-				}
-				counts := map[check.Severity]int{}
-				for _, fd := range findings {
-					counts[fd.Severity]++
-					loc := fd.File
-					if fd.Line > 0 {
-						loc = fmt.Sprintf("%s:%d", fd.File, fd.Line)
-					}
-					if loc != "" {
-						loc += ": "
-					}
-					fmt.Fprintf(out, "%-7s %s %s%s\n        fix: %s\n", fd.Severity, fd.ID, loc, fd.Message, fd.Fix)
-				}
-				fmt.Fprintf(out, "%d errors, %d warnings\n", counts[check.Error], counts[check.Warning])
-			}
-			if check.HasErrors(findings) {
-				return exitError{code: 1}
-			}
-			return nil
+			return report(cmd, g, map[string]any{"dir": in.Dir}, check.Run(in), notes)
 		},
 	}
 	f.bind(cmd)
 	cmd.Flags().StringVarP(&dockerfile, "file", "f", "", "the Dockerfile `path` (default DIR/Dockerfile)")
+	cmd.Flags().StringVar(&image, "image", "", "check the built image `REF` instead of the project")
 	return cmd
 }
 
@@ -119,3 +113,86 @@ type codedError struct {
 
 func (e *codedError) Error() string { return e.err.Error() }
 func (e *codedError) Unwrap() error { return e.err }
+
+// report prints findings as text or JSON and sets the exit status.
+func report(cmd *cobra.Command, g *globals, head map[string]any, findings []check.Finding, notes []string) error {
+	out := cmd.OutOrStdout()
+	if g.json {
+		if findings == nil {
+			findings = []check.Finding{}
+		}
+		head["findings"], head["notes"], head["errors"] = findings, notes, check.HasErrors(findings)
+		if err := writeJSON(out, head); err != nil {
+			return err
+		}
+	} else {
+		for _, n := range notes {
+			fmt.Fprintln(cmd.ErrOrStderr(), "note: "+n)
+		}
+		counts := map[check.Severity]int{}
+		for _, fd := range findings {
+			counts[fd.Severity]++
+			loc := fd.File
+			if fd.Line > 0 {
+				loc = fmt.Sprintf("%s:%d", fd.File, fd.Line)
+			}
+			if loc != "" {
+				loc += ": "
+			}
+			fmt.Fprintf(out, "%-7s %s %s%s\n        fix: %s\n", fd.Severity, fd.ID, loc, fd.Message, fd.Fix)
+		}
+		fmt.Fprintf(out, "%d errors, %d warnings\n", counts[check.Error], counts[check.Warning])
+	}
+	if check.HasErrors(findings) {
+		return exitError{code: 1}
+	}
+	return nil
+}
+
+// openImageForCheck reads an image from the engine (one docker save pass) or from a
+// registry, OCI layout or tarball.
+func openImageForCheck(ctx context.Context, ref string) (*check.Image, error) {
+	ectx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	eng, engErr := engine.New(ectx)
+	cancel()
+	if engErr == nil {
+		defer eng.Close()
+		name := strings.TrimPrefix(ref, "docker:")
+		if _, found, err := eng.Image(ctx, name); err == nil && found && !strings.HasPrefix(ref, "registry:") {
+			rc, err := eng.Save(ctx, name)
+			if err != nil {
+				return nil, err
+			}
+			defer rc.Close()
+			return check.ReadDockerSave(ref, rc)
+		}
+	}
+	if strings.HasPrefix(ref, "docker:") {
+		return nil, fmt.Errorf("the Docker engine has no image %s", strings.TrimPrefix(ref, "docker:"))
+	}
+	b, err := base.Locate(ctx, ref, base.Options{CacheDir: build.DefaultCacheDir()})
+	if err != nil {
+		return nil, err
+	}
+	img, err := b.Image(ctx)
+	if err != nil {
+		return nil, err
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, err
+	}
+	var ib check.ImageBuilder
+	for i, l := range layers {
+		rc, err := l.Uncompressed()
+		if err != nil {
+			return nil, err
+		}
+		err = ib.AddLayer(i, rc)
+		rc.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return ib.Image(ref, b.Config), nil
+}
