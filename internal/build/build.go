@@ -237,6 +237,8 @@ func buildOne(ctx context.Context, o Options, in *Inputs, client *index.Client, 
 	var writable []string
 	if dir := staticRoot(o.Plan, rt); dir != "" {
 		writable = append(writable, strings.TrimPrefix(dir, "/"))
+	} else if dj := o.Plan.Django; dj != nil && dj.Collectstatic {
+		o.logf("warning: STATIC_ROOT = %s is not a form pyship can place in the image; static files are not collected (write STATIC_ROOT = BASE_DIR / \"staticfiles\", or build with --dockerfile)", dj.StaticRoot)
 	}
 	app, cached, err := appLayer(store, bc, b.LayerType, o.Epoch, writable, o.NoCache)
 	if err != nil {
@@ -378,28 +380,35 @@ func imageConfig(o Options, b *base.Base, layers []Layer, rt plan.Runtime) (*v1.
 	return cfg, nil
 }
 
-var quotedRe = regexp.MustCompile(`["']([^"']+)["']`)
+var (
+	quotedRe     = regexp.MustCompile(`["']([^"']+)["']`)
+	baseDirSlash = regexp.MustCompile(`^BASE_DIR(\s*/\s*["'][^"']+["'])+$`)
+	baseDirJoin  = regexp.MustCompile(`^os\.path\.join\(\s*BASE_DIR(\s*,\s*["'][^"']+["'])+\s*\)$`)
+	absLiteral   = regexp.MustCompile(`^["'](/[^"']*)["']$`)
+)
 
-// staticRoot is where Django's STATIC_ROOT points in the image, from the common forms
-// of the setting (BASE_DIR / "staticfiles", os.path.join(BASE_DIR, "static"), a
-// literal path); "" when there is nothing to collect or the form is not understood.
+// staticRoot is where Django's STATIC_ROOT points in the image, for the forms Django's
+// project template and its docs use (BASE_DIR / "staticfiles",
+// os.path.join(BASE_DIR, "static"), an absolute literal); "" when there is nothing to
+// collect or the form is not one of these.
 func staticRoot(p *plan.Plan, rt plan.Runtime) string {
 	dj := p.Django
 	if dj == nil || !dj.Collectstatic || dj.StaticRoot == "" {
 		return ""
 	}
-	m := quotedRe.FindAllStringSubmatch(dj.StaticRoot, -1)
-	if len(m) == 0 {
+	expr := strings.TrimSpace(dj.StaticRoot)
+	if m := absLiteral.FindStringSubmatch(expr); m != nil {
+		return path.Clean(m[1])
+	}
+	if !baseDirSlash.MatchString(expr) && !baseDirJoin.MatchString(expr) {
 		return ""
 	}
-	last := m[len(m)-1][1]
-	if strings.HasPrefix(strings.TrimSpace(dj.StaticRoot), "\"") || strings.HasPrefix(strings.TrimSpace(dj.StaticRoot), "'") {
-		if path.IsAbs(last) {
-			return path.Clean(last)
-		}
+	parts := []string{rt.WorkDir, path.Dir(dj.ManagePy)}
+	for _, m := range quotedRe.FindAllStringSubmatch(expr, -1) {
+		parts = append(parts, m[1])
 	}
 	// BASE_DIR is the directory holding manage.py in Django's project template.
-	return path.Join(rt.WorkDir, path.Dir(dj.ManagePy), last)
+	return path.Join(parts...)
 }
 
 // V1 assembles the image with its base layers, for outputs that carry them all.

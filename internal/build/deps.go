@@ -33,8 +33,8 @@ type Wheel struct {
 
 // Inputs are the project's dependency declarations as pyship will install them.
 type Inputs struct {
-	Lock        *lock.Locked             // set when a lock decides everything
-	Requirement []pyproject.Requirement  // otherwise, what to resolve
+	Lock        *lock.Locked            // set when a lock decides everything
+	Requirement []pyproject.Requirement // otherwise, what to resolve
 	Constraints []pyproject.Requirement
 	Pre         bool
 	Indexes     []string
