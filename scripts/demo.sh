@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The demo: takes examples/flask (or the example named as $1) from source to a running
-# container that answers HTTP, offline: pyship detect, pyship init, pyship check, then a
-# Docker build on the local base image with packages from the local index.
+# container that answers HTTP, offline: pyship detect, pyship init, pyship check, then
+# pyship build (no Dockerfile, no docker build: dependencies resolved on the local index
+# and installed by pyship into layers on the local base image), pyship check --image, and
+# the container.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 example=${1:-flask}
@@ -23,10 +25,10 @@ echo; echo "== pyship init"
 bin/pyship init "$work/app"
 echo; echo "== pyship check"
 bin/pyship check "$work/app"
-echo; echo "== docker build (base $base, index on 127.0.0.1:$port)"
-DOCKER_BUILDKIT=0 docker build -q --network host \
-  --build-arg BASE_IMAGE="$base" --build-arg PIP_INDEX_URL="http://127.0.0.1:$port/simple/" \
-  -t "pyship-demo/$example" "$work/app" 2>&1 | grep -v -i deprecat | grep -v "^ *$" || true
+echo; echo "== pyship build (base $base, index on 127.0.0.1:$port)"
+bin/pyship build "$work/app" --base "$base" -i "http://127.0.0.1:$port/simple/" -t "pyship-demo/$example"
+echo; echo "== pyship check --image pyship-demo/$example"
+bin/pyship check --image "pyship-demo/$example"
 app_port=$(bin/pyship detect "$work/app" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["port"])')
 docker run -d --name "$name" -p "127.0.0.1::$app_port" -e DJANGO_SECRET_KEY=demo-only-not-secret "pyship-demo/$example" >/dev/null
 host_port=$(docker port "$name" "$app_port/tcp" | head -1 | sed 's/.*://')

@@ -2,7 +2,6 @@ package build
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -15,63 +14,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/testutil"
 )
-
-const dpkgStatus = `Package: libc6
-Status: install ok installed
-Version: 2.36-9+deb12u4
-
-Package: python3.11-minimal
-Status: install ok installed
-Version: 3.11.2-6+deb12u6
-`
-
-func baseLayer(t *testing.T, files map[string]string) v1.Layer {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for n, body := range files {
-		tw.WriteHeader(&tar.Header{Name: n, Mode: 0o755, Size: int64(len(body)), Typeflag: tar.TypeReg})
-		tw.Write([]byte(body))
-	}
-	tw.Close()
-	b := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
-}
-
-// fakeBase writes an OCI layout holding a Debian-like image per architecture: no real
-// Python (pyship build never runs one), but the files that tell which Python and libc.
-func fakeBase(t *testing.T, archs ...string) string {
-	t.Helper()
-	dir := t.TempDir()
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, arch := range archs {
-		img, err := mutate.AppendLayers(empty.Image, baseLayer(t, map[string]string{
-			"usr/bin/python3.11": "#!ELF " + arch, "var/lib/dpkg/status": dpkgStatus, "bin/sh": "ELF",
-		}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg, _ := img.ConfigFile()
-		cfg = cfg.DeepCopy()
-		cfg.OS, cfg.Architecture = "linux", arch
-		cfg.Config.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"}
-		img, _ = mutate.ConfigFile(img, cfg)
-		if err := p.AppendImage(img, layout.WithPlatform(v1.Platform{OS: "linux", Architecture: arch})); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
 
 var dists = []testutil.Dist{
 	{Name: "flask", Version: "2.2.2", Files: map[string]string{"flask/__init__.py": "def main(): pass\n"}, Requires: []string{"werkzeug>=2.2"}, Scripts: map[string]string{"flask": "flask:main"}},
@@ -125,7 +70,7 @@ func layerFiles(t *testing.T, l Layer) map[string]*tar.Header {
 }
 
 func TestReproducibleAndLayered(t *testing.T) {
-	base := fakeBase(t, "amd64")
+	base := testutil.FakeBase(t, "amd64")
 	index := testutil.Index(t, dists, nil)
 	dir, p := project(t, nil)
 	ctx := context.Background()
@@ -201,7 +146,7 @@ func TestReproducibleAndLayered(t *testing.T) {
 }
 
 func TestCodeOnlyChangeReusesDependencies(t *testing.T) {
-	base := fakeBase(t, "amd64")
+	base := testutil.FakeBase(t, "amd64")
 	index := testutil.Index(t, dists, nil)
 	dir, p := project(t, nil)
 	o := options(t, dir, p, base, index)
@@ -225,7 +170,7 @@ func TestCodeOnlyChangeReusesDependencies(t *testing.T) {
 }
 
 func TestMultiPlatform(t *testing.T) {
-	base := fakeBase(t, "amd64", "arm64")
+	base := testutil.FakeBase(t, "amd64", "arm64")
 	index := testutil.Index(t, dists, nil)
 	dir, p := project(t, nil)
 	o := options(t, dir, p, base, index)
@@ -241,7 +186,7 @@ func TestMultiPlatform(t *testing.T) {
 
 func TestFaults(t *testing.T) {
 	ctx := context.Background()
-	base := fakeBase(t, "amd64")
+	base := testutil.FakeBase(t, "amd64")
 	index := testutil.Index(t, dists, nil)
 	cases := []struct {
 		name  string
@@ -263,7 +208,7 @@ func TestFaults(t *testing.T) {
 		{"no python", func(o *Options) {
 			dir := t.TempDir()
 			lp, _ := layout.Write(dir, empty.Index)
-			img, _ := mutate.AppendLayers(empty.Image, baseLayer(t, map[string]string{"var/lib/dpkg/status": dpkgStatus}))
+			img, _ := mutate.AppendLayers(empty.Image, testutil.Layer(t, map[string]string{"var/lib/dpkg/status": testutil.DpkgStatus}))
 			cfg, _ := img.ConfigFile()
 			cfg = cfg.DeepCopy()
 			cfg.OS, cfg.Architecture = "linux", "amd64"

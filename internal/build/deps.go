@@ -41,6 +41,7 @@ type Inputs struct {
 	FindLinks   []string
 	Notes       []string
 	lockSource  *pyproject.Requirements // a hash-pinned requirements file, read per target
+	server      string                  // a server the image needs that the lock must hold
 }
 
 // IndexOptions are the user's index settings; the zero value means: what the project's
@@ -156,10 +157,11 @@ func readInputs(dir string, p *plan.Plan, opts IndexOptions, pre, fresh bool) (*
 		}
 	}
 	if p.AddServer && p.ServerPackage != "" {
-		in.Requirement = append(in.Requirement, pyproject.Requirement{Name: p.ServerPackage})
-		in.Notes = append(in.Notes, p.ServerPackage+" added: the project's dependencies have no production server")
 		if in.Lock != nil || in.lockSource != nil {
-			return nil, fmt.Errorf("the lock file has no %s, which the image needs to serve the app; add it to the project's dependencies and lock again", p.ServerPackage)
+			in.server = pyproject.Normalize(p.ServerPackage) // checked against the lock in Choose
+		} else {
+			in.Requirement = append(in.Requirement, pyproject.Requirement{Name: p.ServerPackage})
+			in.Notes = append(in.Notes, p.ServerPackage+" added: the project's dependencies have no production server")
 		}
 	}
 	in.Indexes, in.FindLinks = indexes(dir, opts, req)
@@ -322,6 +324,15 @@ func (in *Inputs) Choose(ctx context.Context, dir string, c *index.Client, t tar
 		}
 		if err != nil {
 			return nil, err
+		}
+		if in.server != "" {
+			found := false
+			for _, p := range l.Packages {
+				found = found || p.Name == in.server
+			}
+			if !found {
+				return nil, fmt.Errorf("%s has no %s, which the image needs to serve the app; add it to the project's dependencies and lock again", l.File, in.server)
+			}
 		}
 		return fromLock(ctx, c, l, tagIdx, t)
 	}

@@ -144,6 +144,9 @@ func parsePlatforms(in []string) ([]v1.Platform, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--platform %s: %v", s, err)
 		}
+		if p.OS == "" || p.Architecture == "" {
+			return nil, fmt.Errorf("--platform %s: expected os/arch[/variant], e.g. linux/arm64", s)
+		}
 		out = append(out, *p)
 	}
 	return out, nil

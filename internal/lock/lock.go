@@ -106,7 +106,7 @@ func evalMarker(file, m string, env marker.Env) (bool, error) {
 type pylockFile struct {
 	LockVersion    string          `toml:"lock-version"`
 	Environments   []string        `toml:"environments"`
-	RequiresPython string          `toml:"requires-python"`
+	RequiresPython string          `toml:"requires-python,omitempty"`
 	CreatedBy      string          `toml:"created-by"`
 	Packages       []pylockPackage `toml:"packages"`
 }
