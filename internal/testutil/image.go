@@ -67,4 +67,3 @@ func FakeBase(t testing.TB, archs ...string) string {
 	}
 	return dir
 }
-
