@@ -317,7 +317,7 @@ func imageConfig(o Options, b *base.Base, layers []Layer, rt plan.Runtime) (*v1.
 	cfg := b.Config.DeepCopy()
 	created := v1.Time{Time: o.Epoch}
 	cfg.Created = created
-	cfg.Author, cfg.Container, cfg.DockerVersion = "pyship", "", ""
+	cfg.Author, cfg.Container = "pyship", ""
 	c := &cfg.Config
 	basePath := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	var env []string

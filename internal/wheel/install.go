@@ -557,13 +557,10 @@ func pyIdentPath(s string) bool {
 
 // launcher is the script pip and uv write for an entry point.
 func launcher(ep entryPoint, interpreter string) []byte {
-	imp, call := ep.module, ep.module
+	imp, call := "import "+ep.module, ep.module
 	if ep.attr != "" {
 		top, _, _ := strings.Cut(ep.attr, ".")
-		imp = fmt.Sprintf("from %s import %s", ep.module, top)
-		call = ep.attr
-	} else {
-		imp = "import " + ep.module
+		imp, call = fmt.Sprintf("from %s import %s", ep.module, top), ep.attr
 	}
 	return []byte(fmt.Sprintf(`%s
 # -*- coding: utf-8 -*-
