@@ -1,6 +1,8 @@
 // Package e2e runs pyship against the real Docker engine: pyship init on each example,
-// a build of the generated Dockerfile through the Engine API (base image and package
-// index from the local fixtures), a container, and HTTP requests to it.
+// a build of the generated Dockerfile through the Engine API (pyship build --dockerfile;
+// base image and package index from the local fixtures), a container, and HTTP requests
+// to it; pyship build without a Dockerfile into the engine, a registry and OCI layouts;
+// pyship check --image on images in the engine and a registry.
 //
 // The fixtures come from test/fixtures/base-image.sh and test/fixtures/wheel-index.sh
 // (.ci/run and the README's commands run them first).
@@ -9,6 +11,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -148,14 +151,23 @@ func TestExamplesBuildRunAndServe(t *testing.T) {
 				t.Errorf("pyship check on the generated files:\n%s", out)
 			}
 			tag := "pyship-e2e/" + tc.example + ":test"
-			var buildLog bytes.Buffer
-			id, err := eng.Build(ctx, engine.BuildOptions{
-				Dir: dir, Tags: []string{tag}, NetworkMode: "host",
-				BuildArgs: map[string]string{"BASE_IMAGE": base, "PIP_INDEX_URL": index},
-			}, &buildLog)
-			if err != nil {
-				t.Fatalf("build: %v\n%s", err, buildLog.String())
+			// pyship build --dockerfile: the engine's builder, the context filtered by
+			// .dockerignore, build arguments for the base image and the index.
+			var out, errb bytes.Buffer
+			code := cli.Execute(ctx, []string{"build", dir, "--dockerfile", "--network", "host", "-t", tag, "--json",
+				"--build-arg", "BASE_IMAGE=" + base, "--build-arg", "PIP_INDEX_URL=" + index}, &out, &errb)
+			if code != 0 {
+				t.Fatalf("pyship build --dockerfile: exit %d\n%s%s", code, out.String(), errb.String())
 			}
+			var res struct {
+				Outputs []struct {
+					ImageID string `json:"image_id"`
+				} `json:"outputs"`
+			}
+			if err := json.Unmarshal(out.Bytes(), &res); err != nil || len(res.Outputs) != 1 {
+				t.Fatalf("pyship build --dockerfile --json: %v\n%s", err, out.String())
+			}
+			id := res.Outputs[0].ImageID
 			t.Cleanup(func() { eng.RemoveImage(context.Background(), tag) })
 
 			env := append([]string{"GREETING=hi-from-e2e"}, tc.env...)
