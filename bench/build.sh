@@ -52,7 +52,8 @@ for ex in "${examples[@]}"; do
   src=$work/$ex
   cp -r "examples/$ex" "$src"
   "$pyship" init "$src" >/dev/null
-  main=$src/app.py; [ -f "$main" ] || main=$(ls "$src"/*/views.py 2>/dev/null | head -1); [ -f "$main" ] || main=$(ls "$src"/*.py | head -1)
+  # The module the Plan serves is the code a developer edits.
+  main=$src/$("$pyship" detect "$src" --json | python3 -c 'import json,sys; p=json.load(sys.stdin); print(p["entrypoint"].split(":")[0].replace(".","/")+".py")')
   dt=bench-docker/$ex:latest pt=bench-pyship/$ex:latest
   echo "== $ex" >&2
   docker rmi -f "$dt" "$pt" >/dev/null 2>&1 || true; docker image prune -f >/dev/null
