@@ -1,0 +1,113 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+)
+
+// Status is what the admin endpoint reports: the table version in use and in-flight
+// requests per replica address (what deploys wait on to drain).
+type Status struct {
+	Version  int64            `json:"version"`
+	Inflight map[string]int64 `json:"inflight"`
+}
+
+// Serve runs the gateway until ctx ends: the proxy on listen, the admin endpoint on
+// admin, and a watcher that installs routesPath whenever it changes.
+func Serve(ctx context.Context, routesPath, listen, admin string, log io.Writer) error {
+	g := New(log)
+	r, err := ReadRoutes(routesPath)
+	if err != nil {
+		return err
+	}
+	g.Load(r)
+	pl, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	al, err := net.Listen("tcp", admin)
+	if err != nil {
+		pl.Close()
+		return fmt.Errorf("gateway admin: %w", err)
+	}
+	fmt.Fprintf(log, "pyship gateway on http://%s (admin %s), routes from %s\n", pl.Addr(), al.Addr(), routesPath)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(Status{Version: g.Version(), Inflight: g.Inflight()})
+	})
+	proxySrv := &http.Server{Handler: g, ReadHeaderTimeout: 30 * time.Second, WriteTimeout: 0, IdleTimeout: 120 * time.Second}
+	adminSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	errc := make(chan error, 2)
+	go func() { errc <- proxySrv.Serve(pl) }()
+	go func() { errc <- adminSrv.Serve(al) }()
+	go watch(ctx, routesPath, g, log)
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	proxySrv.Shutdown(sctx)
+	adminSrv.Shutdown(sctx)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// watch polls the routes file: a stat every 50 ms costs nothing and works on every
+// filesystem and bind mount, where inotify events can be missed.
+func watch(ctx context.Context, path string, g *Gateway, log io.Writer) {
+	var lastMod time.Time
+	var lastSize int64 = -1
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st, err := os.Stat(path)
+		if err != nil {
+			continue
+		}
+		if st.ModTime().Equal(lastMod) && st.Size() == lastSize {
+			continue
+		}
+		r, err := ReadRoutes(path)
+		if err != nil {
+			fmt.Fprintf(log, "routes: %v (keeping the previous table)\n", err)
+			continue
+		}
+		lastMod, lastSize = st.ModTime(), st.Size()
+		if r.Version != g.Version() {
+			g.Load(r)
+			fmt.Fprintf(log, "routes: version %d installed (%d apps)\n", r.Version, len(r.Apps))
+		}
+	}
+}
+
+// Query asks a running gateway's admin endpoint for its status.
+func Query(ctx context.Context, admin string) (*Status, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+admin+"/status", nil)
+	c := &http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var s Status
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}

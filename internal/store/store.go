@@ -1,0 +1,287 @@
+// Package store keeps pyship's platform state: apps, their settings and secret
+// references, and their revisions, in one bbolt file under the user's data directory;
+// secret values live beside it in 0600 files, never in the database. Docker labels on
+// the containers remain the ground truth when the two disagree (see platform.Reconcile).
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"syscall"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Spec is everything that makes a revision: changing any of it makes a new one.
+type Spec struct {
+	Image    string            `json:"image"` // image ID
+	ImageRef string            `json:"image_ref,omitempty"`
+	Cmd      []string          `json:"cmd,omitempty"`
+	Env      map[string]string `json:"env,omitempty"`
+	// Secrets maps the env var a secret reaches the app as to the sha256 of its value
+	// (the value itself stays in the secret file).
+	Secrets     map[string]string `json:"secrets,omitempty"`
+	SecretFiles bool              `json:"secret_files,omitempty"` // also as /run/secrets/NAME
+	Port        int               `json:"port"`
+	Probe       string            `json:"probe"` // HTTP path
+	Replicas    int               `json:"replicas"`
+}
+
+// Hash names the spec: the first 8 hex digits of the sha256 of its canonical JSON.
+func (s Spec) Hash() string {
+	b, _ := json.Marshal(s) // maps marshal with sorted keys: canonical
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])[:8]
+}
+
+// Revision states.
+const (
+	Provisioning = "provisioning"
+	Ready        = "ready"   // serving or able to
+	Failed       = "failed"  // never became healthy
+	Retired      = "retired" // stopped; kept for rollback
+)
+
+// Revision is an immutable spec and where it runs.
+type Revision struct {
+	Name       string    `json:"name"` // APP--HASH
+	Spec       Spec      `json:"spec"`
+	State      string    `json:"state"`
+	Created    time.Time `json:"created"`
+	Containers []string  `json:"containers,omitempty"`
+	Reason     string    `json:"reason,omitempty"` // why it failed
+}
+
+// App is one deployed application.
+type App struct {
+	Name        string            `json:"name"`
+	Port        int               `json:"port"`
+	Probe       string            `json:"probe"`
+	Replicas    int               `json:"replicas"`
+	Env         map[string]string `json:"env"`
+	Secrets     map[string]string `json:"secrets"` // name → sha256 of the value
+	SecretFiles bool              `json:"secret_files"`
+	Image       string            `json:"image"`
+	ImageRef    string            `json:"image_ref"`
+	Cmd         []string          `json:"cmd,omitempty"`
+	Revisions   []Revision        `json:"revisions"`
+	Live        string            `json:"live"`              // the revision taking traffic (single mode)
+	Traffic     map[string]int    `json:"traffic,omitempty"` // multiple mode: revision → weight
+	Created     time.Time         `json:"created"`
+}
+
+// Revision finds a revision by name or by its hash suffix.
+func (a *App) Revision(name string) *Revision {
+	for i := range a.Revisions {
+		r := &a.Revisions[i]
+		if r.Name == name || r.Name == a.Name+"--"+name {
+			return r
+		}
+	}
+	return nil
+}
+
+// Spec is the spec the app's current settings give.
+func (a *App) Spec() Spec {
+	return Spec{Image: a.Image, ImageRef: a.ImageRef, Cmd: a.Cmd, Env: a.Env, Secrets: a.Secrets, SecretFiles: a.SecretFiles, Port: a.Port, Probe: a.Probe, Replicas: a.Replicas}
+}
+
+var nameRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$`)
+
+// ValidName checks an app name: lowercase letters, digits and dashes (it becomes a DNS
+// label, NAME.localhost, and part of container names); no "--" (revision separator).
+func ValidName(name string) error {
+	if !nameRe.MatchString(name) || regexp.MustCompile(`--`).MatchString(name) {
+		return fmt.Errorf("app name %q: use 1-40 lowercase letters, digits and single dashes (it becomes %s.localhost)", name, name)
+	}
+	return nil
+}
+
+// Store is the opened state directory.
+type Store struct {
+	Dir string
+	db  *bolt.DB
+}
+
+var bucket = []byte("apps")
+
+// DefaultDir is $PYSHIP_STATE_DIR, else $XDG_DATA_HOME/pyship, else ~/.local/share/pyship.
+func DefaultDir() string {
+	if d := os.Getenv("PYSHIP_STATE_DIR"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "pyship")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "pyship-state")
+	}
+	return filepath.Join(home, ".local", "share", "pyship")
+}
+
+// Open opens (creating) the state directory. bbolt's file lock makes concurrent
+// commands wait for each other's short transactions, not fail.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	db, err := bolt.Open(filepath.Join(dir, "pyship.db"), 0o600, &bolt.Options{Timeout: 30 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", filepath.Join(dir, "pyship.db"), err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucketIfNotExists(bucket); return err }); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Store{Dir: dir, db: db}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// ErrNoApp is returned for an unknown app.
+var ErrNoApp = errors.New("no such app")
+
+// Get reads an app.
+func (s *Store) Get(name string) (*App, error) {
+	var a *App
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucket).Get([]byte(name))
+		if b == nil {
+			return fmt.Errorf("%w %q (pyship ls lists them)", ErrNoApp, name)
+		}
+		a = &App{}
+		return json.Unmarshal(b, a)
+	})
+	return a, err
+}
+
+// Put writes an app.
+func (s *Store) Put(a *App) error {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucket).Put([]byte(a.Name), b) })
+}
+
+// Delete removes an app and its secrets.
+func (s *Store) Delete(name string) error {
+	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucket).Delete([]byte(name)) }); err != nil {
+		return err
+	}
+	return os.RemoveAll(filepath.Join(s.Dir, "secrets", name))
+}
+
+// List returns every app, sorted by name.
+func (s *Store) List() ([]*App, error) {
+	var out []*App
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+			a := &App{}
+			if err := json.Unmarshal(v, a); err != nil {
+				return err
+			}
+			out = append(out, a)
+			return nil
+		})
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, err
+}
+
+var secretNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// SetSecret stores a secret's value in a 0600 file and returns its digest.
+func (s *Store) SetSecret(app, name string, value []byte) (string, error) {
+	if !secretNameRe.MatchString(name) {
+		return "", fmt.Errorf("secret name %q: use letters, digits and _ (it becomes an environment variable)", name)
+	}
+	dir := filepath.Join(s.Dir, "secrets", app)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(dir, "."+name+".tmp-*")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if _, err := tmp.Write(value); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if err := tmp.Close(); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(value)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// Secret reads a secret's value.
+func (s *Store) Secret(app, name string) ([]byte, error) {
+	b, err := os.ReadFile(filepath.Join(s.Dir, "secrets", app, name))
+	if err != nil {
+		return nil, fmt.Errorf("secret %s of %s: %w", name, app, err)
+	}
+	return b, nil
+}
+
+// RemoveSecret deletes a secret's file.
+func (s *Store) RemoveSecret(app, name string) error {
+	err := os.Remove(filepath.Join(s.Dir, "secrets", app, name))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// Lock is held by the one command deploying an app; another waits (or, with wait
+// false, fails at once). The kernel drops the lock when its process dies, even by
+// kill -9, so a crashed deploy never leaves the app locked.
+type Lock struct{ f *os.File }
+
+// LockApp takes the app's deploy lock.
+func (s *Store) LockApp(app string, wait bool) (*Lock, error) {
+	dir := filepath.Join(s.Dir, "locks")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, app+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	how := syscall.LOCK_EX
+	if !wait {
+		how |= syscall.LOCK_NB
+	}
+	if err := syscall.Flock(int(f.Fd()), how); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("another pyship command is deploying %s; wait for it (or pass --wait)", app)
+		}
+		return nil, err
+	}
+	return &Lock{f: f}, nil
+}
+
+// Unlock releases the lock.
+func (l *Lock) Unlock() error {
+	syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+	return l.f.Close()
+}
