@@ -1,0 +1,698 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pyship/pyship/internal/build"
+	"github.com/pyship/pyship/internal/engine"
+	"github.com/pyship/pyship/internal/gateway"
+	"github.com/pyship/pyship/internal/platform"
+	"github.com/pyship/pyship/internal/publish"
+	"github.com/pyship/pyship/internal/store"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+type platformFlags struct {
+	state   string
+	gateway string
+	admin   string
+	wait    bool
+}
+
+func (f *platformFlags) bind(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.state, "state-dir", "", "platform state `DIR` (default $PYSHIP_STATE_DIR or ~/.local/share/pyship)")
+	cmd.Flags().StringVar(&f.gateway, "gateway", "", "gateway address `HOST:PORT` (default $PYSHIP_GATEWAY or 127.0.0.1:8080)")
+	cmd.Flags().StringVar(&f.admin, "gateway-admin", "", "gateway admin address (default the gateway port + 1)")
+}
+
+// open connects the platform: engine, store, gateway.
+func (f *platformFlags) open(ctx context.Context, stderr io.Writer) (*platform.Platform, func(), error) {
+	ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	eng, err := engine.New(ectx)
+	cancel()
+	if err != nil {
+		return nil, nil, err
+	}
+	dir := f.state
+	if dir == "" {
+		dir = store.DefaultDir()
+	}
+	st, err := store.Open(dir)
+	if err != nil {
+		eng.Close()
+		return nil, nil, err
+	}
+	listen := firstNonEmpty(f.gateway, os.Getenv("PYSHIP_GATEWAY"), "127.0.0.1:8080")
+	admin := f.admin
+	if admin == "" {
+		host, port, _ := strings.Cut(listen, ":")
+		n, _ := strconv.Atoi(port)
+		admin = fmt.Sprintf("%s:%d", host, n+1)
+	}
+	pr := newProgress(stderr)
+	p := &platform.Platform{Store: st, Engine: eng, Listen: listen, Admin: admin, Log: pr.logf}
+	return p, func() { st.Close(); eng.Close() }, nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+func newGateway(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "gateway",
+		Short: "pyship's ingress: start it, or show what it routes",
+		Long: `The gateway routes NAME.localhost:PORT to the live replicas of each deployed app and
+REVISION---NAME.localhost:PORT to one revision. It runs as a container of pyship's own
+binary with restart policy "always", so it comes back after a crash or an engine restart,
+and re-reads its routes from the state directory. pyship deploy starts it when needed.`,
+		Example: `  pyship gateway start
+  pyship gateway status --json`,
+	}
+	var pf platformFlags
+	start := &cobra.Command{
+		Use:   "start",
+		Short: "Start (or update) the gateway container",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, done, err := pf.open(cmd.Context(), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer done()
+			if err := p.EnsureGateway(cmd.Context()); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "gateway on http://%s (container %s)\n", p.Listen, p.GatewayName())
+			return nil
+		},
+	}
+	pf.bind(start)
+	var sf platformFlags
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "Show the routing table version and in-flight requests",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, done, err := sf.open(cmd.Context(), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer done()
+			s, err := gateway.Query(cmd.Context(), p.Admin)
+			if err != nil {
+				return fmt.Errorf("the gateway does not answer on %s (pyship gateway start): %v", p.Admin, err)
+			}
+			if g.json {
+				return writeJSON(cmd.OutOrStdout(), s)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "routes version %d\n", s.Version)
+			for _, a := range sortedKeysOf(s.Inflight) {
+				fmt.Fprintf(cmd.OutOrStdout(), "  %s  %d in flight\n", a, s.Inflight[a])
+			}
+			return nil
+		},
+	}
+	sf.bind(status)
+	var routes, listen, admin string
+	serve := &cobra.Command{
+		Use:    "serve",
+		Short:  "Run the gateway in the foreground (what the gateway container runs)",
+		Hidden: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			return gateway.Serve(ctx, routes, listen, admin, cmd.OutOrStdout())
+		},
+	}
+	serve.Flags().StringVar(&routes, "routes", "routes.json", "routes `FILE`")
+	serve.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "proxy `ADDR`")
+	serve.Flags().StringVar(&admin, "admin", "127.0.0.1:8081", "admin `ADDR`")
+	cmd.AddCommand(start, status, serve)
+	return cmd
+}
+
+func sortedKeysOf[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+type deployFlags struct {
+	build    buildFlags
+	pf       platformFlags
+	app      string
+	image    string
+	replicas int
+	probe    string
+	env      []string
+	envFile  string
+}
+
+func newDeploy(g *globals) *cobra.Command {
+	f := &deployFlags{}
+	cmd := &cobra.Command{
+		Use:   "deploy [DIR]",
+		Short: "Deploy the project as a new revision behind pyship's gateway, health-gated",
+		Long: `deploy builds the project (or takes --image), creates an immutable revision — image,
+command, env, secret references with their value digests, port, probe, replicas — starts
+its replicas on loopback, waits until each answers its HTTP probe, switches the gateway to
+it, then drains and stops the previous revision. No request fails during the switch. A
+revision that never becomes healthy gets no traffic: the previous one keeps serving and
+deploy exits 1 with the failed revision's diagnosis and logs.
+
+The app answers at http://NAME.localhost:8080/ (the gateway port is --gateway).`,
+		Example: `  pyship deploy --app shop
+  pyship deploy ./api --app api --replicas 2 --env LOG_LEVEL=info
+  pyship deploy --app shop --image shop:1.4 --port 8000`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDeploy(cmd.Context(), g, f, args, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f.build.bindIndex(cmd)
+	f.pf.bind(cmd)
+	cmd.Flags().StringVar(&f.app, "app", "", "app `NAME` (default the directory's name)")
+	cmd.Flags().StringVar(&f.image, "image", "", "deploy this image `REF` from the engine instead of building")
+	cmd.Flags().IntVar(&f.replicas, "replicas", 0, "replicas (default 1, or the app's current count)")
+	cmd.Flags().StringVar(&f.probe, "probe", "", "HTTP `PATH` that must answer (below 500) before traffic switches (default /)")
+	cmd.Flags().StringArrayVarP(&f.env, "env", "e", nil, "set `KEY=VALUE` in the app's settings")
+	cmd.Flags().StringVar(&f.envFile, "env-file", "", "read settings from `FILE` (KEY=VALUE lines)")
+	cmd.Flags().BoolVar(&f.pf.wait, "wait", true, "wait for another deploy of the app to finish instead of failing")
+	return cmd
+}
+
+func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, stdout, stderr io.Writer) error {
+	p, done, err := f.pf.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer done()
+	var dir string
+	var port int
+	image, ref := "", f.image
+	if f.image == "" {
+		o, _, err := f.build.options(ctx, g, args, p.Log)
+		if err != nil {
+			return err
+		}
+		dir, port = o.Dir, o.Plan.Port
+		if f.app == "" {
+			f.app = imageName(dir)
+		}
+		if err := store.ValidName(f.app); err != nil {
+			return err
+		}
+		o.Engine = p.Engine
+		res, err := build.Build(ctx, o)
+		if err != nil {
+			return interrupted(ctx, err)
+		}
+		id, _, _ := res.Images[0].ConfigDigest()
+		ref = "pyship/" + f.app + ":" + short(id.String())
+		if _, err := publish.Engine(ctx, p.Engine, res.Images[0], ref, p.Log); err != nil {
+			return interrupted(ctx, err)
+		}
+		image = id.String()
+	} else {
+		info, found, err := p.Engine.Image(ctx, f.image)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("the engine has no image %s", f.image)
+		}
+		image = info.ID
+	}
+	if f.app == "" {
+		return errors.New("--app NAME is required with --image")
+	}
+	if err := store.ValidName(f.app); err != nil {
+		return err
+	}
+	env, err := parseEnv(f.env, f.envFile)
+	if err != nil {
+		return err
+	}
+	lock, err := p.Store.LockApp(f.app, f.pf.wait)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	app, err := p.Store.Get(f.app)
+	if errors.Is(err, store.ErrNoApp) {
+		app = &store.App{Name: f.app, Replicas: 1, Probe: "/", Env: map[string]string{}, Secrets: map[string]string{}, Created: time.Now().UTC(), Port: port}
+	} else if err != nil {
+		return err
+	}
+	app.Image, app.ImageRef = image, ref
+	if f.build.detect.port > 0 {
+		app.Port = f.build.detect.port
+	}
+	if app.Port == 0 {
+		return errors.New("--port: the port the image's app listens on (the Plan gives it when pyship builds)")
+	}
+	if f.replicas > 0 {
+		app.Replicas = f.replicas
+	}
+	if f.probe != "" {
+		app.Probe = f.probe
+	}
+	for k, v := range env {
+		app.Env[k] = v
+	}
+	return deployAndReport(ctx, g, p, app, stdout)
+}
+
+func deployAndReport(ctx context.Context, g *globals, p *platform.Platform, app *store.App, stdout io.Writer) error {
+	if err := p.EnsureGateway(ctx); err != nil {
+		return err
+	}
+	if err := p.Store.Put(app); err != nil {
+		return err
+	}
+	start := time.Now()
+	rev, changed, err := p.Deploy(ctx, app)
+	if err != nil {
+		return interrupted(ctx, err)
+	}
+	if g.json {
+		return writeJSON(stdout, map[string]any{"app": app.Name, "revision": rev.Name, "changed": changed, "url": p.URL(app.Name), "seconds": time.Since(start).Seconds()})
+	}
+	if !changed {
+		fmt.Fprintf(stdout, "%s: no change; %s keeps serving at %s\n", app.Name, rev.Name, p.URL(app.Name))
+		return nil
+	}
+	fmt.Fprintf(stdout, "%s: revision %s serving at %s (%.1fs)\n", app.Name, rev.Name, p.URL(app.Name), time.Since(start).Seconds())
+	return nil
+}
+
+// parseEnv reads KEY=VALUE pairs from flags and a file; names must be valid env names.
+func parseEnv(pairs []string, file string) (map[string]string, error) {
+	out := map[string]string{}
+	var lines []string
+	where := map[int]string{}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		for i, l := range strings.Split(string(b), "\n") {
+			l = strings.TrimSpace(l)
+			if l == "" || strings.HasPrefix(l, "#") {
+				continue
+			}
+			where[len(lines)] = fmt.Sprintf("%s:%d", file, i+1)
+			lines = append(lines, strings.TrimPrefix(l, "export "))
+		}
+	}
+	for _, pair := range pairs {
+		where[len(lines)] = "--env"
+		lines = append(lines, pair)
+	}
+	for i, l := range lines {
+		k, v, ok := strings.Cut(l, "=")
+		if !ok || !envName(k) {
+			return nil, fmt.Errorf("%s: %q is not KEY=VALUE with KEY of letters, digits and _", where[i], l)
+		}
+		if len(v) >= 2 && (v[0] == '"' && v[len(v)-1] == '"' || v[0] == '\'' && v[len(v)-1] == '\'') {
+			v = v[1 : len(v)-1]
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func envName(k string) bool {
+	if k == "" || (k[0] >= '0' && k[0] <= '9') {
+		return false
+	}
+	for _, r := range k {
+		if !(r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// appCmd is the shape of the commands that act on one deployed app.
+func appCmd(g *globals, use, short, long, example string, nargs cobra.PositionalArgs, bindExtra func(*cobra.Command), run func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error, locks bool) *cobra.Command {
+	var pf platformFlags
+	var appFlag string
+	cmd := &cobra.Command{Use: use, Short: short, Long: long, Example: example, Args: nargs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := appFlag
+			if name == "" && len(args) > 0 && !strings.Contains(use, "--app") {
+				name, args = args[0], args[1:]
+			}
+			if name == "" {
+				return errors.New("name the app (pyship ls lists them)")
+			}
+			p, done, err := pf.open(cmd.Context(), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer done()
+			if locks {
+				l, err := p.Store.LockApp(name, pf.wait)
+				if err != nil {
+					return err
+				}
+				defer l.Unlock()
+			}
+			app, err := p.Store.Get(name)
+			if err != nil {
+				return err
+			}
+			return run(cmd.Context(), p, app, args, cmd)
+		}}
+	pf.bind(cmd)
+	if strings.Contains(use, "--app") {
+		cmd.Flags().StringVar(&appFlag, "app", "", "the app `NAME`")
+	}
+	if locks {
+		cmd.Flags().BoolVar(&pf.wait, "wait", true, "wait for another deploy of the app to finish instead of failing")
+	}
+	if bindExtra != nil {
+		bindExtra(cmd)
+	}
+	return cmd
+}
+
+func newEnv(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "env", Short: "Set, unset and list an app's settings (each change is a new, health-gated revision)",
+		Example: `  pyship env set --app shop LOG_LEVEL=debug FEATURE_X=1
+  pyship env unset --app shop FEATURE_X
+  pyship env list --app shop`}
+	cmd.AddCommand(
+		appCmd(g, "set --app NAME KEY=VALUE...", "Set settings and roll out a revision", "", "", cobra.MinimumNArgs(1), nil,
+			func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
+				env, err := parseEnv(args, "")
+				if err != nil {
+					return err
+				}
+				for k, v := range env {
+					if _, secret := app.Secrets[k]; secret {
+						return fmt.Errorf("%s is a secret of %s; use pyship secret set", k, app.Name)
+					}
+					app.Env[k] = v
+				}
+				return deployAndReport(ctx, g, p, app, cmd.OutOrStdout())
+			}, true),
+		appCmd(g, "unset --app NAME KEY...", "Remove settings and roll out a revision", "", "", cobra.MinimumNArgs(1), nil,
+			func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
+				for _, k := range args {
+					if _, ok := app.Env[k]; !ok {
+						return fmt.Errorf("%s has no setting %s", app.Name, k)
+					}
+					delete(app.Env, k)
+				}
+				return deployAndReport(ctx, g, p, app, cmd.OutOrStdout())
+			}, true),
+		appCmd(g, "list --app NAME", "List settings", "", "", cobra.NoArgs, nil,
+			func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
+				if g.json {
+					return writeJSON(cmd.OutOrStdout(), app.Env)
+				}
+				for _, k := range sortedKeysOf(app.Env) {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s=%s\n", k, app.Env[k])
+				}
+				return nil
+			}, false),
+	)
+	return cmd
+}
+
+func newSecret(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "secret", Short: "Set, remove and list an app's secrets (values from stdin or a file, never argv)",
+		Long: `Secret values are read from standard input or --file, never from the command line (it
+would land in shell history and ps). They are stored outside the project in 0600 files
+under the state directory, reach the app as environment variables by reference, and are
+never printed: list shows a digest. Each change is a new revision, rolled out through the
+same health-gated switch, so it can be rolled back.`,
+		Example: `  printf %s "$DB_PASSWORD" | pyship secret set --app shop DB_PASSWORD
+  pyship secret set --app shop API_KEY --file ./api-key.txt
+  pyship secret list --app shop
+  pyship secret remove --app shop API_KEY`}
+	var file string
+	cmd.AddCommand(
+		appCmd(g, "set --app NAME SECRET", "Set a secret from stdin or --file and roll out a revision", "", "", cobra.ExactArgs(1),
+			func(c *cobra.Command) { c.Flags().StringVar(&file, "file", "", "read the value from `FILE`") },
+			func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
+				name := args[0]
+				var value []byte
+				var err error
+				if file != "" {
+					value, err = os.ReadFile(file)
+				} else {
+					in := cmd.InOrStdin()
+					if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+						fmt.Fprintf(cmd.ErrOrStderr(), "value for %s (input hidden): ", name)
+						value, err = term.ReadPassword(int(f.Fd()))
+						fmt.Fprintln(cmd.ErrOrStderr())
+					} else {
+						value, err = io.ReadAll(bufio.NewReader(in))
+					}
+				}
+				if err != nil {
+					return err
+				}
+				value = []byte(strings.TrimRight(string(value), "\r\n"))
+				if len(value) == 0 {
+					return errors.New("empty secret value")
+				}
+				if _, plain := app.Env[name]; plain {
+					return fmt.Errorf("%s is a plain setting of %s; pyship env unset it first", name, app.Name)
+				}
+				digest, err := p.Store.SetSecret(app.Name, name, value)
+				if err != nil {
+					return err
+				}
+				app.Secrets[name] = digest
+				return deployAndReport(ctx, g, p, app, cmd.OutOrStdout())
+			}, true),
+		appCmd(g, "remove --app NAME SECRET", "Remove a secret and roll out a revision", "", "", cobra.ExactArgs(1), nil,
+			func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
+				if _, ok := app.Secrets[args[0]]; !ok {
+					return fmt.Errorf("%s has no secret %s", app.Name, args[0])
+				}
+				delete(app.Secrets, args[0])
+				if err := deployAndReport(ctx, g, p, app, cmd.OutOrStdout()); err != nil {
+					return err
+				}
+				return p.Store.RemoveSecret(app.Name, args[0])
+			}, true),
+		appCmd(g, "list --app NAME", "List secrets (names and value digests, never values)", "", "", cobra.NoArgs, nil,
+			func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
+				masked := map[string]string{}
+				for k, d := range app.Secrets {
+					masked[k] = "******** (sha256:" + d[:12] + "…)"
+				}
+				if g.json {
+					return writeJSON(cmd.OutOrStdout(), masked)
+				}
+				for _, k := range sortedKeysOf(masked) {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s=%s\n", k, masked[k])
+				}
+				return nil
+			}, false),
+	)
+	return cmd
+}
+
+func newRevisions(g *globals) *cobra.Command {
+	return appCmd(g, "revisions NAME", "List an app's revisions", "", "  pyship revisions shop", cobra.ExactArgs(1), nil,
+		func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
+			type row struct {
+				Name     string    `json:"name"`
+				State    string    `json:"state"`
+				Traffic  int       `json:"traffic"`
+				Image    string    `json:"image"`
+				Replicas int       `json:"replicas"`
+				Created  time.Time `json:"created"`
+				Reason   string    `json:"reason,omitempty"`
+			}
+			var rows []row
+			for _, r := range app.Revisions {
+				t := app.Traffic[r.Name]
+				if len(app.Traffic) == 0 && r.Name == app.Live {
+					t = 100
+				}
+				rows = append(rows, row{r.Name, r.State, t, shortID(r.Spec.Image), r.Spec.Replicas, r.Created, r.Reason})
+			}
+			if g.json {
+				return writeJSON(cmd.OutOrStdout(), rows)
+			}
+			for _, r := range rows {
+				fmt.Fprintf(cmd.OutOrStdout(), "%-28s %-9s %3d%%  image %s  %d replica(s)  %s  %s\n", r.Name, r.State, r.Traffic, r.Image, r.Replicas, r.Created.Format(time.RFC3339), firstLine(r.Reason))
+			}
+			return nil
+		}, false)
+}
+
+func shortID(id string) string {
+	_, h, ok := strings.Cut(id, ":")
+	if ok && len(h) > 12 {
+		return h[:12]
+	}
+	return id
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
+
+func newRollback(g *globals) *cobra.Command {
+	return appCmd(g, "rollback NAME [REVISION]", "Roll back to an earlier revision (default: the one before), health-gated", "", "  pyship rollback shop\n  pyship rollback shop shop--3f2a9c1d", cobra.RangeArgs(1, 2), nil,
+		func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
+			to := ""
+			if len(args) > 0 {
+				to = args[0]
+			}
+			if err := p.EnsureGateway(ctx); err != nil {
+				return err
+			}
+			r, err := p.Rollback(ctx, app, to)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: revision %s serving at %s\n", app.Name, r.Name, p.URL(app.Name))
+			return nil
+		}, true)
+}
+
+func newScale(g *globals) *cobra.Command {
+	var n int
+	return appCmd(g, "scale NAME", "Change the number of replicas (a new, health-gated revision)", "", "  pyship scale shop --replicas 3", cobra.ExactArgs(1),
+		func(c *cobra.Command) { c.Flags().IntVar(&n, "replicas", 1, "replica `COUNT`") },
+		func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
+			if n < 1 || n > 20 {
+				return fmt.Errorf("--replicas %d: use 1-20", n)
+			}
+			app.Replicas = n
+			return deployAndReport(ctx, g, p, app, cmd.OutOrStdout())
+		}, true)
+}
+
+func newTraffic(g *globals) *cobra.Command {
+	return appCmd(g, "traffic NAME REVISION=PERCENT...", "Split traffic between revisions (sticky per client)", "", "  pyship traffic shop shop--3f2a9c1d=90 shop--77aa01b2=10", cobra.MinimumNArgs(2), nil,
+		func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
+			w := map[string]int{}
+			for _, a := range args {
+				rev, pct, ok := strings.Cut(a, "=")
+				n, err := strconv.Atoi(strings.TrimSuffix(pct, "%"))
+				if !ok || err != nil {
+					return fmt.Errorf("%q: expected REVISION=PERCENT", a)
+				}
+				w[rev] = n
+			}
+			if err := p.EnsureGateway(ctx); err != nil {
+				return err
+			}
+			if err := p.SetTraffic(ctx, app, w); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: traffic %v\n", app.Name, app.Traffic)
+			return nil
+		}, true)
+}
+
+func newLs(g *globals) *cobra.Command {
+	var pf platformFlags
+	cmd := &cobra.Command{Use: "ls", Short: "List deployed apps", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, done, err := pf.open(cmd.Context(), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer done()
+			apps, err := p.Store.List()
+			if err != nil {
+				return err
+			}
+			if g.json {
+				type row struct {
+					Name, Live, URL string
+					Replicas        int
+				}
+				rows := []row{}
+				for _, a := range apps {
+					rows = append(rows, row{a.Name, a.Live, p.URL(a.Name), a.Replicas})
+				}
+				return writeJSON(cmd.OutOrStdout(), rows)
+			}
+			for _, a := range apps {
+				fmt.Fprintf(cmd.OutOrStdout(), "%-20s %-28s %s\n", a.Name, a.Live, p.URL(a.Name))
+			}
+			return nil
+		}}
+	pf.bind(cmd)
+	return cmd
+}
+
+func newStatus(g *globals) *cobra.Command {
+	return appCmd(g, "status NAME", "Show an app: revision, replicas and their state, URL", "", "  pyship status shop", cobra.ExactArgs(1), nil,
+		func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
+			cs, err := p.Engine.List(ctx, platform.LabelApp+"="+app.Name)
+			if err != nil {
+				return err
+			}
+			type rep struct{ Name, Revision, State, Address string }
+			var reps []rep
+			for _, c := range cs {
+				reps = append(reps, rep{c.Name, c.Labels[platform.LabelRevision], c.State, "127.0.0.1:" + c.Labels["pyship.hostport"]})
+			}
+			if g.json {
+				return writeJSON(cmd.OutOrStdout(), map[string]any{"app": app.Name, "live": app.Live, "traffic": app.Traffic, "url": p.URL(app.Name), "replicas": reps, "env": sortedKeysOf(app.Env), "secrets": sortedKeysOf(app.Secrets)})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s  %s\nlive revision: %s\n", app.Name, p.URL(app.Name), app.Live)
+			for _, r := range reps {
+				fmt.Fprintf(cmd.OutOrStdout(), "  %-40s %-10s %s\n", r.Name, r.State, r.Address)
+			}
+			return nil
+		}, false)
+}
+
+func newLogs(g *globals) *cobra.Command {
+	var o platform.LogOptions
+	return appCmd(g, "logs NAME", "Merged logs of an app's replicas", "Lines carry the engine's timestamp and [revision/replica]; with -f, replicas that start later join.", "  pyship logs shop -f\n  pyship logs shop --since 10m --tail 100 --revision shop--3f2a9c1d", cobra.ExactArgs(1),
+		func(c *cobra.Command) {
+			c.Flags().BoolVarP(&o.Follow, "follow", "f", false, "keep printing new lines")
+			c.Flags().StringVar(&o.Since, "since", "", "only lines newer than `DURATION` (10m) or a time")
+			c.Flags().IntVar(&o.Tail, "tail", 0, "the last `N` lines per replica")
+			c.Flags().StringVar(&o.Revision, "revision", "", "one revision's replicas only")
+		},
+		func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
+			return p.Logs(ctx, app, o, cmd.OutOrStdout())
+		}, false)
+}
+
+func newDown(g *globals) *cobra.Command {
+	return appCmd(g, "down NAME", "Stop and remove an app, its revisions and its secrets", "", "  pyship down shop", cobra.ExactArgs(1), nil,
+		func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
+			if err := p.Down(ctx, app.Name); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s removed\n", app.Name)
+			return nil
+		}, true)
+}

@@ -1,0 +1,155 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+)
+
+// CreateOptions describe a long-running container of the platform.
+type CreateOptions struct {
+	Name     string
+	Image    string
+	Cmd      []string
+	Env      []string
+	Labels   map[string]string
+	User     string
+	Port     int // container port published on 127.0.0.1:HostPort
+	HostPort int // fixed, so the address survives restarts of the container and the engine
+	// HostNetwork shares the host's network namespace (the gateway: it listens on and
+	// dials the host's loopback).
+	HostNetwork bool
+	Restart     string   // "always", "unless-stopped", "no"
+	Binds       []string // host:container[:ro]
+	StopTimeout int      // seconds between SIGTERM and SIGKILL
+}
+
+// Create creates and starts a container.
+func (c *Client) Create(ctx context.Context, o CreateOptions) (string, error) {
+	cfg := &container.Config{Image: o.Image, Cmd: o.Cmd, Env: o.Env, Labels: o.Labels, User: o.User}
+	if o.StopTimeout > 0 {
+		cfg.StopTimeout = &o.StopTimeout
+	}
+	hc := &container.HostConfig{Binds: o.Binds}
+	if o.Restart != "" {
+		hc.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyMode(o.Restart)}
+	}
+	if o.HostNetwork {
+		hc.NetworkMode = "host"
+	}
+	if o.Port > 0 {
+		p, err := network.ParsePort(fmt.Sprintf("%d/tcp", o.Port))
+		if err != nil {
+			return "", err
+		}
+		cfg.ExposedPorts = network.PortSet{p: {}}
+		hp := ""
+		if o.HostPort > 0 {
+			hp = strconv.Itoa(o.HostPort)
+		}
+		hc.PortBindings = network.PortMap{p: {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: hp}}}
+	}
+	created, err := c.api.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc, Name: o.Name})
+	if err != nil {
+		return "", fmt.Errorf("creating container %s: %w", o.Name, err)
+	}
+	if _, err := c.api.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
+		c.Remove(context.WithoutCancel(ctx), created.ID)
+		return "", fmt.Errorf("starting container %s: %w", o.Name, err)
+	}
+	return created.ID, nil
+}
+
+
+// State is a container's current state.
+type State struct {
+	ID, Name     string
+	Image        string
+	Labels       map[string]string
+	Running      bool
+	Restarting   bool
+	Status       string
+	ExitCode     int
+	OOMKilled    bool
+	Pid          int
+	RestartCount int
+	Error        string
+}
+
+// Inspect reads a container's state; found is false when it does not exist.
+func (c *Client) Inspect(ctx context.Context, id string) (State, bool, error) {
+	res, err := c.api.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return State{}, false, nil
+		}
+		return State{}, false, err
+	}
+	ct := res.Container
+	s := State{ID: ct.ID, Name: ct.Name, Image: ct.Image, RestartCount: ct.RestartCount}
+	if ct.Config != nil {
+		s.Labels = ct.Config.Labels
+	}
+	if st := ct.State; st != nil {
+		s.Running, s.Restarting, s.Status, s.ExitCode, s.OOMKilled, s.Pid, s.Error = st.Running, st.Restarting, string(st.Status), st.ExitCode, st.OOMKilled, st.Pid, st.Error
+	}
+	return s, true, nil
+}
+
+// Summary is a listed container.
+type Summary struct {
+	ID     string
+	Name   string
+	Image  string
+	Labels map[string]string
+	State  string
+}
+
+// List lists containers (running or not) that carry every label in labels ("k=v" or "k").
+func (c *Client) List(ctx context.Context, labels ...string) ([]Summary, error) {
+	f := client.Filters{}
+	f.Add("label", labels...)
+	res, err := c.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, err
+	}
+	var out []Summary
+	for _, s := range res.Items {
+		name := ""
+		if len(s.Names) > 0 {
+			name = s.Names[0][1:]
+		}
+		out = append(out, Summary{ID: s.ID, Name: name, Image: s.ImageID, Labels: s.Labels, State: string(s.State)})
+	}
+	return out, nil
+}
+
+// Stop sends SIGTERM and waits up to timeout seconds before SIGKILL.
+func (c *Client) Stop(ctx context.Context, id string, timeout int) error {
+	_, err := c.api.ContainerStop(ctx, id, client.ContainerStopOptions{Timeout: &timeout})
+	if err != nil && cerrdefs.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// StreamLogs copies a container's stdout and stderr (demultiplexed) to w, from since
+// (RFC 3339 or a duration like "10m"), the last tail lines ("all" for every line), with
+// the engine's timestamps, following new output when follow is set.
+func (c *Client) StreamLogs(ctx context.Context, id string, follow bool, since, tail string, w io.Writer) error {
+	rc, err := c.api.ContainerLogs(ctx, id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: follow, Since: since, Tail: tail, Timestamps: true})
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = stdcopy.StdCopy(w, w, rc)
+	return err
+}

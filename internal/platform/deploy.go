@@ -1,0 +1,534 @@
+package platform
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pyship/pyship/internal/engine"
+	"github.com/pyship/pyship/internal/gateway"
+	"github.com/pyship/pyship/internal/store"
+)
+
+// DeployError is a revision that never became healthy: the previous one keeps serving.
+type DeployError struct {
+	Revision  string
+	Diagnosis string
+	Logs      string
+}
+
+func (e *DeployError) Error() string {
+	s := fmt.Sprintf("revision %s did not become healthy: %s; the previous revision keeps serving", e.Revision, e.Diagnosis)
+	if e.Logs != "" {
+		s += "\n--- its logs ---\n" + e.Logs
+	}
+	return s
+}
+
+// Deploy creates the revision the app's current settings describe, starts its
+// replicas, waits until every one answers its probe, switches the gateway to it, then
+// drains and stops the revision that served before. A revision that does not become
+// healthy gets no traffic and is removed, and Deploy returns a *DeployError.
+func (p *Platform) Deploy(ctx context.Context, app *store.App) (*store.Revision, bool, error) {
+	if err := p.Reconcile(ctx, app); err != nil {
+		return nil, false, err
+	}
+	spec := app.Spec()
+	if spec.Replicas < 1 {
+		spec.Replicas = 1
+	}
+	name := app.Name + "--" + spec.Hash()
+	if r := app.Revision(name); r != nil && r.State == store.Ready && app.Live == name && len(app.Traffic) == 0 {
+		if addrs, _ := p.addrs(ctx, app.Name, name); len(addrs) == spec.Replicas {
+			return r, false, nil // nothing changed
+		}
+	}
+	env, err := p.env(app, spec)
+	if err != nil {
+		return nil, false, err
+	}
+	rev := store.Revision{Name: name, Spec: spec, State: store.Provisioning, Created: time.Now().UTC()}
+	app.Revisions = upsert(app.Revisions, rev)
+	if err := p.Store.Put(app); err != nil {
+		return nil, false, err
+	}
+	p.logf("revision %s: starting %d replica(s) of %s", name, spec.Replicas, shortImage(spec.Image))
+	// Leftovers of an earlier attempt at the same revision.
+	if old, _ := p.replicas(ctx, app.Name, name); len(old) > 0 {
+		for _, c := range old {
+			p.Engine.Remove(ctx, c.ID)
+		}
+	}
+	ids, err := p.startReplicas(ctx, app.Name, name, spec, env, 0, spec.Replicas)
+	if err == nil {
+		err = p.waitHealthy(ctx, name, spec, ids)
+	}
+	if err != nil {
+		for _, id := range ids {
+			p.Engine.Remove(context.WithoutCancel(ctx), id)
+		}
+		r := app.Revision(name)
+		r.State, r.Reason = store.Failed, err.Error()
+		if de, ok := err.(*DeployError); ok {
+			r.Reason = de.Diagnosis
+		}
+		p.Store.Put(app)
+		return nil, false, err
+	}
+	return p.switchTo(ctx, app, name, ids)
+}
+
+func upsert(revs []store.Revision, r store.Revision) []store.Revision {
+	for i := range revs {
+		if revs[i].Name == r.Name {
+			revs[i] = r
+			return revs
+		}
+	}
+	return append(revs, r)
+}
+
+func shortImage(id string) string {
+	_, h, ok := strings.Cut(id, ":")
+	if ok && len(h) > 12 {
+		return h[:12]
+	}
+	return id
+}
+
+// env is the replica environment: settings, PORT, and the secrets' values (checked
+// against the digests the revision records).
+func (p *Platform) env(app *store.App, spec store.Spec) ([]string, error) {
+	var env []string
+	for _, k := range sortedKeys(spec.Env) {
+		env = append(env, k+"="+spec.Env[k])
+	}
+	env = append(env, "PORT="+strconv.Itoa(spec.Port))
+	for _, k := range sortedKeys(spec.Secrets) {
+		v, err := p.Store.Secret(app.Name, k)
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(v)
+		if hex.EncodeToString(sum[:]) != spec.Secrets[k] {
+			return nil, fmt.Errorf("secret %s of %s changed outside pyship; set it again with pyship secret set", k, app.Name)
+		}
+		env = append(env, k+"="+string(v))
+	}
+	return env, nil
+}
+
+func (p *Platform) startReplicas(ctx context.Context, app, rev string, spec store.Spec, env []string, from, to int) ([]string, error) {
+	var ids []string
+	for i := from; i < to; i++ {
+		port, err := freePort()
+		if err != nil {
+			return ids, err
+		}
+		id, err := p.Engine.Create(ctx, engine.CreateOptions{
+			Name:  fmt.Sprintf("pyship-%s-%d", rev, i),
+			Image: spec.Image,
+			Cmd:   spec.Cmd,
+			Env:   env,
+			Labels: map[string]string{LabelApp: app, LabelRevision: rev, LabelReplica: strconv.Itoa(i), LabelSpec: short(rev),
+				"pyship.hostport": strconv.Itoa(port)},
+			Port:        spec.Port,
+			HostPort:    port,
+			Restart:     "unless-stopped",
+			StopTimeout: p.grace(),
+		})
+		if err != nil {
+			return ids, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+func (p *Platform) grace() int {
+	if p.StopGrace > 0 {
+		return p.StopGrace
+	}
+	return 30
+}
+
+// waitHealthy probes every replica until each answers twice in a row, diagnosing a
+// replica that crashes or listens in the wrong place instead of just timing out.
+func (p *Platform) waitHealthy(ctx context.Context, rev string, spec store.Spec, ids []string) error {
+	timeout := p.StartTimeout
+	if timeout == 0 {
+		timeout = 90 * time.Second
+	}
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Add(1)
+		go func(i int, id string) {
+			defer wg.Done()
+			errs[i] = p.waitOne(ctx, rev, id, spec, timeout)
+		}(i, id)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Platform) waitOne(ctx context.Context, rev, id string, spec store.Spec, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	client := &http.Client{Timeout: 2 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	ok := 0
+	for {
+		st, found, err := p.Engine.Inspect(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return &DeployError{Revision: rev, Diagnosis: "its container disappeared"}
+		}
+		if !st.Running || st.Restarting || st.RestartCount > 0 {
+			logs, _ := p.Engine.Logs(ctx, id)
+			return &DeployError{Revision: rev, Diagnosis: crashDiagnosis(st, logs), Logs: tail(logs, 30)}
+		}
+		port := st.Labels["pyship.hostport"]
+		resp, err := client.Get("http://127.0.0.1:" + port + spec.Probe)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode < 500 {
+				ok++
+				if ok >= 2 {
+					return nil
+				}
+			} else {
+				ok = 0
+			}
+		} else {
+			ok = 0
+		}
+		if time.Now().After(deadline) {
+			logs, _ := p.Engine.Logs(ctx, id)
+			d := listenDiagnosis(st.Pid, spec.Port)
+			if err == nil {
+				d = fmt.Sprintf("GET %s answers %d (a 5xx) after %s", spec.Probe, resp.StatusCode, timeout)
+			}
+			return &DeployError{Revision: rev, Diagnosis: d, Logs: tail(logs, 30)}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+var hints = []struct {
+	re   *regexp.Regexp
+	hint string
+}{
+	{regexp.MustCompile(`ModuleNotFoundError: No module named '([^']+)'`), "the image has no module $1: add its distribution to the project's dependencies (or fix the import)"},
+	{regexp.MustCompile(`SyntaxError`), "the app's code has a syntax error (see the logs)"},
+	{regexp.MustCompile(`(?:KeyError|ImproperlyConfigured|environ)\S*:? '?([A-Z][A-Z0-9_]+)'?`), "the app reads $1, which is not set: pyship env set (or pyship secret set) $1"},
+	{regexp.MustCompile(`Address already in use`), "the port is already in use inside the container"},
+	{regexp.MustCompile(`(?i)exec: "?([^"\s:]+)"?: executable file not found`), "the command $1 is not in the image: is the server in the dependencies?"},
+	{regexp.MustCompile(`Failed to find attribute '([^']+)' in '([^']+)'`), "the entry point names $2:$1, which does not exist"},
+}
+
+func crashDiagnosis(st engine.State, logs string) string {
+	what := fmt.Sprintf("it exited with code %d", st.ExitCode)
+	if st.OOMKilled {
+		what = "it was killed for using too much memory"
+	}
+	if st.RestartCount > 0 && st.Running {
+		what = fmt.Sprintf("it crashed and restarted %d time(s)", st.RestartCount)
+	}
+	for _, h := range hints {
+		if m := h.re.FindStringSubmatchIndex(logs); m != nil {
+			return what + ": " + string(h.re.ExpandString(nil, h.hint, logs, m))
+		}
+	}
+	return what
+}
+
+// listenDiagnosis reads the replica's listening sockets from /proc/PID/net/tcp{,6} (its
+// network namespace): an app bound to 127.0.0.1 or to another port is named as such.
+func listenDiagnosis(pid, port int) string {
+	if pid == 0 {
+		return "it is not running"
+	}
+	type sock struct {
+		ip   string
+		port int
+	}
+	var socks []sock
+	for _, f := range []string{"tcp", "tcp6"} {
+		fh, err := os.Open(fmt.Sprintf("/proc/%d/net/%s", pid, f))
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(fh)
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			if len(fields) < 4 || fields[3] != "0A" { // 0A = LISTEN
+				continue
+			}
+			host, ph, _ := strings.Cut(fields[1], ":")
+			pn, _ := strconv.ParseInt(ph, 16, 32)
+			socks = append(socks, sock{hexIP(host), int(pn)})
+		}
+		fh.Close()
+	}
+	if len(socks) == 0 {
+		return fmt.Sprintf("it listens on no TCP port; the app should listen on 0.0.0.0:%d (PORT)", port)
+	}
+	var list []string
+	for _, s := range socks {
+		if s.port == port && (s.ip == "127.0.0.1" || s.ip == "::1") {
+			return fmt.Sprintf("it listens on %s:%d only, which nothing outside the container reaches: bind 0.0.0.0 (gunicorn --bind 0.0.0.0:$PORT, uvicorn --host 0.0.0.0)", s.ip, port)
+		}
+		if s.port == port {
+			return fmt.Sprintf("it listens on port %d but does not answer HTTP", port)
+		}
+		list = append(list, fmt.Sprintf("%s:%d", s.ip, s.port))
+	}
+	sort.Strings(list)
+	return fmt.Sprintf("it listens on %s, not on port %d: make the server use $PORT (or deploy with --port %d)", strings.Join(list, ", "), port, socks[0].port)
+}
+
+func hexIP(h string) string {
+	switch len(h) {
+	case 8:
+		b, _ := hex.DecodeString(h)
+		if len(b) == 4 {
+			return fmt.Sprintf("%d.%d.%d.%d", b[3], b[2], b[1], b[0])
+		}
+	case 32:
+		if h == "00000000000000000000000001000000" {
+			return "::1"
+		}
+		if strings.Trim(h, "0") == "" {
+			return "::"
+		}
+		if strings.HasPrefix(h, "0000000000000000FFFF0000") {
+			return hexIP(h[24:])
+		}
+		return "[" + h + "]"
+	}
+	return h
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// switchTo moves traffic to rev, then drains and removes every other revision's
+// replicas.
+func (p *Platform) switchTo(ctx context.Context, app *store.App, rev string, _ []string) (*store.Revision, bool, error) {
+	r := app.Revision(rev)
+	r.State, r.Reason = store.Ready, ""
+	previous := app.Live
+	app.Live, app.Traffic = rev, nil
+	if err := p.Store.Put(app); err != nil {
+		return nil, false, err
+	}
+	if err := p.PublishRoutes(ctx); err != nil {
+		return nil, false, err
+	}
+	p.logf("traffic: 100%% to %s%s", rev, func() string {
+		if previous != "" && previous != rev {
+			return " (was " + previous + ")"
+		}
+		return ""
+	}())
+	return r, true, p.retireOthers(ctx, app, map[string]bool{rev: true})
+}
+
+// retireOthers drains the replicas of revisions not in keep — waits until the gateway
+// has no request in flight to them — then stops them with the grace period.
+func (p *Platform) retireOthers(ctx context.Context, app *store.App, keep map[string]bool) error {
+	cs, err := p.replicas(ctx, app.Name, "")
+	if err != nil {
+		return err
+	}
+	var old []engine.Summary
+	for _, c := range cs {
+		if !keep[c.Labels[LabelRevision]] {
+			old = append(old, c)
+		}
+	}
+	if len(old) == 0 {
+		return nil
+	}
+	drain := p.DrainTimeout
+	if drain == 0 {
+		drain = 30 * time.Second
+	}
+	deadline := time.Now().Add(drain)
+	for {
+		st, err := gateway.Query(ctx, p.Admin)
+		busy := int64(0)
+		if err == nil {
+			for _, c := range old {
+				busy += st.Inflight["127.0.0.1:"+c.Labels["pyship.hostport"]]
+			}
+		}
+		if busy == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var wg sync.WaitGroup
+	for _, c := range old {
+		wg.Add(1)
+		go func(c engine.Summary) {
+			defer wg.Done()
+			p.Engine.Stop(ctx, c.ID, p.grace())
+			p.Engine.Remove(ctx, c.ID)
+		}(c)
+	}
+	wg.Wait()
+	changed := false
+	for i := range app.Revisions {
+		r := &app.Revisions[i]
+		if !keep[r.Name] && r.State == store.Ready {
+			r.State, changed = store.Retired, true
+		}
+	}
+	if changed {
+		return p.Store.Put(app)
+	}
+	return nil
+}
+
+// Rollback deploys an earlier revision's spec again (same image, env, secrets…).
+func (p *Platform) Rollback(ctx context.Context, app *store.App, to string) (*store.Revision, error) {
+	var target *store.Revision
+	if to != "" {
+		target = app.Revision(to)
+		if target == nil {
+			return nil, fmt.Errorf("app %s has no revision %s (pyship revisions %s)", app.Name, to, app.Name)
+		}
+	} else {
+		// The newest revision before the live one that once served.
+		for i := len(app.Revisions) - 1; i >= 0; i-- {
+			r := app.Revisions[i]
+			if r.Name != app.Live && (r.State == store.Retired || r.State == store.Ready) {
+				target = &app.Revisions[i]
+				break
+			}
+		}
+		if target == nil {
+			return nil, fmt.Errorf("app %s has no earlier revision to roll back to", app.Name)
+		}
+	}
+	s := target.Spec
+	for k, d := range s.Secrets {
+		v, err := p.Store.Secret(app.Name, k)
+		sum := sha256.Sum256(v)
+		if err != nil || hex.EncodeToString(sum[:]) != d {
+			return nil, fmt.Errorf("revision %s used another value of secret %s, which pyship does not keep; set it again, then deploy", target.Name, k)
+		}
+	}
+	app.Image, app.ImageRef, app.Cmd, app.Env, app.Secrets, app.Port, app.Probe, app.Replicas = s.Image, s.ImageRef, s.Cmd, s.Env, s.Secrets, s.Port, s.Probe, s.Replicas
+	r, _, err := p.Deploy(ctx, app)
+	return r, err
+}
+
+// Down stops and removes every replica of the app and forgets it.
+func (p *Platform) Down(ctx context.Context, app string) error {
+	cs, err := p.replicas(ctx, app, "")
+	if err != nil {
+		return err
+	}
+	if err := p.Store.Delete(app); err != nil {
+		return err
+	}
+	if err := p.PublishRoutes(ctx); err != nil {
+		p.logf("warning: %v", err)
+	}
+	for _, c := range cs {
+		p.Engine.Stop(ctx, c.ID, p.grace())
+		p.Engine.Remove(ctx, c.ID)
+	}
+	return nil
+}
+
+// SetTraffic splits traffic between revisions (multiple-revision mode; weights sum to
+// 100). Revisions that are not running are started and health-gated first; revisions
+// left out are drained and stopped.
+func (p *Platform) SetTraffic(ctx context.Context, app *store.App, weights map[string]int) error {
+	total := 0
+	resolved := map[string]int{}
+	for name, w := range weights {
+		r := app.Revision(name)
+		if r == nil {
+			return fmt.Errorf("app %s has no revision %s", app.Name, name)
+		}
+		if w < 0 || w > 100 {
+			return fmt.Errorf("weight %d for %s: use 0-100", w, name)
+		}
+		if r.State == store.Failed {
+			return fmt.Errorf("revision %s never became healthy; it cannot take traffic", r.Name)
+		}
+		resolved[r.Name] = w
+		total += w
+	}
+	if total != 100 {
+		return fmt.Errorf("weights add up to %d, not 100", total)
+	}
+	for name := range resolved {
+		r := app.Revision(name)
+		if addrs, _ := p.addrs(ctx, app.Name, name); len(addrs) > 0 && r.State == store.Ready {
+			continue
+		}
+		env, err := p.env(app, r.Spec)
+		if err != nil {
+			return err
+		}
+		ids, err := p.startReplicas(ctx, app.Name, name, r.Spec, env, 0, max(1, r.Spec.Replicas))
+		if err == nil {
+			err = p.waitHealthy(ctx, name, r.Spec, ids)
+		}
+		if err != nil {
+			for _, id := range ids {
+				p.Engine.Remove(context.WithoutCancel(ctx), id)
+			}
+			return err
+		}
+		r.State = store.Ready
+	}
+	best, bw := "", -1
+	for name, w := range resolved {
+		if w > bw || (w == bw && name > best) {
+			best, bw = name, w
+		}
+	}
+	app.Live, app.Traffic = best, resolved
+	if err := p.Store.Put(app); err != nil {
+		return err
+	}
+	if err := p.PublishRoutes(ctx); err != nil {
+		return err
+	}
+	keep := map[string]bool{}
+	for name := range resolved {
+		keep[name] = true
+	}
+	return p.retireOthers(ctx, app, keep)
+}

@@ -1,0 +1,241 @@
+package platform
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"debug/elf"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/pyship/pyship/internal/engine"
+	"github.com/pyship/pyship/internal/gateway"
+)
+
+// GatewayName is the gateway container of this state directory (one gateway per
+// state directory, so separate platforms on one engine do not collide).
+func (p *Platform) GatewayName() string {
+	sum := sha256.Sum256([]byte(p.Store.Dir))
+	return "pyship-gateway-" + hex.EncodeToString(sum[:])[:8]
+}
+
+// The gateway runs as a container of pyship's own binary, made by pyship from the
+// running executable (and, for a dynamically linked build, the C library it loads): no
+// image from a registry, and the engine's restart policy brings it back after a crash
+// or a reboot. It shares the host's network, so it listens on and dials loopback.
+func gatewayImage(ctx context.Context, e *engine.Client) (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	exe, _ = filepath.EvalSymlinks(exe)
+	files := map[string]string{"pyship": exe}
+	libs, err := sharedLibs(exe)
+	if err != nil {
+		return "", err
+	}
+	for _, l := range libs {
+		files[l[1:]] = l
+	}
+	h := sha256.New()
+	for _, p := range sortedKeys(files) {
+		f, err := os.Open(files[p])
+		if err != nil {
+			return "", err
+		}
+		io.Copy(h, f)
+		f.Close()
+		fmt.Fprintf(h, "\x00%s\x00", p)
+	}
+	tag := "pyship/gateway:" + hex.EncodeToString(h.Sum(nil))[:12]
+	if _, found, err := e.Image(ctx, tag); err == nil && found {
+		return tag, nil
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	dirs := map[string]bool{}
+	for _, p := range sortedKeys(files) {
+		for d := filepath.Dir(p); d != "." && !dirs[d]; d = filepath.Dir(d) {
+			dirs[d] = true
+		}
+	}
+	for _, d := range sortedKeys(dirs) {
+		tw.WriteHeader(&tar.Header{Name: d + "/", Typeflag: tar.TypeDir, Mode: 0o755})
+	}
+	for _, p := range sortedKeys(files) {
+		b, err := os.ReadFile(files[p])
+		if err != nil {
+			return "", err
+		}
+		tw.WriteHeader(&tar.Header{Name: p, Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(b))})
+		tw.Write(b)
+	}
+	tw.WriteHeader(&tar.Header{Name: "tmp/", Typeflag: tar.TypeDir, Mode: 0o1777})
+	tw.Close()
+	layerBytes := buf.Bytes()
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layerBytes)), nil })
+	if err != nil {
+		return "", err
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		return "", err
+	}
+	cfg, _ := img.ConfigFile()
+	cfg = cfg.DeepCopy()
+	cfg.OS, cfg.Architecture = "linux", goarch()
+	cfg.Config.Entrypoint = []string{"/pyship"}
+	cfg.Config.Env = []string{"PYSHIP_MAIN=1"} // lets a test binary act as pyship
+	if img, err = mutate.ConfigFile(img, cfg); err != nil {
+		return "", err
+	}
+	ref, _ := name.NewTag(tag)
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(tarball.Write(ref, img, pw)) }()
+	if err := e.Load(ctx, pr); err != nil {
+		return "", fmt.Errorf("loading the gateway image: %w", err)
+	}
+	return tag, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j] < out[j-1]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// sharedLibs lists the interpreter and libraries a dynamic executable loads (none for
+// a static build), found where the dynamic loader would look on Debian and friends.
+func sharedLibs(exe string) ([]string, error) {
+	f, err := elf.Open(exe)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", exe, err)
+	}
+	defer f.Close()
+	var out []string
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			b, _ := io.ReadAll(p.Open())
+			out = append(out, string(bytes.TrimRight(b, "\x00")))
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	needed, _ := f.ImportedLibraries()
+	seen := map[string]bool{}
+	var walk func(names []string) error
+	walk = func(names []string) error {
+		for _, n := range names {
+			if seen[n] {
+				continue
+			}
+			seen[n] = true
+			found := ""
+			for _, dir := range []string{"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib"} {
+				p := filepath.Join(dir, n)
+				if _, err := os.Stat(p); err == nil {
+					found = p
+					break
+				}
+			}
+			if found == "" {
+				return fmt.Errorf("the gateway needs %s, which is not on this machine; build pyship with CGO_ENABLED=0", n)
+			}
+			real, _ := filepath.EvalSymlinks(found)
+			out = append(out, found)
+			if real != found {
+				out = append(out, real)
+			}
+			if lf, err := elf.Open(found); err == nil {
+				more, _ := lf.ImportedLibraries()
+				lf.Close()
+				if err := walk(more); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := walk(needed); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// EnsureGateway starts the gateway container if it is not running with this pyship's
+// binary, and waits until it answers.
+func (p *Platform) EnsureGateway(ctx context.Context) error {
+	img, err := gatewayImage(ctx, p.Engine)
+	if err != nil {
+		return err
+	}
+	if st, found, err := p.Engine.Inspect(ctx, p.GatewayName()); err != nil {
+		return err
+	} else if found {
+		if st.Running && st.Labels["pyship.gateway.image"] == img && st.Labels["pyship.gateway.listen"] == p.Listen {
+			return p.waitGateway(ctx, 10*time.Second)
+		}
+		if err := p.Engine.Remove(ctx, st.ID); err != nil {
+			return err
+		}
+	}
+	dir := filepath.Join(p.Store.Dir, "gateway")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if _, err := os.Stat(p.routesPath()); os.IsNotExist(err) {
+		if err := gateway.WriteRoutes(p.routesPath(), &gateway.Routes{Apps: map[string]gateway.AppRoutes{}}); err != nil {
+			return err
+		}
+	}
+	_, err = p.Engine.Create(ctx, engine.CreateOptions{
+		Name:  p.GatewayName(),
+		Image: img,
+		Cmd:   []string{"gateway", "serve", "--routes", "/state/routes.json", "--listen", p.Listen, "--admin", p.Admin},
+		Labels: map[string]string{"pyship.gateway": "1", "pyship.gateway.image": img, "pyship.gateway.listen": p.Listen},
+		User:        strconv.Itoa(os.Getuid()) + ":" + strconv.Itoa(os.Getgid()),
+		HostNetwork: true,
+		Restart:     "always",
+		Binds:       []string{dir + ":/state:ro"},
+		StopTimeout: 30,
+	})
+	if err != nil {
+		return fmt.Errorf("starting the gateway: %w", err)
+	}
+	return p.waitGateway(ctx, 15*time.Second)
+}
+
+func (p *Platform) waitGateway(ctx context.Context, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		if _, err := gateway.Query(ctx, p.Admin); err == nil {
+			return nil
+		} else if time.Now().After(deadline) {
+			logs, _ := p.Engine.Logs(ctx, p.GatewayName())
+			return fmt.Errorf("the gateway does not answer on %s: %v\n%s", p.Admin, err, logs)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,194 @@
+// Package platform runs apps on the local Docker engine the way Azure Container Apps
+// runs them in the cloud: immutable revisions (image, command, env, secret references
+// with their value digests, port, probe, replicas), health-gated switches behind
+// pyship's gateway with no failed request, rollbacks, env and secret changes as new
+// revisions, and merged logs. State lives in package store; container labels are the
+// ground truth when they disagree.
+package platform
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pyship/pyship/internal/engine"
+	"github.com/pyship/pyship/internal/gateway"
+	"github.com/pyship/pyship/internal/store"
+)
+
+// Labels on every replica.
+const (
+	LabelApp      = "pyship.app"
+	LabelRevision = "pyship.revision"
+	LabelReplica  = "pyship.replica"
+	LabelSpec     = "pyship.spec"
+)
+
+// Platform is the local platform: state, engine, gateway addresses.
+type Platform struct {
+	Store  *store.Store
+	Engine *engine.Client
+	Listen string // gateway, "127.0.0.1:8080"
+	Admin  string // gateway admin, "127.0.0.1:8081"
+	Log    func(format string, args ...any)
+	// Timeouts.
+	StartTimeout time.Duration // for a replica to answer its probe (default 90 s)
+	DrainTimeout time.Duration // for in-flight requests to finish (default 30 s)
+	StopGrace    int           // seconds between SIGTERM and SIGKILL (default 30)
+}
+
+func (p *Platform) logf(format string, args ...any) {
+	if p.Log != nil {
+		p.Log(format, args...)
+	}
+}
+
+func goarch() string { return runtime.GOARCH }
+
+func (p *Platform) routesPath() string { return filepath.Join(p.Store.Dir, "gateway", "routes.json") }
+
+// URL is the app's address at the gateway.
+func (p *Platform) URL(app string) string {
+	_, port, _ := net.SplitHostPort(p.Listen)
+	return fmt.Sprintf("http://%s.localhost:%s/", app, port)
+}
+
+// replicas lists an app's containers, optionally of one revision.
+func (p *Platform) replicas(ctx context.Context, app, rev string) ([]engine.Summary, error) {
+	labels := []string{LabelApp + "=" + app}
+	if rev != "" {
+		labels = append(labels, LabelRevision+"="+rev)
+	}
+	cs, err := p.Engine.List(ctx, labels...)
+	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
+	return cs, err
+}
+
+// PublishRoutes writes the routing table from the store and the running replicas, and
+// waits until the gateway has installed it.
+func (p *Platform) PublishRoutes(ctx context.Context) error {
+	apps, err := p.Store.List()
+	if err != nil {
+		return err
+	}
+	r := &gateway.Routes{Version: time.Now().UnixNano(), Apps: map[string]gateway.AppRoutes{}}
+	for _, a := range apps {
+		ar := gateway.AppRoutes{Revisions: map[string][]string{}, Weights: map[string]int{}}
+		weights := a.Traffic
+		if len(weights) == 0 && a.Live != "" {
+			weights = map[string]int{a.Live: 100}
+		}
+		for rev, w := range weights {
+			rv := a.Revision(rev)
+			if rv == nil || rv.State != store.Ready {
+				continue
+			}
+			addrs, err := p.addrs(ctx, a.Name, rv.Name)
+			if err != nil {
+				return err
+			}
+			ar.Revisions[rv.Name], ar.Weights[rv.Name] = addrs, w
+		}
+		if len(ar.Revisions) > 0 {
+			r.Apps[a.Name] = ar
+		}
+	}
+	if err := gateway.WriteRoutes(p.routesPath(), r); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, err := gateway.Query(ctx, p.Admin)
+		if err == nil && st.Version >= r.Version {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the gateway did not take the new routes (pyship gateway status; docker logs %s): %v", p.GatewayName(), err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// addrs are the loopback addresses of a revision's running replicas.
+func (p *Platform) addrs(ctx context.Context, app, rev string) ([]string, error) {
+	cs, err := p.replicas(ctx, app, rev)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, c := range cs {
+		if c.State == "running" && c.Labels["pyship.hostport"] != "" {
+			out = append(out, "127.0.0.1:"+c.Labels["pyship.hostport"])
+		}
+	}
+	return out, nil
+}
+
+// Reconcile brings the engine in line with the store after an interrupted command
+// (kill -9 mid-deploy): replicas of revisions that never became ready are removed, and
+// replicas of revisions that no longer take traffic are stopped and removed. The
+// revision serving traffic is never touched.
+func (p *Platform) Reconcile(ctx context.Context, app *store.App) error {
+	cs, err := p.replicas(ctx, app.Name, "")
+	if err != nil {
+		return err
+	}
+	serving := map[string]bool{app.Live: true}
+	for rev, w := range app.Traffic {
+		if w > 0 {
+			serving[rev] = true
+		}
+	}
+	changed := false
+	for _, c := range cs {
+		rev := c.Labels[LabelRevision]
+		if serving[rev] {
+			continue
+		}
+		p.logf("removing %s (revision %s takes no traffic)", c.Name, rev)
+		p.Engine.Remove(ctx, c.ID)
+		if r := app.Revision(rev); r != nil && r.State == store.Provisioning {
+			r.State, r.Reason, changed = store.Failed, "interrupted before it became ready", true
+		}
+	}
+	for i := range app.Revisions {
+		r := &app.Revisions[i]
+		if r.State == store.Provisioning && !serving[r.Name] {
+			r.State, r.Reason, changed = store.Failed, "interrupted before it became ready", true
+		}
+	}
+	if changed {
+		return p.Store.Put(app)
+	}
+	return nil
+}
+
+// freePort picks a free loopback port for a replica; the engine binds it and keeps it
+// across restarts, so the gateway's routes stay right after the engine reboots.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func portOf(addr string) int {
+	_, p, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+func short(rev string) string {
+	if i := strings.LastIndex(rev, "--"); i >= 0 {
+		return rev[i+2:]
+	}
+	return rev
+}
