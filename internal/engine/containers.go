@@ -16,14 +16,15 @@ import (
 
 // CreateOptions describe a long-running container of the platform.
 type CreateOptions struct {
-	Name     string
-	Image    string
-	Cmd      []string
-	Env      []string
-	Labels   map[string]string
-	User     string
-	Port     int // container port published on 127.0.0.1:HostPort
-	HostPort int // fixed, so the address survives restarts of the container and the engine
+	Name       string
+	Image      string
+	Entrypoint []string
+	Cmd        []string
+	Env        []string
+	Labels     map[string]string
+	User       string
+	Port       int // container port published on 127.0.0.1:HostPort
+	HostPort   int // fixed, so the address survives restarts of the container and the engine
 	// HostNetwork shares the host's network namespace (the gateway: it listens on and
 	// dials the host's loopback).
 	HostNetwork bool
@@ -34,7 +35,7 @@ type CreateOptions struct {
 
 // Create creates and starts a container.
 func (c *Client) Create(ctx context.Context, o CreateOptions) (string, error) {
-	cfg := &container.Config{Image: o.Image, Cmd: o.Cmd, Env: o.Env, Labels: o.Labels, User: o.User}
+	cfg := &container.Config{Image: o.Image, Entrypoint: o.Entrypoint, Cmd: o.Cmd, Env: o.Env, Labels: o.Labels, User: o.User}
 	if o.StopTimeout > 0 {
 		cfg.StopTimeout = &o.StopTimeout
 	}
@@ -67,7 +68,6 @@ func (c *Client) Create(ctx context.Context, o CreateOptions) (string, error) {
 	}
 	return created.ID, nil
 }
-
 
 // State is a container's current state.
 type State struct {

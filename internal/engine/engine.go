@@ -213,7 +213,7 @@ func (c *Client) InspectImage(ctx context.Context, ref string) (*container.Confi
 	raw, _ := json.Marshal(res.InspectResponse)
 	var cfg *container.Config
 	if res.Config != nil {
-		cfg = &container.Config{User: res.Config.User, Env: res.Config.Env, Cmd: res.Config.Cmd, WorkingDir: res.Config.WorkingDir}
+		cfg = &container.Config{User: res.Config.User, Env: res.Config.Env, Cmd: res.Config.Cmd, Entrypoint: res.Config.Entrypoint, WorkingDir: res.Config.WorkingDir}
 	}
 	return cfg, raw, nil
 }

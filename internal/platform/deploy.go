@@ -69,7 +69,7 @@ func (p *Platform) Deploy(ctx context.Context, app *store.App) (*store.Revision,
 			p.Engine.Remove(ctx, c.ID)
 		}
 	}
-	ids, err := p.startReplicas(ctx, app.Name, name, spec, env, 0, spec.Replicas)
+	ids, err := p.startReplicas(ctx, app, name, spec, env, 0, spec.Replicas)
 	if err == nil {
 		err = p.waitHealthy(ctx, name, spec, ids)
 	}
@@ -77,6 +77,7 @@ func (p *Platform) Deploy(ctx context.Context, app *store.App) (*store.Revision,
 		for _, id := range ids {
 			p.Engine.Remove(context.WithoutCancel(ctx), id)
 		}
+		os.RemoveAll(p.runDir(name))
 		r := app.Revision(name)
 		r.State, r.Reason = store.Failed, err.Error()
 		if de, ok := err.(*DeployError); ok {
@@ -106,8 +107,8 @@ func shortImage(id string) string {
 	return id
 }
 
-// env is the replica environment: settings, PORT, and the secrets' values (checked
-// against the digests the revision records).
+// env is the replica environment: settings and PORT. Secrets are not in it — the
+// container config (docker inspect) would show them; see secretFiles.
 func (p *Platform) env(app *store.App, spec store.Spec) ([]string, error) {
 	var env []string
 	for _, k := range sortedKeys(spec.Env) {
@@ -123,12 +124,82 @@ func (p *Platform) env(app *store.App, spec store.Spec) ([]string, error) {
 		if hex.EncodeToString(sum[:]) != spec.Secrets[k] {
 			return nil, fmt.Errorf("secret %s of %s changed outside pyship; set it again with pyship secret set", k, app.Name)
 		}
-		env = append(env, k+"="+string(v))
 	}
 	return env, nil
 }
 
-func (p *Platform) startReplicas(ctx context.Context, app, rev string, spec store.Spec, env []string, from, to int) ([]string, error) {
+// secretScript exports every file of /run/secrets as an environment variable, then
+// execs the image's own command: the values reach the app by reference, and neither
+// docker inspect nor the image shows them.
+const secretScript = `for f in /run/secrets/*; do [ -f "$f" ] && export "${f##*/}=$(cat "$f")"; done; exec "$@"`
+
+// secretFiles writes the revision's secrets into a directory of their own, readable
+// only by the user the image runs as, and returns the bind mount and the command
+// override that turns them into environment variables.
+func (p *Platform) secretFiles(ctx context.Context, app *store.App, rev string, spec store.Spec) (bind string, entrypoint, cmd []string, err error) {
+	if len(spec.Secrets) == 0 {
+		return "", nil, nil, nil
+	}
+	cfg, _, err := p.Engine.InspectImage(ctx, spec.Image)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	orig := append(append([]string{}, cfg.Entrypoint...), cfg.Cmd...)
+	if len(spec.Cmd) > 0 {
+		orig = append(append([]string{}, cfg.Entrypoint...), spec.Cmd...)
+	}
+	if len(orig) == 0 {
+		return "", nil, nil, fmt.Errorf("image %s has no command to start", shortImage(spec.Image))
+	}
+	uid, gid := -1, -1
+	if u, g, _ := strings.Cut(cfg.User, ":"); u != "" {
+		if n, err := strconv.Atoi(u); err == nil {
+			uid = n
+			gid = n
+		}
+		if n, err := strconv.Atoi(g); err == nil {
+			gid = n
+		}
+	}
+	dir := p.runDir(rev)
+	if err := os.MkdirAll(dir, 0o755); err != nil { // names are listable, values are 0400
+		return "", nil, nil, err
+	}
+	for _, k := range sortedKeys(spec.Secrets) {
+		v, err := p.Store.Secret(app.Name, k)
+		if err != nil {
+			return "", nil, nil, err
+		}
+		f := dir + "/" + k
+		if err := os.WriteFile(f, v, 0o400); err != nil {
+			return "", nil, nil, err
+		}
+		if uid >= 0 {
+			if err := os.Chown(f, uid, gid); err != nil {
+				return "", nil, nil, err
+			}
+		} else {
+			os.Chmod(f, 0o444) // a named user: its uid is not known outside the image
+		}
+	}
+	return dir + ":/run/secrets:ro", []string{"/bin/sh", "-c", secretScript, "pyship-secrets"}, orig, nil
+}
+
+func (p *Platform) runDir(rev string) string { return p.Store.Dir + "/run/" + rev }
+
+func (p *Platform) startReplicas(ctx context.Context, a *store.App, rev string, spec store.Spec, env []string, from, to int) ([]string, error) {
+	app := a.Name
+	bind, entrypoint, cmd, err := p.secretFiles(ctx, a, rev, spec)
+	if err != nil {
+		return nil, err
+	}
+	if cmd == nil {
+		cmd = spec.Cmd
+	}
+	var binds []string
+	if bind != "" {
+		binds = []string{bind}
+	}
 	var ids []string
 	for i := from; i < to; i++ {
 		port, err := freePort()
@@ -136,10 +207,12 @@ func (p *Platform) startReplicas(ctx context.Context, app, rev string, spec stor
 			return ids, err
 		}
 		id, err := p.Engine.Create(ctx, engine.CreateOptions{
-			Name:  fmt.Sprintf("pyship-%s-%d", rev, i),
-			Image: spec.Image,
-			Cmd:   spec.Cmd,
-			Env:   env,
+			Name:       fmt.Sprintf("pyship-%s-%d", rev, i),
+			Image:      spec.Image,
+			Entrypoint: entrypoint,
+			Cmd:        cmd,
+			Env:        env,
+			Binds:      binds,
 			Labels: map[string]string{LabelApp: app, LabelRevision: rev, LabelReplica: strconv.Itoa(i), LabelSpec: short(rev),
 				"pyship.hostport": strconv.Itoa(port)},
 			Port:        spec.Port,
@@ -400,6 +473,7 @@ func (p *Platform) retireOthers(ctx context.Context, app *store.App, keep map[st
 			defer wg.Done()
 			p.Engine.Stop(ctx, c.ID, p.grace())
 			p.Engine.Remove(ctx, c.ID)
+			os.RemoveAll(p.runDir(c.Labels[LabelRevision]))
 		}(c)
 	}
 	wg.Wait()
@@ -501,7 +575,7 @@ func (p *Platform) SetTraffic(ctx context.Context, app *store.App, weights map[s
 		if err != nil {
 			return err
 		}
-		ids, err := p.startReplicas(ctx, app.Name, name, r.Spec, env, 0, max(1, r.Spec.Replicas))
+		ids, err := p.startReplicas(ctx, app, name, r.Spec, env, 0, max(1, r.Spec.Replicas))
 		if err == nil {
 			err = p.waitHealthy(ctx, name, r.Spec, ids)
 		}

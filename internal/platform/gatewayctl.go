@@ -207,10 +207,10 @@ func (p *Platform) EnsureGateway(ctx context.Context) error {
 		}
 	}
 	_, err = p.Engine.Create(ctx, engine.CreateOptions{
-		Name:  p.GatewayName(),
-		Image: img,
-		Cmd:   []string{"gateway", "serve", "--routes", "/state/routes.json", "--listen", p.Listen, "--admin", p.Admin},
-		Labels: map[string]string{"pyship.gateway": "1", "pyship.gateway.image": img, "pyship.gateway.listen": p.Listen},
+		Name:        p.GatewayName(),
+		Image:       img,
+		Cmd:         []string{"gateway", "serve", "--routes", "/state/routes.json", "--listen", p.Listen, "--admin", p.Admin},
+		Labels:      map[string]string{"pyship.gateway": "1", "pyship.gateway.image": img, "pyship.gateway.listen": p.Listen},
 		User:        strconv.Itoa(os.Getuid()) + ":" + strconv.Itoa(os.Getgid()),
 		HostNetwork: true,
 		Restart:     "always",
