@@ -30,8 +30,15 @@ type globals struct {
 
 // Execute runs pyship with args and returns the process exit code.
 func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return ExecuteWithInput(ctx, args, os.Stdin, stdout, stderr)
+}
+
+// ExecuteWithInput is Execute with a given standard input (secret values are read
+// from it).
+func ExecuteWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRoot()
 	root.SetArgs(args)
+	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)

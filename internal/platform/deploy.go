@@ -519,7 +519,14 @@ func (p *Platform) Rollback(ctx context.Context, app *store.App, to string) (*st
 			return nil, fmt.Errorf("revision %s used another value of secret %s, which pyship does not keep; set it again, then deploy", target.Name, k)
 		}
 	}
-	app.Image, app.ImageRef, app.Cmd, app.Env, app.Secrets, app.Port, app.Probe, app.Replicas = s.Image, s.ImageRef, s.Cmd, s.Env, s.Secrets, s.Port, s.Probe, s.Replicas
+	app.Image, app.ImageRef, app.Cmd, app.Port, app.Probe, app.Replicas = s.Image, s.ImageRef, s.Cmd, s.Port, s.Probe, s.Replicas
+	app.Env, app.Secrets = map[string]string{}, map[string]string{}
+	for k, v := range s.Env {
+		app.Env[k] = v
+	}
+	for k, v := range s.Secrets {
+		app.Secrets[k] = v
+	}
 	r, _, err := p.Deploy(ctx, app)
 	return r, err
 }

@@ -162,6 +162,14 @@ func (s *Store) Get(name string) (*App, error) {
 		a = &App{}
 		return json.Unmarshal(b, a)
 	})
+	if a != nil {
+		if a.Env == nil {
+			a.Env = map[string]string{}
+		}
+		if a.Secrets == nil {
+			a.Secrets = map[string]string{}
+		}
+	}
 	return a, err
 }
 

@@ -1,0 +1,267 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pyship/pyship/internal/cli"
+	"github.com/pyship/pyship/internal/engine"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := l.Addr().(*net.TCPAddr)
+		l.Close()
+		// The admin port is the next one: both must be free.
+		if l2, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", a.Port+1)); err == nil {
+			l2.Close()
+			return a.String()
+		}
+	}
+}
+
+// platformCLI runs pyship with the platform flags of this test.
+type platformCLI struct {
+	t     *testing.T
+	flags []string
+}
+
+func (c platformCLI) run(stdin string, args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	root := append(args, c.flags...)
+	code := cli.ExecuteWithInput(context.Background(), root, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func (c platformCLI) must(stdin string, args ...string) string {
+	c.t.Helper()
+	code, out, errOut := c.run(stdin, args...)
+	if code != 0 {
+		c.t.Fatalf("pyship %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out + errOut
+}
+
+// load sends requests through the gateway without pause and records every answer.
+type load struct {
+	mu       sync.Mutex
+	bodies   []string
+	failures []string
+	ok       atomic.Int64
+	stop     chan struct{}
+	wg       sync.WaitGroup
+}
+
+func startLoad(url, host string, workers int) *load {
+	l := &load{stop: make(chan struct{})}
+	client := &http.Client{Timeout: 30 * time.Second}
+	for i := 0; i < workers; i++ {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for {
+				select {
+				case <-l.stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest("GET", url, nil)
+				req.Host = host
+				resp, err := client.Do(req)
+				if err != nil {
+					l.fail(err.Error())
+					continue
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					l.fail(fmt.Sprintf("%d %s", resp.StatusCode, b))
+					continue
+				}
+				l.ok.Add(1)
+				l.mu.Lock()
+				l.bodies = append(l.bodies, string(b))
+				l.mu.Unlock()
+			}
+		}()
+	}
+	return l
+}
+
+func (l *load) fail(s string) {
+	l.mu.Lock()
+	l.failures = append(l.failures, s)
+	l.mu.Unlock()
+}
+
+// since returns the bodies recorded after mark.
+func (l *load) mark() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.bodies)
+}
+
+func (l *load) after(mark int) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.bodies[mark:]...)
+}
+
+// TestPlatform deploys the flask example behind the gateway and changes it while a
+// load generator runs: v2 by a settings change, a broken v3, a rollback to v1, a
+// secret. No request may fail, and the secret may show nowhere but in the app.
+func TestPlatform(t *testing.T) {
+	base, indexDir := fixtures(t)
+	index := serveIndex(t, indexDir)
+	ctx := context.Background()
+	eng, err := engine.New(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	state := t.TempDir()
+	gw := freeAddr(t)
+	c := platformCLI{t: t, flags: []string{"--state-dir", state, "--gateway", gw}}
+	sum := sha256.Sum256([]byte(state))
+	t.Cleanup(func() {
+		c.run("", "down", "web")
+		eng.Remove(context.Background(), "pyship-gateway-"+hex.EncodeToString(sum[:])[:8])
+	})
+
+	dir := filepath.Join(t.TempDir(), "flask")
+	copyDir(t, filepath.Join("..", "..", "examples", "flask"), dir)
+	out := c.must("", "deploy", dir, "--app", "web", "--replicas", "2", "--env", "GREETING=v1", "--base", base, "-i", index, "--cache-dir", t.TempDir())
+	if !strings.Contains(out, "serving at http://web.localhost:") {
+		t.Fatalf("deploy v1:\n%s", out)
+	}
+	v1 := strings.Fields(out[strings.Index(out, "web: revision ")+len("web: revision "):])[0]
+
+	l := startLoad("http://"+gw+"/env", "web.localhost", 8)
+	defer func() { close(l.stop); l.wg.Wait() }()
+	time.Sleep(time.Second)
+	if l.ok.Load() == 0 {
+		t.Fatalf("no answer through the gateway: %v", l.failures)
+	}
+
+	// v2: a settings change is a new revision, switched with no failed request.
+	start := time.Now()
+	c.must("", "env", "set", "--app", "web", "GREETING=v2")
+	switchTime := time.Since(start)
+	mark := l.mark()
+	time.Sleep(500 * time.Millisecond)
+	for _, b := range l.after(mark) {
+		if !strings.Contains(b, `"v2"`) {
+			t.Fatalf("after the switch to v2 a response came from elsewhere: %s", b)
+		}
+	}
+
+	// v3 is broken: it never becomes healthy, gets no traffic, and deploy says why.
+	broken := filepath.Join(t.TempDir(), "broken")
+	copyDir(t, dir, broken)
+	os.WriteFile(filepath.Join(broken, "app.py"), []byte("from flask import Flask\napp = Flask(__name__\n"), 0o644)
+	code, bout, berr := c.run("", "deploy", broken, "--app", "web", "--base", base, "-i", index, "--cache-dir", t.TempDir())
+	if code == 0 || !strings.Contains(berr, "syntax error") || !strings.Contains(berr, "previous revision keeps serving") {
+		t.Fatalf("broken deploy: exit %d\n%s%s", code, bout, berr)
+	}
+	mark = l.mark()
+	time.Sleep(500 * time.Millisecond)
+	for _, b := range l.after(mark) {
+		if !strings.Contains(b, `"v2"`) {
+			t.Fatalf("while v3 failed, a response did not come from v2: %s", b)
+		}
+	}
+
+	// Roll back to v1.
+	c.must("", "rollback", "web", v1)
+	mark = l.mark()
+	time.Sleep(500 * time.Millisecond)
+	for _, b := range l.after(mark) {
+		if !strings.Contains(b, `"v1"`) {
+			t.Fatalf("after the rollback to v1: %s", b)
+		}
+	}
+
+	// A secret reaches the app by reference and shows nowhere else.
+	const secret = "e2e-platform-secret-5512"
+	c.must("", "env", "unset", "--app", "web", "GREETING")
+	secretOut := c.must(secret+"\n", "secret", "set", "--app", "web", "GREETING")
+	mark = l.mark()
+	time.Sleep(500 * time.Millisecond)
+	got := l.after(mark)
+	if len(got) == 0 || !strings.Contains(got[len(got)-1], secret) {
+		t.Fatalf("the secret did not reach the app: %v", got)
+	}
+
+	if n := len(l.failures); n > 0 {
+		t.Fatalf("%d of %d requests failed during the changes (v2 switch took %s): %v", n, int64(n)+l.ok.Load(), switchTime, l.failures[:min(5, n)])
+	}
+	t.Logf("%d requests through the gateway, 0 failed; v2 deploy (build cached) took %s", l.ok.Load(), switchTime)
+
+	// Nothing shows the secret: container configs, the store, pyship's own outputs.
+	var outputs strings.Builder
+	outputs.WriteString(secretOut)
+	for _, args := range [][]string{{"secret", "list", "--app", "web", "--json"}, {"status", "web", "--json"}, {"revisions", "web", "--json"}, {"env", "list", "--app", "web"}} {
+		outputs.WriteString(c.must("", args...))
+	}
+	if strings.Contains(outputs.String(), secret) {
+		t.Errorf("a pyship output shows the secret:\n%s", outputs.String())
+	}
+	cs, _ := eng.List(ctx, "pyship.app=web")
+	if len(cs) != 2 {
+		t.Errorf("%d replicas running, want 2", len(cs))
+	}
+	for _, ct := range cs {
+		raw, _ := eng.InspectContainerRaw(ctx, ct.ID)
+		if bytes.Contains(raw, []byte(secret)) {
+			t.Errorf("docker inspect %s shows the secret", ct.Name)
+		}
+	}
+	filepath.Walk(state, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() || strings.Contains(p, "/secrets/") || strings.Contains(p, "/run/") {
+			return nil
+		}
+		if b, _ := os.ReadFile(p); bytes.Contains(b, []byte(secret)) {
+			t.Errorf("%s holds the secret in clear", p)
+		}
+		return nil
+	})
+	for _, p := range []string{filepath.Join(state, "secrets", "web", "GREETING")} {
+		if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v %v, want 0600", p, st.Mode(), err)
+		}
+	}
+
+	// Logs merge both replicas.
+	logs := c.must("", "logs", "web", "--tail", "50")
+	if !strings.Contains(logs, "/0] ") || !strings.Contains(logs, "/1] ") {
+		t.Errorf("logs do not show both replicas:\n%s", logs)
+	}
+	var revs []struct{ Name, State string }
+	json.Unmarshal([]byte(c.must("", "revisions", "web", "--json")), &revs)
+	states := map[string]int{}
+	for _, r := range revs {
+		states[r.State]++
+	}
+	if states["ready"] != 1 || states["failed"] != 1 || states["retired"] < 2 {
+		t.Errorf("revision states %v", states)
+	}
+}
