@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh machine: fixtures, formatting, vet, staticcheck, then
-# every test (unit, fuzz seeds, detection fixtures, end to end against the Docker engine).
+# every test (unit, fuzz seeds, detection fixtures, end to end against the Docker engine,
+# the platform under -race).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/fixtures.sh
@@ -10,4 +11,8 @@ if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; exit 1; fi
 go vet ./...
 command -v staticcheck >/dev/null || GOFLAGS= go install honnef.co/go/tools/cmd/staticcheck@latest
 staticcheck ./...
-go test -count=1 -timeout 40m ./...
+# The platform (gateway, deploys, state) runs under the race detector, its end-to-end
+# test included; everything else once without it.
+go test -count=1 -timeout 40m -skip '^TestPlatform' ./...
+go test -count=1 -timeout 20m -race ./internal/gateway ./internal/platform ./internal/store
+go test -count=1 -timeout 20m -race -run '^TestPlatform' ./test/e2e

@@ -47,15 +47,15 @@ func gatewayImage(ctx context.Context, e *engine.Client) (string, error) {
 	for _, l := range libs {
 		files[l[1:]] = l
 	}
+	// Named by the files' identities (path, size, modification time): hashing a 30 MB
+	// binary on every command would cost a second.
 	h := sha256.New()
 	for _, p := range sortedKeys(files) {
-		f, err := os.Open(files[p])
+		st, err := os.Stat(files[p])
 		if err != nil {
 			return "", err
 		}
-		io.Copy(h, f)
-		f.Close()
-		fmt.Fprintf(h, "\x00%s\x00", p)
+		fmt.Fprintf(h, "%s\x00%s\x00%d\x00%d\x00", p, files[p], st.Size(), st.ModTime().UnixNano())
 	}
 	tag := "pyship/gateway:" + hex.EncodeToString(h.Sum(nil))[:12]
 	if _, found, err := e.Image(ctx, tag); err == nil && found {
