@@ -371,16 +371,35 @@ func appCmd(g *globals, use, short, long, example string, nargs cobra.Positional
 				return err
 			}
 			defer done()
+			var l *store.Lock
 			if locks {
-				l, err := p.Store.LockApp(name, pf.wait)
-				if err != nil {
+				if l, err = p.Store.LockApp(name, pf.wait); err != nil {
 					return err
 				}
-				defer l.Unlock()
+			} else if l, err = p.Store.LockApp(name, false); err != nil {
+				l = nil // a deploy is running: read-only commands show its state as is
 			}
 			app, err := p.Store.Get(name)
 			if err != nil {
+				if l != nil {
+					l.Unlock()
+				}
 				return err
+			}
+			if l != nil {
+				// A command killed mid-deploy left replicas or a half-made revision:
+				// settle them first, so what follows sees a consistent state.
+				if err := p.Reconcile(cmd.Context(), app); err != nil {
+					l.Unlock()
+					return err
+				}
+				if !locks {
+					l.Unlock()
+					l = nil
+				}
+			}
+			if l != nil {
+				defer l.Unlock()
 			}
 			return run(cmd.Context(), p, app, args, cmd)
 		}}

@@ -153,3 +153,10 @@ func (c *Client) StreamLogs(ctx context.Context, id string, follow bool, since, 
 	_, err = stdcopy.StdCopy(w, w, rc)
 	return err
 }
+
+// Restart restarts a container.
+func (c *Client) Restart(ctx context.Context, id string) error {
+	t := 10
+	_, err := c.api.ContainerRestart(ctx, id, client.ContainerRestartOptions{Timeout: &t})
+	return err
+}

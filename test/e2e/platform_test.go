@@ -11,10 +11,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -58,7 +60,7 @@ func (c platformCLI) must(stdin string, args ...string) string {
 	if code != 0 {
 		c.t.Fatalf("pyship %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
 	}
-	return out + errOut
+	return out
 }
 
 // load sends requests through the gateway without pause and records every answer.
@@ -263,5 +265,108 @@ func TestPlatform(t *testing.T) {
 	}
 	if states["ready"] != 1 || states["failed"] != 1 || states["retired"] < 2 {
 		t.Errorf("revision states %v", states)
+	}
+}
+
+// TestPlatformFaults: a deploy killed with SIGKILL mid-way leaves the old revision
+// serving and the next command cleans up; a restarted gateway brings its routes back.
+func TestPlatformFaults(t *testing.T) {
+	base, indexDir := fixtures(t)
+	index := serveIndex(t, indexDir)
+	ctx := context.Background()
+	eng, err := engine.New(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	state := t.TempDir()
+	gw := freeAddr(t)
+	c := platformCLI{t: t, flags: []string{"--state-dir", state, "--gateway", gw}}
+	sum := sha256.Sum256([]byte(state))
+	gwName := "pyship-gateway-" + hex.EncodeToString(sum[:])[:8]
+	t.Cleanup(func() {
+		c.run("", "down", "faulty")
+		eng.Remove(context.Background(), gwName)
+	})
+	dir := filepath.Join(t.TempDir(), "flask")
+	copyDir(t, filepath.Join("..", "..", "examples", "flask"), dir)
+	tag := "pyship-e2e/platform-faults:1"
+	pyship(t, "build", dir, "--base", base, "-i", index, "--cache-dir", t.TempDir(), "-t", tag)
+	t.Cleanup(func() { eng.RemoveImage(context.Background(), tag) })
+	c.must("", "deploy", "--image", tag, "--app", "faulty", "--port", "5000", "--env", "GREETING=v1")
+	ask := func() (int, string) {
+		req, _ := http.NewRequest("GET", "http://"+gw+"/env", nil)
+		req.Host = "faulty.localhost"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := ask(); code != 200 || !strings.Contains(body, "v1") {
+		t.Fatalf("v1: %d %s", code, body)
+	}
+	before, _ := eng.List(ctx, "pyship.app=faulty")
+
+	// kill -9 a deploy once its replica exists, before it is healthy.
+	exe, _ := os.Executable()
+	cmd := exec.Command(exe, append([]string{"deploy", "--image", tag, "--app", "faulty", "--port", "5000", "--env", "GREETING=v2"}, c.flags...)...)
+	cmd.Env = append(os.Environ(), "PYSHIP_MAIN=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		cs, _ := eng.List(ctx, "pyship.app=faulty")
+		if len(cs) > len(before) {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("the deploy never started its replica")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if code, body := ask(); code != 200 || !strings.Contains(body, "v1") {
+		t.Fatalf("after kill -9 of a deploy, v1 must still serve: %d %s", code, body)
+	}
+	var revs []struct{ Name, State, Reason string }
+	json.Unmarshal([]byte(c.must("", "revisions", "faulty", "--json")), &revs)
+	if len(revs) != 2 || revs[1].State != "failed" || !strings.Contains(revs[1].Reason, "interrupted") {
+		t.Errorf("after the next command: %+v", revs)
+	}
+	if after, _ := eng.List(ctx, "pyship.app=faulty"); len(after) != len(before) {
+		t.Errorf("the killed deploy's replica is still there: %d containers, want %d", len(after), len(before))
+	}
+
+	// The gateway restarts (crash, engine restart): its routes come back.
+	if err := eng.Restart(ctx, gwName); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		code, body := ask()
+		if code == 200 && strings.Contains(body, "v1") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after a gateway restart: %d %s", code, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// And the platform still deploys.
+	c.must("", "deploy", "--image", tag, "--app", "faulty", "--port", "5000", "--env", "GREETING=v2")
+	if code, body := ask(); code != 200 || !strings.Contains(body, "v2") {
+		t.Fatalf("v2: %d %s", code, body)
+	}
+	// Bad input: unknown app and revision, bad env syntax.
+	for _, args := range [][]string{{"status", "nosuch"}, {"rollback", "faulty", "faulty--00000000"}, {"env", "set", "--app", "faulty", "1BAD=x"}, {"traffic", "faulty", "faulty--00000000=100"}} {
+		if code, _, errOut := c.run("", args...); code == 0 || errOut == "" {
+			t.Errorf("%v: exit %d", args, code)
+		}
 	}
 }
