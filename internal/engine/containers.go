@@ -160,3 +160,21 @@ func (c *Client) Restart(ctx context.Context, id string) error {
 	_, err := c.api.ContainerRestart(ctx, id, client.ContainerRestartOptions{Timeout: &t})
 	return err
 }
+
+// HostPort is the loopback port the engine published a container port on.
+func (c *Client) HostPort(ctx context.Context, id string, port int) (int, error) {
+	res, err := c.api.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err != nil {
+		return 0, err
+	}
+	p, err := network.ParsePort(fmt.Sprintf("%d/tcp", port))
+	if err != nil || res.Container.NetworkSettings == nil {
+		return 0, err
+	}
+	for _, b := range res.Container.NetworkSettings.Ports[p] {
+		if n, err := strconv.Atoi(b.HostPort); err == nil {
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf("port %d is not published", port)
+}

@@ -274,7 +274,7 @@ func (p *Platform) waitOne(ctx context.Context, rev, id string, spec store.Spec,
 		}
 		if !st.Running || st.Restarting || st.RestartCount > 0 {
 			logs, _ := p.Engine.Logs(ctx, id)
-			return &DeployError{Revision: rev, Diagnosis: crashDiagnosis(st, logs), Logs: tail(logs, 30)}
+			return &DeployError{Revision: rev, Diagnosis: CrashDiagnosis(st, logs), Logs: tail(logs, 30)}
 		}
 		port := st.Labels["pyship.hostport"]
 		resp, err := client.Get("http://127.0.0.1:" + port + spec.Probe)
@@ -293,7 +293,7 @@ func (p *Platform) waitOne(ctx context.Context, rev, id string, spec store.Spec,
 		}
 		if time.Now().After(deadline) {
 			logs, _ := p.Engine.Logs(ctx, id)
-			d := listenDiagnosis(st.Pid, spec.Port)
+			d := ListenDiagnosis(st.Pid, spec.Port)
 			if err == nil {
 				d = fmt.Sprintf("GET %s answers %d (a 5xx) after %s", spec.Probe, resp.StatusCode, timeout)
 			}
@@ -319,7 +319,8 @@ var hints = []struct {
 	{regexp.MustCompile(`Failed to find attribute '([^']+)' in '([^']+)'`), "the entry point names $2:$1, which does not exist"},
 }
 
-func crashDiagnosis(st engine.State, logs string) string {
+// CrashDiagnosis explains a replica that exited or restarts, from its state and logs.
+func CrashDiagnosis(st engine.State, logs string) string {
 	what := fmt.Sprintf("it exited with code %d", st.ExitCode)
 	if st.OOMKilled {
 		what = "it was killed for using too much memory"
@@ -335,9 +336,9 @@ func crashDiagnosis(st engine.State, logs string) string {
 	return what
 }
 
-// listenDiagnosis reads the replica's listening sockets from /proc/PID/net/tcp{,6} (its
+// ListenDiagnosis reads the replica's listening sockets from /proc/PID/net/tcp{,6} (its
 // network namespace): an app bound to 127.0.0.1 or to another port is named as such.
-func listenDiagnosis(pid, port int) string {
+func ListenDiagnosis(pid, port int) string {
 	if pid == 0 {
 		return "it is not running"
 	}

@@ -15,12 +15,12 @@ func TestCrashDiagnosis(t *testing.T) {
 		"Failed to find attribute 'application' in 'app'.":                  "app:application",
 		"something else":                                  "exited with code 3",
 	} {
-		got := crashDiagnosis(engine.State{ExitCode: 3}, logs)
+		got := CrashDiagnosis(engine.State{ExitCode: 3}, logs)
 		if !strings.Contains(got, want) {
 			t.Errorf("%q → %q, want %q", logs, got, want)
 		}
 	}
-	if got := crashDiagnosis(engine.State{OOMKilled: true}, ""); !strings.Contains(got, "memory") {
+	if got := CrashDiagnosis(engine.State{OOMKilled: true}, ""); !strings.Contains(got, "memory") {
 		t.Errorf("oom: %s", got)
 	}
 }

@@ -1,0 +1,199 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/pyship/pyship/internal/build"
+	"github.com/pyship/pyship/internal/buildctx"
+	"github.com/pyship/pyship/internal/engine"
+	"github.com/pyship/pyship/internal/platform"
+	"github.com/pyship/pyship/internal/publish"
+	"github.com/pyship/pyship/internal/scaffold"
+	"github.com/spf13/cobra"
+)
+
+func newRun(g *globals) *cobra.Command {
+	f := &buildFlags{}
+	var image, envFile string
+	var env []string
+	var watch bool
+	cmd := &cobra.Command{
+		Use:   "run [DIR]",
+		Short: "Build and run the project in the foreground, like docker run --rm -it -p",
+		Long: `run builds the project (or takes --image), starts it with the port published on
+127.0.0.1, streams its logs, and prints its URL once it answers HTTP. Failures are
+explained in one line: a missing module, an app bound to 127.0.0.1 or to another port, a
+crash on start. Settings come from --env and --env-file at run time and never enter the
+image. Ctrl-C stops and removes the container. With --watch a source change rebuilds
+(only the app layer changes) and restarts it.`,
+		Example: `  pyship run
+  pyship run --env-file .env --port 8000
+  pyship run --watch`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRun(cmd.Context(), g, f, args, image, env, envFile, watch, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f.bindIndex(cmd)
+	cmd.Flags().StringVar(&image, "image", "", "run this image `REF` instead of building")
+	cmd.Flags().StringArrayVarP(&env, "env", "e", nil, "`KEY=VALUE` for the app (read at run time, never copied into the image)")
+	cmd.Flags().StringVar(&envFile, "env-file", "", "read KEY=VALUE lines from `FILE` at run time")
+	cmd.Flags().BoolVar(&watch, "watch", false, "rebuild and restart when a source file changes")
+	return cmd
+}
+
+func runRun(ctx context.Context, g *globals, f *buildFlags, args []string, image string, envPairs []string, envFile string, watch bool, stdout, stderr io.Writer) error {
+	pr := newProgress(stderr)
+	env, err := parseEnv(envPairs, envFile)
+	if err != nil {
+		return err
+	}
+	o, eng, err := f.options(ctx, g, args, pr.logf)
+	if err != nil {
+		return err
+	}
+	if eng == nil {
+		ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := engine.New(ectx)
+		cancel()
+		return err
+	}
+	defer eng.Close()
+	port := o.Plan.Port
+	name := imageName(o.Dir)
+	buildImage := func() (string, error) {
+		if image != "" {
+			return image, nil
+		}
+		res, err := build.Build(ctx, o)
+		if err != nil {
+			return "", err
+		}
+		tag := "pyship-run/" + name + ":latest"
+		if _, err := publish.Engine(ctx, eng, res.Images[0], tag, pr.logf); err != nil {
+			return "", err
+		}
+		return tag, nil
+	}
+	var list []string
+	for k, v := range env {
+		list = append(list, k+"="+v)
+	}
+	list = append(list, "PORT="+strconv.Itoa(port))
+	hostPort := port
+	if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+		l.Close()
+	} else {
+		hostPort = 0 // taken: let the engine pick one
+	}
+	var lastMod time.Time
+	ctxDir := filepath.Join(o.Dir, filepath.FromSlash(o.Plan.Context))
+	if watch {
+		lastMod = newestChange(ctxDir)
+	}
+	for {
+		ref, err := buildImage()
+		if err != nil {
+			return interrupted(ctx, err)
+		}
+		id, err := eng.Create(ctx, engine.CreateOptions{Name: fmt.Sprintf("pyship-run-%s-%04x", name, rand.IntN(1<<16)), Image: ref, Env: list,
+			Labels: map[string]string{"pyship.run": name}, Port: port, HostPort: hostPort, Restart: "no", StopTimeout: 10})
+		if err != nil {
+			return err
+		}
+		restart, err := supervise(ctx, eng, id, port, hostPort, watch, ctxDir, &lastMod, pr, stdout)
+		stopCtx := context.WithoutCancel(ctx)
+		eng.Stop(stopCtx, id, 10)
+		eng.Remove(stopCtx, id)
+		if !restart {
+			if ctx.Err() != nil {
+				pr.logf("stopped and removed the container")
+				return nil
+			}
+			return err
+		}
+		pr.logf("source changed: rebuilding")
+	}
+}
+
+// supervise streams the container's logs, reports its URL once it answers, and waits
+// for it to exit, for Ctrl-C, or (with watch) for a source change.
+func supervise(ctx context.Context, eng *engine.Client, id string, port, hostPort int, watch bool, dir string, lastMod *time.Time, pr *progress, stdout io.Writer) (bool, error) {
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go eng.StreamLogs(lctx, id, true, "", "all", stdout)
+	url := ""
+	start := time.Now()
+	client := &http.Client{Timeout: 2 * time.Second}
+	diagnosed := false
+	for {
+		st, found, err := eng.Inspect(ctx, id)
+		if err != nil || !found {
+			return false, errors.Join(err, errors.New("the container is gone"))
+		}
+		if !st.Running {
+			logs, _ := eng.Logs(context.WithoutCancel(ctx), id)
+			return false, exitWith(1, fmt.Errorf("the app stopped: %s", platform.CrashDiagnosis(st, logs)))
+		}
+		if url == "" {
+			hp := hostPort
+			if hp == 0 {
+				hp = publishedPort(ctx, eng, id, port)
+			}
+			u := fmt.Sprintf("http://127.0.0.1:%d/", hp)
+			if resp, err := client.Get(u); err == nil {
+				resp.Body.Close()
+				url = u
+				fmt.Fprintf(pr.w, "\n  → %s  (answered %d after %.1fs; Ctrl-C stops it)\n\n", url, resp.StatusCode, time.Since(start).Seconds())
+			} else if !diagnosed && time.Since(start) > 10*time.Second {
+				diagnosed = true
+				pr.logf("no answer after 10s: %s", platform.ListenDiagnosis(st.Pid, port))
+			}
+		}
+		if watch {
+			if m := newestChange(dir); m.After(*lastMod) {
+				*lastMod = m
+				return true, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return false, nil
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+func publishedPort(ctx context.Context, eng *engine.Client, id string, port int) int {
+	p, err := eng.HostPort(ctx, id, port)
+	if err != nil {
+		return 0
+	}
+	return p
+}
+
+// newestChange is the latest modification time of the files the build would send.
+func newestChange(dir string) time.Time {
+	var newest time.Time
+	c, err := buildctx.OpenWithDefault(dir, scaffold.IgnorePatterns())
+	if err != nil {
+		return newest
+	}
+	files, _ := c.Files()
+	for _, f := range files {
+		if st, err := os.Stat(filepath.Join(dir, f)); err == nil && st.ModTime().After(newest) {
+			newest = st.ModTime()
+		}
+	}
+	return newest
+}
