@@ -334,22 +334,20 @@ func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	alts, _ := req.Context().Value(ctxAlternatives{}).([]*backend)
-	for _, b := range alts {
-		r2 := req.Clone(req.Context())
-		r2.URL.Host = b.addr
-		b.inflight.Add(1)
-		resp, err2 := t.base.RoundTrip(r2)
-		if resp != nil && resp.Body != nil {
-			resp.Body = &releaseBody{ReadCloser: resp.Body, b: b}
-		} else {
-			b.inflight.Add(-1)
-		}
-		if err2 == nil || !retriable(req, err2) {
-			return resp, err2
-		}
-		break // once
+	if len(alts) == 0 {
+		return nil, err
 	}
-	return nil, err
+	b := alts[0] // once: a second failure is the answer
+	r2 := req.Clone(req.Context())
+	r2.URL.Host = b.addr
+	b.inflight.Add(1)
+	resp, err2 := t.base.RoundTrip(r2)
+	if resp != nil && resp.Body != nil {
+		resp.Body = &releaseBody{ReadCloser: resp.Body, b: b}
+	} else {
+		b.inflight.Add(-1)
+	}
+	return resp, err2
 }
 
 type releaseBody struct {

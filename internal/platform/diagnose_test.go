@@ -10,10 +10,10 @@ import (
 func TestCrashDiagnosis(t *testing.T) {
 	for logs, want := range map[string]string{
 		"Traceback...\nModuleNotFoundError: No module named 'flask_cors'\n": "no module flask_cors",
-		"  File \"/app/app.py\", line 2\nSyntaxError: invalid syntax":        "syntax error",
+		"  File \"/app/app.py\", line 2\nSyntaxError: invalid syntax":       "syntax error",
 		"django.core.exceptions.ImproperlyConfigured: 'DJANGO_SECRET_KEY'":  "DJANGO_SECRET_KEY",
 		"Failed to find attribute 'application' in 'app'.":                  "app:application",
-		"something else":                                  "exited with code 3",
+		"something else": "exited with code 3",
 	} {
 		got := CrashDiagnosis(engine.State{ExitCode: 3}, logs)
 		if !strings.Contains(got, want) {
