@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -22,7 +24,19 @@ type Status struct {
 // Serve runs the gateway until ctx ends: the proxy on listen, the admin endpoint on
 // admin, and a watcher that installs routesPath whenever it changes.
 func Serve(ctx context.Context, routesPath, listen, admin string, log io.Writer) error {
-	g := New(log)
+	// The access log goes to a file beside the routes, buffered: a line per request on
+	// the container's stdout would make the engine's log driver the bottleneck.
+	access, err := os.OpenFile(dirOf(routesPath)+"/access.log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	var aw io.Writer = io.Discard
+	if err == nil {
+		defer access.Close()
+		bw := newFlushingWriter(ctx, access)
+		defer bw.Flush()
+		aw = bw
+	} else {
+		fmt.Fprintf(log, "access log: %v (not written)\n", err)
+	}
+	g := New(aw)
 	r, err := ReadRoutes(routesPath)
 	if err != nil {
 		return err
@@ -110,4 +124,40 @@ func Query(ctx context.Context, admin string) (*Status, error) {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// flushingWriter buffers access lines and flushes them every 200 ms.
+type flushingWriter struct {
+	mu sync.Mutex
+	w  *bufio.Writer
+}
+
+func newFlushingWriter(ctx context.Context, w io.Writer) *flushingWriter {
+	f := &flushingWriter{w: bufio.NewWriterSize(w, 64<<10)}
+	go func() {
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				f.Flush()
+			}
+		}
+	}()
+	return f
+}
+
+func (f *flushingWriter) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.w.Write(p)
+}
+
+// Flush writes out what is buffered.
+func (f *flushingWriter) Flush() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.w.Flush()
 }

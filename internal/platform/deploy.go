@@ -69,9 +69,13 @@ func (p *Platform) Deploy(ctx context.Context, app *store.App) (*store.Revision,
 			p.Engine.Remove(ctx, c.ID)
 		}
 	}
+	started := time.Now()
 	ids, err := p.startReplicas(ctx, app, name, spec, env, 0, spec.Replicas)
 	if err == nil {
 		err = p.waitHealthy(ctx, name, spec, ids)
+	}
+	if err == nil {
+		p.logf("revision %s: healthy %.2fs after its containers were created", name, time.Since(started).Seconds())
 	}
 	if err != nil {
 		for _, id := range ids {

@@ -214,7 +214,7 @@ func (p *Platform) EnsureGateway(ctx context.Context) error {
 		User:        strconv.Itoa(os.Getuid()) + ":" + strconv.Itoa(os.Getgid()),
 		HostNetwork: true,
 		Restart:     "always",
-		Binds:       []string{dir + ":/state:ro"},
+		Binds:       []string{dir + ":/state"}, // routes in, access.log out
 		StopTimeout: 30,
 	})
 	if err != nil {

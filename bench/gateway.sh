@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The gateway against hitting a replica directly on loopback (wrk: throughput and p99
+# latency, same replica, same run), and the time a deploy takes from the command to
+# switched traffic, split into the app's own start time and pyship's part.
+#
+#   bash bench/gateway.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/fixtures.sh >/dev/null
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+mkdir -p bin && CGO_ENABLED=0 go build -o bin/pyship ./cmd/pyship
+fixtures=${PYSHIP_FIXTURES:-/var/cache/pyship-fixtures}
+work=$(mktemp -d)
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+iport=$(freeport)
+(cd "$fixtures/index" && exec python3 -m http.server "$iport" --bind 127.0.0.1 >/dev/null 2>&1) & ipid=$!
+gport=$(freeport)
+flags=(--state-dir "$work/state" --gateway "127.0.0.1:$gport")
+cleanup() { bin/pyship down bench "${flags[@]}" >/dev/null 2>&1 || true; docker rm -f "$(docker ps -aq --filter label=pyship.gateway.listen=127.0.0.1:$gport)" >/dev/null 2>&1 || true; kill $ipid 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+sleep 0.5
+bin/pyship deploy examples/flask --app bench "${flags[@]}" --base pyship-fixtures/python:3.11-slim -i "http://127.0.0.1:$iport/simple/" --cache-dir "$work/cache" >/dev/null 2>&1
+replica=$(bin/pyship status bench --json "${flags[@]}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["replicas"][0]["Address"])')
+run_wrk() { wrk -t2 -c16 -d10s --latency "$@" 2>&1; }
+parse() { python3 -c '
+import re,sys
+t=sys.stdin.read()
+rps=float(re.search(r"Requests/sec:\s+([\d.]+)",t).group(1))
+m=re.search(r"99%\s+([\d.]+)(us|ms|s)\b",t); v=float(m.group(1))*{"us":0.001,"ms":1,"s":1000}[m.group(2)]
+errs=re.search(r"Non-2xx or 3xx responses: (\d+)",t); sock=re.search(r"Socket errors: (.*)",t)
+print(rps, v, (errs.group(1) if errs else "0"), (sock.group(1).replace(" ","_") if sock else "none"))'; }
+run_wrk "http://$replica/" >/dev/null # warm up
+echo "load: wrk -t2 -c16 -d10s, GET / of the flask example (gunicorn, 2 sync workers), one replica; three alternating rounds"
+for round in 1 2 3; do
+  read -r d_rps d_p99 d_err d_sock < <(run_wrk "http://$replica/" | parse)
+  read -r g_rps g_p99 g_err g_sock < <(run_wrk -H "Host: bench.localhost" "http://127.0.0.1:$gport/" | parse)
+  printf '  round %s  direct %6.0f req/s p99 %6.2f ms | gateway %6.0f req/s p99 %6.2f ms (non-2xx %s, socket errors %s) | throughput %5.1f%%  added p99 %+6.2f ms\n' \
+    "$round" "$d_rps" "$d_p99" "$g_rps" "$g_p99" "$g_err" "$g_sock" "$(python3 -c "print($g_rps/$d_rps*100)")" "$(python3 -c "print($g_p99-$d_p99)")"
+done
+echo "deploys (a settings change: new revision, health-gated switch, drain, stop):"
+for i in 1 2 3; do
+  t0=$(date +%s.%N)
+  log=$(bin/pyship env set --app bench "RUN=$i" "${flags[@]}" 2>&1 >/dev/null)
+  t1=$(date +%s.%N)
+  python3 - "$t0" "$t1" "$log" <<'PY'
+import re, sys
+t0, t1, log = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+ts = lambda pat: float(re.search(r"\[\s*([\d.]+)s\] " + pat, log).group(1))
+start, healthy, switched = ts("revision \S+: starting"), float(re.search(r"healthy ([\d.]+)s", log).group(1)), ts("traffic:")
+print(f"  command → switched traffic {switched:.2f}s, of which the app's own start {healthy:.2f}s: pyship's part {switched-healthy:.2f}s; command total {t1-t0:.2f}s")
+PY
+done
