@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -96,6 +97,7 @@ engine instead, for projects that need compilers or sdists.`,
 
 // progress writes timestamped lines to stderr (not in --json mode's stdout).
 type progress struct {
+	mu    sync.Mutex // downloads and replicas report from several goroutines
 	w     io.Writer
 	start time.Time
 	tty   bool
@@ -110,6 +112,8 @@ func newProgress(w io.Writer) *progress {
 }
 
 func (p *progress) logf(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	fmt.Fprintf(p.w, "[%5.1fs] %s\n", time.Since(p.start).Seconds(), fmt.Sprintf(format, args...))
 }
 
@@ -120,6 +124,8 @@ func (p *progress) bar(label string) func(done, total int64) {
 		if total <= 0 {
 			return
 		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
 		pct := int(done * 100 / total)
 		if p.tty {
 			if pct != last {
@@ -129,7 +135,7 @@ func (p *progress) bar(label string) func(done, total int64) {
 				}
 			}
 		} else if pct/25 != last/25 || (done >= total && last != 100) {
-			p.logf("%s %d%% (%s / %s)", label, pct, mb(done), mb(total))
+			fmt.Fprintf(p.w, "[%5.1fs] %s %d%% (%s / %s)\n", time.Since(p.start).Seconds(), label, pct, mb(done), mb(total))
 		}
 		last = pct
 	}
