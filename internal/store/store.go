@@ -105,10 +105,11 @@ func ValidName(name string) error {
 	return nil
 }
 
-// Store is the opened state directory.
+// Store is the state directory. The database is opened for each operation and closed
+// right after: bbolt locks the file while it is open, and a long-running command
+// (logs -f, a deploy waiting on probes) must not block every other pyship command.
 type Store struct {
 	Dir string
-	db  *bolt.DB
 }
 
 var bucket = []byte("apps")
@@ -128,25 +129,34 @@ func DefaultDir() string {
 	return filepath.Join(home, ".local", "share", "pyship")
 }
 
-// Open opens (creating) the state directory. bbolt's file lock makes concurrent
-// commands wait for each other's short transactions, not fail.
+// Open opens (creating) the state directory.
 func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	db, err := bolt.Open(filepath.Join(dir, "pyship.db"), 0o600, &bolt.Options{Timeout: 30 * time.Second})
-	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", filepath.Join(dir, "pyship.db"), err)
-	}
-	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucketIfNotExists(bucket); return err }); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return &Store{Dir: dir, db: db}, nil
+	s := &Store{Dir: dir}
+	return s, s.update(func(tx *bolt.Tx) error { _, err := tx.CreateBucketIfNotExists(bucket); return err })
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close is a no-op kept for symmetry with Open: nothing stays open between operations.
+func (s *Store) Close() error { return nil }
+
+// with waits for other commands' short transactions (bbolt's file lock), then runs fn.
+func (s *Store) with(write bool, fn func(tx *bolt.Tx) error) error {
+	path := filepath.Join(s.Dir, "pyship.db")
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 30 * time.Second})
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", path, err)
+	}
+	defer db.Close()
+	if write {
+		return db.Update(fn)
+	}
+	return db.View(fn)
+}
+
+func (s *Store) update(fn func(tx *bolt.Tx) error) error { return s.with(true, fn) }
+func (s *Store) view(fn func(tx *bolt.Tx) error) error   { return s.with(false, fn) }
 
 // ErrNoApp is returned for an unknown app.
 var ErrNoApp = errors.New("no such app")
@@ -154,7 +164,7 @@ var ErrNoApp = errors.New("no such app")
 // Get reads an app.
 func (s *Store) Get(name string) (*App, error) {
 	var a *App
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucket).Get([]byte(name))
 		if b == nil {
 			return fmt.Errorf("%w %q (pyship ls lists them)", ErrNoApp, name)
@@ -179,12 +189,12 @@ func (s *Store) Put(a *App) error {
 	if err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucket).Put([]byte(a.Name), b) })
+	return s.update(func(tx *bolt.Tx) error { return tx.Bucket(bucket).Put([]byte(a.Name), b) })
 }
 
 // Delete removes an app and its secrets.
 func (s *Store) Delete(name string) error {
-	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucket).Delete([]byte(name)) }); err != nil {
+	if err := s.update(func(tx *bolt.Tx) error { return tx.Bucket(bucket).Delete([]byte(name)) }); err != nil {
 		return err
 	}
 	return os.RemoveAll(filepath.Join(s.Dir, "secrets", name))
@@ -193,7 +203,7 @@ func (s *Store) Delete(name string) error {
 // List returns every app, sorted by name.
 func (s *Store) List() ([]*App, error) {
 	var out []*App
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucket).ForEach(func(k, v []byte) error {
 			a := &App{}
 			if err := json.Unmarshal(v, a); err != nil {

@@ -363,6 +363,76 @@ func TestPlatformFaults(t *testing.T) {
 	if code, body := ask(); code != 200 || !strings.Contains(body, "v2") {
 		t.Fatalf("v2: %d %s", code, body)
 	}
+	// Traffic split between v1 and v2, sticky per client.
+	var revs2 []struct{ Name, State string }
+	json.Unmarshal([]byte(c.must("", "revisions", "faulty", "--json")), &revs2)
+	var v1, v2 string
+	for _, r := range revs2 {
+		if r.State == "retired" && v1 == "" {
+			v1 = r.Name
+		}
+		if r.State == "ready" {
+			v2 = r.Name
+		}
+	}
+	c.must("", "traffic", "faulty", v1+"=50", v2+"=50")
+	seen := map[string]bool{}
+	var cookie *http.Cookie
+	for i := 0; i < 60 && len(seen) < 2; i++ {
+		req, _ := http.NewRequest("GET", "http://"+gw+"/env", nil)
+		req.Host = "faulty.localhost"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		seen[string(b)] = true
+		if cs := resp.Cookies(); len(cs) > 0 {
+			cookie = cs[0]
+		}
+	}
+	if len(seen) != 2 || cookie == nil {
+		t.Fatalf("a 50/50 split answered %v (cookie %v)", seen, cookie)
+	}
+	first := ""
+	for i := 0; i < 10; i++ {
+		req, _ := http.NewRequest("GET", "http://"+gw+"/env", nil)
+		req.Host = "faulty.localhost"
+		req.AddCookie(cookie)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if first == "" {
+			first = string(b)
+		} else if string(b) != first {
+			t.Fatalf("a client with the cookie moved between revisions: %s then %s", first, b)
+		}
+	}
+
+	// logs -f follows replicas that start after it.
+	lctx, lcancel := context.WithCancel(ctx)
+	var lout syncBuffer
+	ldone := make(chan struct{})
+	go func() {
+		cli.ExecuteWithInput(lctx, append([]string{"logs", "faulty", "-f"}, c.flags...), strings.NewReader(""), &lout, io.Discard)
+		close(ldone)
+	}()
+	time.Sleep(time.Second)
+	c.must("", "scale", "faulty", "--replicas", "2")
+	deadline = time.Now().Add(20 * time.Second)
+	for !strings.Contains(lout.String(), "/1] ") && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	lcancel()
+	<-ldone
+	if !strings.Contains(lout.String(), "/1] ") {
+		t.Errorf("logs -f did not pick up the replica started later:\n%s", lout.String())
+	}
+
 	// Bad input: unknown app and revision, bad env syntax.
 	for _, args := range [][]string{{"status", "nosuch"}, {"rollback", "faulty", "faulty--00000000"}, {"env", "set", "--app", "faulty", "1BAD=x"}, {"traffic", "faulty", "faulty--00000000=100"}} {
 		if code, _, errOut := c.run("", args...); code == 0 || errOut == "" {
