@@ -64,13 +64,15 @@ func Engine(ctx context.Context, e *engine.Client, img *build.Image, tag string,
 		have = max(have, n)
 	}
 	res := &Result{Output: "docker", Ref: tag, ImageID: id.String()}
-	if have == len(diffIDs) {
+	if _, exact, err := e.Image(ctx, id.String()); err == nil && exact {
 		// The engine has the very image: naming it is all there is to do.
 		if err := e.Tag(ctx, id.String(), tag); err != nil {
 			return nil, err
 		}
 		return res, nil
 	}
+	// Otherwise send the config and the layers it lacks (none, when only the config
+	// changed: a new port or setting over the same layers).
 	err = loadFrom(ctx, e, img, tag, raw, have, res)
 	if err != nil && have > 0 && strings.Contains(err.Error(), "no such file") {
 		// The engine dropped a layer since we looked: send everything.

@@ -83,6 +83,38 @@ func TestRun(t *testing.T) {
 		t.Errorf("the app's logs were not streamed:\n%s", out.String())
 	}
 
+	// --watch: a source change rebuilds (the app layer) and restarts.
+	wctx, wcancel := context.WithCancel(context.Background())
+	var wout, werr syncBuffer
+	wdone := make(chan int)
+	wport := strings.TrimPrefix(freeAddr(t), "127.0.0.1:")
+	go func() {
+		wdone <- cli.Execute(wctx, []string{"run", dir, "--base", base, "-i", index, "--cache-dir", cache, "--port", wport, "--watch"}, &wout, &werr)
+	}()
+	waitBody := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(90 * time.Second)
+		for {
+			if code, body, err := get("http://127.0.0.1:" + wport + "/"); err == nil && code == 200 && strings.Contains(body, want) {
+				return
+			}
+			if time.Now().After(deadline) {
+				wcancel()
+				t.Fatalf("--watch never served %q:\n%s", want, werr.String())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	waitBody("Hello from Flask")
+	src, _ := os.ReadFile(filepath.Join(dir, "app.py"))
+	os.WriteFile(filepath.Join(dir, "app.py"), []byte(strings.Replace(string(src), "Hello from Flask", "Hello from watched Flask", 1)), 0o644)
+	waitBody("Hello from watched Flask")
+	wcancel()
+	<-wdone
+	if !strings.Contains(werr.String(), "source changed: rebuilding") {
+		t.Errorf("no rebuild reported:\n%s", werr.String())
+	}
+
 	// A crash on start is diagnosed.
 	os.WriteFile(filepath.Join(dir, "app.py"), []byte("import flask_missing_module\n"), 0o644)
 	var o2, e2 bytes.Buffer
