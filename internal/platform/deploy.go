@@ -281,7 +281,27 @@ func (p *Platform) waitOne(ctx context.Context, rev, id string, spec store.Spec,
 			return &DeployError{Revision: rev, Diagnosis: CrashDiagnosis(st, logs), Logs: tail(logs, 30)}
 		}
 		port := st.Labels["pyship.hostport"]
-		resp, err := client.Get("http://127.0.0.1:" + port + spec.Probe)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+port+spec.Probe, nil)
+		// The probe uses the name the gateway will forward, so an app that rejects it
+		// (Django's ALLOWED_HOSTS) fails here and not in front of its users.
+		app := rev
+		if i := strings.LastIndex(rev, "--"); i > 0 {
+			app = rev[:i]
+		}
+		req.Host = app + ".localhost"
+		resp, err := client.Do(req)
+		if err == nil && resp.StatusCode == http.StatusBadRequest {
+			// 400 for NAME.localhost but not for 127.0.0.1: the app rejects the host name.
+			plain, perr := client.Get("http://127.0.0.1:" + port + spec.Probe)
+			if perr == nil {
+				plain.Body.Close()
+				if plain.StatusCode < 400 {
+					resp.Body.Close()
+					logs, _ := p.Engine.Logs(ctx, id)
+					return &DeployError{Revision: rev, Diagnosis: fmt.Sprintf("the app answers 400 for the host %s.localhost and %d for 127.0.0.1: it rejects the host name (Django: add it to ALLOWED_HOSTS, e.g. pyship env set --app %s DJANGO_ALLOWED_HOSTS=%s.localhost when the settings read that variable)", app, plain.StatusCode, app, app), Logs: tail(logs, 10)}
+				}
+			}
+		}
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode < 500 {

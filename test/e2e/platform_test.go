@@ -433,6 +433,26 @@ func TestPlatformFaults(t *testing.T) {
 		t.Errorf("logs -f did not pick up the replica started later:\n%s", lout.String())
 	}
 
+	// An app that rejects the gateway's host name (Django's ALLOWED_HOSTS) is refused
+	// with that diagnosis, not sent users it answers 400.
+	picky := filepath.Join(t.TempDir(), "picky")
+	copyDir(t, dir, picky)
+	os.WriteFile(filepath.Join(picky, "app.py"), []byte(`from flask import Flask, abort, request
+app = Flask(__name__)
+@app.get("/")
+def index():
+    if request.host.split(":")[0].endswith(".localhost"):
+        abort(400)
+    return "ok"
+`), 0o644)
+	code, _, perr := c.run("", "deploy", picky, "--app", "faulty", "--base", base, "-i", index, "--cache-dir", t.TempDir())
+	if code == 0 || !strings.Contains(perr, "rejects the host name") || !strings.Contains(perr, "ALLOWED_HOSTS") {
+		t.Errorf("host-rejecting app: exit %d\n%s", code, perr)
+	}
+	if code, body := ask(); code != 200 || !strings.Contains(body, "v2") {
+		t.Errorf("after the refused deploy: %d %s", code, body)
+	}
+
 	// Bad input: unknown app and revision, bad env syntax.
 	for _, args := range [][]string{{"status", "nosuch"}, {"rollback", "faulty", "faulty--00000000"}, {"env", "set", "--app", "faulty", "1BAD=x"}, {"traffic", "faulty", "faulty--00000000=100"}} {
 		if code, _, errOut := c.run("", args...); code == 0 || errOut == "" {
