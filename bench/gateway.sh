@@ -21,21 +21,32 @@ trap cleanup EXIT
 sleep 0.5
 bin/pyship deploy examples/flask --app bench "${flags[@]}" --base pyship-fixtures/python:3.11-slim -i "http://127.0.0.1:$iport/simple/" --cache-dir "$work/cache" >/dev/null 2>&1
 replica=$(bin/pyship status bench --json "${flags[@]}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["replicas"][0]["Address"])')
-run_wrk() { wrk -t2 -c16 -d10s --latency "$@" 2>&1; }
+# wrk, and what docker-proxy (the engine's userland port forwarder, in both paths)
+# costs meanwhile: on a small machine it is often the bottleneck, not the gateway.
+run_wrk() {
+  wrk -t2 -c16 -d10s --latency "$@" >"$work/wrk" 2>&1 &
+  local w=$!
+  sleep 5
+  top -b -n2 -d1 | awk '/docker-pr/ {c=$9} END {print "docker-proxy-cpu: " (c==""?"?":c) "%"}' >>"$work/wrk"
+  wait $w
+  cat "$work/wrk"
+}
 parse() { python3 -c '
 import re,sys
 t=sys.stdin.read()
 rps=float(re.search(r"Requests/sec:\s+([\d.]+)",t).group(1))
 m=re.search(r"99%\s+([\d.]+)(us|ms|s)\b",t); v=float(m.group(1))*{"us":0.001,"ms":1,"s":1000}[m.group(2)]
 errs=re.search(r"Non-2xx or 3xx responses: (\d+)",t); sock=re.search(r"Socket errors: (.*)",t)
-print(rps, v, (errs.group(1) if errs else "0"), (sock.group(1).replace(" ","_") if sock else "none"))'; }
+dp=re.search(r"docker-proxy-cpu: (\S+)",t)
+print(rps, v, (errs.group(1) if errs else "0"), (sock.group(1).replace(" ","_") if sock else "none"), dp.group(1) if dp else "?")'; }
 run_wrk "http://$replica/" >/dev/null # warm up
 echo "load: wrk -t2 -c16 -d10s, GET / of the flask example (gunicorn, 2 sync workers), one replica; three alternating rounds"
 for round in 1 2 3; do
-  read -r d_rps d_p99 d_err d_sock < <(run_wrk "http://$replica/" | parse)
-  read -r g_rps g_p99 g_err g_sock < <(run_wrk -H "Host: bench.localhost" "http://127.0.0.1:$gport/" | parse)
-  printf '  round %s  direct %6.0f req/s p99 %6.2f ms | gateway %6.0f req/s p99 %6.2f ms (non-2xx %s, socket errors %s) | throughput %5.1f%%  added p99 %+6.2f ms\n' \
-    "$round" "$d_rps" "$d_p99" "$g_rps" "$g_p99" "$g_err" "$g_sock" "$(python3 -c "print($g_rps/$d_rps*100)")" "$(python3 -c "print($g_p99-$d_p99)")"
+  read -r d_rps d_p99 d_err d_sock d_dp < <(run_wrk "http://$replica/" | parse)
+  read -r g_rps g_p99 g_err g_sock g_dp < <(run_wrk -H "Host: bench.localhost" "http://127.0.0.1:$gport/" | parse)
+  printf '  round %s  direct %6.0f req/s p99 %6.2f ms (docker-proxy %s) | gateway %6.0f req/s p99 %6.2f ms (docker-proxy %s, non-2xx %s, socket errors %s) | throughput %5.1f%%  added p99 %+6.2f ms\n' \
+    "$round" "$d_rps" "$d_p99" "$d_dp" "$g_rps" "$g_p99" "$g_dp" "$g_err" "$g_sock" "$(python3 -c "print($g_rps/$d_rps*100)")" "$(python3 -c "print($g_p99-$d_p99)")"
+  echo "           TIME_WAIT sockets now: $(ss -tan state time-wait | tail -n +2 | wc -l)"
 done
 echo "deploys (a settings change: new revision, health-gated switch, drain, stop):"
 for i in 1 2 3; do

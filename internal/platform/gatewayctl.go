@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -196,6 +197,14 @@ func (p *Platform) EnsureGateway(ctx context.Context) error {
 		if err := p.Engine.Remove(ctx, st.ID); err != nil {
 			return err
 		}
+	}
+	// Our own gateway is gone (or outdated and removed above): its ports must be free.
+	for _, a := range []string{p.Listen, p.Admin} {
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			return fmt.Errorf("the gateway cannot listen on %s: %v; another program uses it — pick other ports with --gateway HOST:PORT (or $PYSHIP_GATEWAY)", a, err)
+		}
+		l.Close()
 	}
 	dir := filepath.Join(p.Store.Dir, "gateway")
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -453,6 +453,17 @@ def index():
 		t.Errorf("after the refused deploy: %d %s", code, body)
 	}
 
+	// A gateway port another program holds is named, with the way out.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	c2 := platformCLI{t: t, flags: []string{"--state-dir", t.TempDir(), "--gateway", busy.Addr().String()}}
+	if code, _, e := c2.run("", "gateway", "start"); code == 0 || !strings.Contains(e, "another program uses it") {
+		t.Errorf("busy gateway port: exit %d %s", code, e)
+	}
+
 	// Bad input: unknown app and revision, bad env syntax.
 	for _, args := range [][]string{{"status", "nosuch"}, {"rollback", "faulty", "faulty--00000000"}, {"env", "set", "--app", "faulty", "1BAD=x"}, {"traffic", "faulty", "faulty--00000000=100"}} {
 		if code, _, errOut := c.run("", args...); code == 0 || errOut == "" {
