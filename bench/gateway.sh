@@ -27,9 +27,9 @@ run_wrk() {
   wrk -t2 -c16 -d10s --latency "$@" >"$work/wrk" 2>&1 &
   local w=$!
   sleep 5
-  top -b -n2 -d1 | awk '/docker-pr/ {c=$9} END {print "docker-proxy-cpu: " (c==""?"?":c) "%"}' >>"$work/wrk"
+  top -b -n2 -d1 | awk '/docker-pr/ {c=$9} END {print "docker-proxy-cpu: " (c==""?"?":c) "%"}' >"$work/top"
   wait $w
-  cat "$work/wrk"
+  cat "$work/wrk" "$work/top"
 }
 parse() { python3 -c '
 import re,sys
