@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/pyship/pyship/internal/atomicfile"
 	"github.com/pyship/pyship/internal/engine"
 	"github.com/pyship/pyship/internal/target"
 )
@@ -327,7 +328,7 @@ func exportScan(ctx context.Context, e *engine.Client, ref, cacheDir string) ([]
 	if err := saveTarget(cacheDirParent(cacheDir), id, t); err != nil {
 		return nil, err
 	}
-	if err := writeAtomic(filepath.Join(cacheDir, "config.json"), raw); err != nil {
+	if err := atomicfile.Write(filepath.Join(cacheDir, "config.json"), raw, 0o644); err != nil {
 		return nil, err
 	}
 	return raw, nil
@@ -453,24 +454,5 @@ func loadTarget(cacheDir string, id v1.Hash) (target.Target, bool) {
 
 func saveTarget(cacheDir string, id v1.Hash, t target.Target) error {
 	b, _ := json.MarshalIndent(t, "", "  ")
-	return writeAtomic(targetPath(cacheDir, id), b)
-}
-
-func writeAtomic(p string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), p)
+	return atomicfile.Write(targetPath(cacheDir, id), b, 0o644)
 }

@@ -2,9 +2,9 @@ package cli
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 
+	"github.com/pyship/pyship/internal/atomicfile"
 	"github.com/pyship/pyship/internal/base"
 	"github.com/pyship/pyship/internal/build"
 	"github.com/pyship/pyship/internal/lock"
@@ -65,7 +65,7 @@ chain of requirements that causes it.`,
 			if out == "" {
 				out = filepath.Join(o.Dir, filepath.FromSlash(o.Plan.Context), "pylock.toml")
 			}
-			if err := writeFileAtomic(out, data); err != nil {
+			if err := atomicfile.Write(out, data, 0o644); err != nil {
 				return err
 			}
 			if g.json {
@@ -92,20 +92,4 @@ chain of requirements that causes it.`,
 	f.bindIndex(cmd)
 	cmd.Flags().StringVar(&out, "output", "", "write the lock to `FILE` (default pylock.toml in the project)")
 	return cmd
-}
-
-func writeFileAtomic(name string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
 }

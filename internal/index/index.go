@@ -25,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pyship/pyship/internal/atomicfile"
 	"github.com/pyship/pyship/internal/pyproject"
 	"github.com/pyship/pyship/internal/wheel"
 )
@@ -561,12 +562,12 @@ func (c *Client) Metadata(ctx context.Context, f File) (*wheel.Metadata, error) 
 			return nil, err
 		}
 		if cachePath != "" {
-			_ = writeCache(cachePath, metadataText(m))
+			_ = atomicfile.Write(cachePath, metadataText(m), 0o644)
 		}
 		return m, nil
 	}
 	if cachePath != "" {
-		_ = writeCache(cachePath, data)
+		_ = atomicfile.Write(cachePath, data, 0o644)
 	}
 	return wheel.ParseMetadata(f.Filename+".metadata", data)
 }
@@ -585,25 +586,6 @@ func metadataText(m *wheel.Metadata) []byte {
 		fmt.Fprintf(&b, "Provides-Extra: %s\n", e)
 	}
 	return []byte(b.String())
-}
-
-func writeCache(p string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), "tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), p)
 }
 
 // withCredentials adds the user information of a configured index on the same host to

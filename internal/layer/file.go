@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
+	"github.com/pyship/pyship/internal/atomicfile"
 )
 
 // File is a gzip-compressed layer stored in a file, with its digests known: offering it
@@ -109,7 +109,7 @@ func (s Store) Put(key string, media types.MediaType, write func(io.Writer) erro
 		return nil, err
 	}
 	meta, _ := json.Marshal(f)
-	if err := writeFileAtomic(filepath.Join(s.Dir, key+".json"), meta); err != nil {
+	if err := atomicfile.Write(filepath.Join(s.Dir, key+".json"), meta, 0o644); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -150,23 +150,4 @@ func (c *counter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
-}
-
-func writeFileAtomic(name string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), filepath.Base(name)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -19,31 +18,15 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/pyship/pyship/internal/cli"
 	"github.com/pyship/pyship/internal/engine"
+	"github.com/pyship/pyship/internal/testutil"
 )
-
-func tarLayer(t *testing.T, files map[string]string) v1.Layer {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for n, body := range files {
-		tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
-		tw.Write([]byte(body))
-	}
-	tw.Close()
-	b := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
-}
 
 // leakyImage is what careless Dockerfiles produce: a secret in ENV, a build argument in
 // the history, a .env copied in and "removed" by a later layer, root, a dev server.
 func leakyImage(t *testing.T) v1.Image {
 	img, err := mutate.AppendLayers(empty.Image,
-		tarLayer(t, map[string]string{"app/app.py": "print()", "app/.env": "TOKEN=x", "usr/lib/ssl/cert.pem": "public"}),
-		tarLayer(t, map[string]string{"app/.wh..env": ""}),
+		testutil.Layer(t, map[string]string{"app/app.py": "print()", "app/.env": "TOKEN=x", "usr/lib/ssl/cert.pem": "public"}),
+		testutil.Layer(t, map[string]string{"app/.wh..env": ""}),
 	)
 	if err != nil {
 		t.Fatal(err)
