@@ -178,3 +178,33 @@ func (c *Client) HostPort(ctx context.Context, id string, port int) (int, error)
 	}
 	return 0, fmt.Errorf("port %d is not published", port)
 }
+
+// ContainerIP is a container's address on its first network with one ("" if none).
+func (c *Client) ContainerIP(ctx context.Context, id string) (string, error) {
+	res, err := c.api.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err != nil {
+		return "", err
+	}
+	if res.Container.NetworkSettings == nil {
+		return "", nil
+	}
+	for _, n := range sortedNetworks(res.Container.NetworkSettings.Networks) {
+		if ep := res.Container.NetworkSettings.Networks[n]; ep != nil && ep.IPAddress.IsValid() {
+			return ep.IPAddress.String(), nil
+		}
+	}
+	return "", nil
+}
+
+func sortedNetworks[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j] < out[j-1]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}

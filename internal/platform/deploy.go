@@ -218,7 +218,7 @@ func (p *Platform) startReplicas(ctx context.Context, a *store.App, rev string, 
 			Env:        env,
 			Binds:      binds,
 			Labels: map[string]string{LabelApp: app, LabelRevision: rev, LabelReplica: strconv.Itoa(i), LabelSpec: short(rev),
-				"pyship.hostport": strconv.Itoa(port)},
+				"pyship.hostport": strconv.Itoa(port), "pyship.port": strconv.Itoa(spec.Port)},
 			Port:        spec.Port,
 			HostPort:    port,
 			Restart:     "unless-stopped",
@@ -473,6 +473,13 @@ func (p *Platform) retireOthers(ctx context.Context, app *store.App, keep map[st
 	if len(old) == 0 {
 		return nil
 	}
+	// The gateway counts in-flight requests by the address it dials: the loopback port
+	// or the replica's own address.
+	oldAddrs := map[string]bool{}
+	for _, c := range old {
+		oldAddrs["127.0.0.1:"+c.Labels["pyship.hostport"]] = true
+		oldAddrs[p.addrOf(ctx, c)] = true
+	}
 	drain := p.DrainTimeout
 	if drain == 0 {
 		drain = 30 * time.Second
@@ -482,8 +489,8 @@ func (p *Platform) retireOthers(ctx context.Context, app *store.App, keep map[st
 		st, err := gateway.Query(ctx, p.Admin)
 		busy := int64(0)
 		if err == nil {
-			for _, c := range old {
-				busy += st.Inflight["127.0.0.1:"+c.Labels["pyship.hostport"]]
+			for a := range oldAddrs {
+				busy += st.Inflight[a]
 			}
 		}
 		if busy == 0 || time.Now().After(deadline) {

@@ -114,7 +114,7 @@ func (p *Platform) PublishRoutes(ctx context.Context) error {
 	}
 }
 
-// addrs are the loopback addresses of a revision's running replicas.
+// addrs are the addresses the gateway uses for a revision's running replicas.
 func (p *Platform) addrs(ctx context.Context, app, rev string) ([]string, error) {
 	cs, err := p.replicas(ctx, app, rev)
 	if err != nil {
@@ -123,10 +123,33 @@ func (p *Platform) addrs(ctx context.Context, app, rev string) ([]string, error)
 	var out []string
 	for _, c := range cs {
 		if c.State == "running" && c.Labels["pyship.hostport"] != "" {
-			out = append(out, "127.0.0.1:"+c.Labels["pyship.hostport"])
+			out = append(out, p.addrOf(ctx, c))
 		}
 	}
 	return out, nil
+}
+
+// addrOf prefers the replica's own address when this machine reaches it (Linux: the
+// bridge network), which spares every request the engine's userland port forwarder;
+// otherwise (Docker Desktop, rootless engines) the published loopback port, which
+// always works. The gateway shares the host's network, so what pyship reaches, it does.
+func (p *Platform) addrOf(ctx context.Context, c engine.Summary) string {
+	loopback := "127.0.0.1:" + c.Labels["pyship.hostport"]
+	port := c.Labels["pyship.port"]
+	if port == "" {
+		return loopback
+	}
+	ip, err := p.Engine.ContainerIP(ctx, c.ID)
+	if err != nil || ip == "" {
+		return loopback
+	}
+	direct := net.JoinHostPort(ip, port)
+	conn, err := net.DialTimeout("tcp", direct, 300*time.Millisecond)
+	if err != nil {
+		return loopback
+	}
+	conn.Close()
+	return direct
 }
 
 // Reconcile brings the engine in line with the store after an interrupted command
