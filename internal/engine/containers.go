@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
+	"slices"
 	"strconv"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -188,23 +190,10 @@ func (c *Client) ContainerIP(ctx context.Context, id string) (string, error) {
 	if res.Container.NetworkSettings == nil {
 		return "", nil
 	}
-	for _, n := range sortedNetworks(res.Container.NetworkSettings.Networks) {
+	for _, n := range slices.Sorted(maps.Keys(res.Container.NetworkSettings.Networks)) {
 		if ep := res.Container.NetworkSettings.Networks[n]; ep != nil && ep.IPAddress.IsValid() {
 			return ep.IPAddress.String(), nil
 		}
 	}
 	return "", nil
-}
-
-func sortedNetworks[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
 }
