@@ -4,7 +4,6 @@
 package base
 
 import (
-	"archive/tar"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/pyship/pyship/internal/atomicfile"
+	"github.com/pyship/pyship/internal/dockersave"
 	"github.com/pyship/pyship/internal/engine"
 	"github.com/pyship/pyship/internal/target"
 )
@@ -270,50 +270,18 @@ func exportScan(ctx context.Context, e *engine.Client, ref, cacheDir string) ([]
 		return nil, err
 	}
 	defer rc.Close()
-	tr := tar.NewReader(rc)
 	ops := map[string]target.LayerOps{}
-	blobs := map[string][]byte{}
-	var manifest []struct {
-		Config string
-		Layers []string
-	}
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
+	raw, layers, err := dockersave.Read(rc, func(name string, r io.Reader) error {
+		if o, err := target.ReadLayer(r); err == nil { // not every file is a layer
+			ops[name] = o
 		}
-		if err != nil {
-			return nil, fmt.Errorf("reading docker save: %w", err)
-		}
-		switch {
-		case h.Name == "manifest.json":
-			if err := json.NewDecoder(tr).Decode(&manifest); err != nil {
-				return nil, fmt.Errorf("docker save manifest.json: %w", err)
-			}
-		case strings.HasSuffix(h.Name, ".json") && h.Size < 16<<20:
-			b, err := io.ReadAll(tr)
-			if err != nil {
-				return nil, err
-			}
-			blobs[h.Name] = b
-		case h.Typeflag == tar.TypeReg:
-			o, err := target.ReadLayer(tr)
-			if err != nil {
-				// Not a layer (for example an OCI blob that is a manifest).
-				continue
-			}
-			ops[h.Name] = o
-		}
-	}
-	if len(manifest) != 1 {
-		return nil, fmt.Errorf("docker save of %s: expected one image, got %d", ref, len(manifest))
-	}
-	raw, ok := blobs[manifest[0].Config]
-	if !ok {
-		return nil, fmt.Errorf("docker save of %s: config %s missing", ref, manifest[0].Config)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref, err)
 	}
 	s := target.NewScanner()
-	for _, l := range manifest[0].Layers {
+	for _, l := range layers {
 		s.Apply(ops[l])
 	}
 	cfg, err := v1.ParseConfigFile(strings.NewReader(string(raw)))

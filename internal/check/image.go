@@ -2,7 +2,7 @@ package check
 
 import (
 	"archive/tar"
-	"encoding/json"
+	"bytes"
 	"fmt"
 	"io"
 	"path"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/pyship/pyship/internal/dockersave"
 	"github.com/pyship/pyship/internal/plan"
 )
 
@@ -112,47 +113,22 @@ func (b *ImageBuilder) Image(ref string, cfg *v1.ConfigFile) *Image {
 
 // ReadDockerSave reads a `docker save` stream (layers come in any order).
 func ReadDockerSave(ref string, r io.Reader) (*Image, error) {
-	tr := tar.NewReader(r)
 	scans := map[string]layerScan{}
-	blobs := map[string][]byte{}
-	var manifest []struct {
-		Config string
-		Layers []string
-	}
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
+	raw, layers, err := dockersave.Read(r, func(name string, r io.Reader) error {
+		if f, w, err := layerSecrets(r); err == nil { // not every file is a layer
+			scans[name] = layerScan{f, w}
 		}
-		if err != nil {
-			return nil, fmt.Errorf("reading docker save of %s: %w", ref, err)
-		}
-		switch {
-		case h.Name == "manifest.json":
-			if err := json.NewDecoder(tr).Decode(&manifest); err != nil {
-				return nil, err
-			}
-		case strings.HasSuffix(h.Name, ".json") && h.Size < 16<<20:
-			b, err := io.ReadAll(tr)
-			if err != nil {
-				return nil, err
-			}
-			blobs[h.Name] = b
-		case h.Typeflag == tar.TypeReg:
-			if f, w, err := layerSecrets(tr); err == nil {
-				scans[h.Name] = layerScan{f, w}
-			}
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref, err)
 	}
-	if len(manifest) != 1 {
-		return nil, fmt.Errorf("docker save of %s: expected one image", ref)
-	}
-	cfg, err := v1.ParseConfigFile(strings.NewReader(string(blobs[manifest[0].Config])))
+	cfg, err := v1.ParseConfigFile(bytes.NewReader(raw))
 	if err != nil {
 		return nil, fmt.Errorf("docker save of %s: config: %w", ref, err)
 	}
 	b := &ImageBuilder{layers: map[int]layerScan{}}
-	for i, l := range manifest[0].Layers {
+	for i, l := range layers {
 		b.layers[i] = scans[l]
 	}
 	return b.Image(ref, cfg), nil

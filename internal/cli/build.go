@@ -295,7 +295,7 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, args []string, std
 	}
 	var idx v1.ImageIndex
 	if len(imgs) > 1 {
-		idx, _ = publish.Index(imgs, o.Platforms)
+		idx = publish.Index(imgs, o.Platforms)
 	}
 	switch {
 	case output == "docker":

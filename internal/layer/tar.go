@@ -52,16 +52,6 @@ func (t *Tree) Add(e Entry) error {
 	return nil
 }
 
-// Has reports whether a path is in the tree.
-func (t *Tree) Has(p string) bool {
-	p, _ = clean(p)
-	_, ok := t.entries[p]
-	return ok
-}
-
-// Len is the number of entries added.
-func (t *Tree) Len() int { return len(t.entries) }
-
 // AddBytes adds a regular file with the given content.
 func (t *Tree) AddBytes(p string, mode int64, b []byte) error {
 	return t.Add(Entry{Path: p, Type: tar.TypeReg, Mode: mode, Size: int64(len(b)), Open: func() (io.ReadCloser, error) {

@@ -173,13 +173,13 @@ func writeEntry(tw *tar.Writer, name string, b []byte) error {
 }
 
 // Index is the multi-platform index of several images.
-func Index(imgs []v1.Image, platforms []v1.Platform) (v1.ImageIndex, error) {
+func Index(imgs []v1.Image, platforms []v1.Platform) v1.ImageIndex {
 	var adds []mutate.IndexAddendum
 	for i, img := range imgs {
 		p := platforms[i]
 		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &p}})
 	}
-	return mutate.AppendManifests(empty.Index, adds...), nil
+	return mutate.AppendManifests(empty.Index, adds...)
 }
 
 // Layout writes an OCI image layout at dir (replacing what was there only once the new

@@ -62,12 +62,3 @@ func (n Name) Rank(index map[target.Tag]int) int {
 	}
 	return best
 }
-
-// TagStrings lists the wheel's tags for messages.
-func (n Name) TagStrings() []string {
-	var out []string
-	for _, t := range n.Tags {
-		out = append(out, t.String())
-	}
-	return out
-}
