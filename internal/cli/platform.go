@@ -257,7 +257,7 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 		return err
 	}
 	defer lock.Unlock()
-	app, err := p.Store.Get(f.app)
+	app, err := p.App(ctx, f.app)
 	if errors.Is(err, store.ErrNoApp) {
 		app = &store.App{Name: f.app, Replicas: 1, Probe: "/", Env: map[string]string{}, Secrets: map[string]string{}, Created: time.Now().UTC(), Port: port}
 	} else if err != nil {
@@ -379,7 +379,7 @@ func appCmd(g *globals, use, short, long, example string, nargs cobra.Positional
 			} else if l, err = p.Store.LockApp(name, false); err != nil {
 				l = nil // a deploy is running: read-only commands show its state as is
 			}
-			app, err := p.Store.Get(name)
+			app, err := p.App(cmd.Context(), name)
 			if err != nil {
 				if l != nil {
 					l.Unlock()
@@ -464,8 +464,8 @@ func newSecret(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "secret", Short: "Set, remove and list an app's secrets (values from stdin or a file, never argv)",
 		Long: `Secret values are read from standard input or --file, never from the command line (it
 would land in shell history and ps). They are stored outside the project in 0600 files
-under the state directory, reach the app as environment variables by reference, and are
-never printed: list shows a digest. Each change is a new revision, rolled out through the
+under the state directory, reach the app as environment variables by reference (and,
+after "secret files on", also as files under /run/secrets), and are never printed: list shows a digest. Each change is a new revision, rolled out through the
 same health-gated switch, so it can be rolled back.`,
 		Example: `  printf %s "$DB_PASSWORD" | pyship secret set --app shop DB_PASSWORD
   pyship secret set --app shop API_KEY --file ./api-key.txt
@@ -523,6 +523,10 @@ same health-gated switch, so it can be rolled back.`,
 			func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
 				masked := map[string]string{}
 				for k, d := range app.Secrets {
+					if len(d) < 12 {
+						masked[k] = "(value lost with the state; set it again)"
+						continue
+					}
 					masked[k] = "******** (sha256:" + d[:12] + "…)"
 				}
 				if g.json {
@@ -531,8 +535,25 @@ same health-gated switch, so it can be rolled back.`,
 				for _, k := range sortedKeysOf(masked) {
 					fmt.Fprintf(cmd.OutOrStdout(), "%s=%s\n", k, masked[k])
 				}
+				if app.SecretFiles {
+					fmt.Fprintln(cmd.ErrOrStderr(), "(also as files under /run/secrets)")
+				}
 				return nil
 			}, false),
+		appCmd(g, "files --app NAME on|off", "Also give the app its secrets as files under /run/secrets (or stop)", `With "on", every secret is also a file /run/secrets/NAME (0400, owned by the
+image's user) beside its environment variable, for libraries that read a path
+(Docker secrets, *_FILE settings). It is a new revision, like every change.`, "  pyship secret files --app shop on", cobra.ExactArgs(1), nil,
+			func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
+				switch args[0] {
+				case "on":
+					app.SecretFiles = true
+				case "off":
+					app.SecretFiles = false
+				default:
+					return fmt.Errorf("secret files %q: say on or off", args[0])
+				}
+				return deployAndReport(ctx, g, p, app, cmd.OutOrStdout())
+			}, true),
 	)
 	return cmd
 }
@@ -644,6 +665,9 @@ func newLs(g *globals) *cobra.Command {
 				return err
 			}
 			defer done()
+			if err := p.RecoverAll(cmd.Context()); err != nil {
+				return err
+			}
 			apps, err := p.Store.List()
 			if err != nil {
 				return err

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/pkg/stdcopy"
@@ -108,11 +109,12 @@ func (c *Client) Inspect(ctx context.Context, id string) (State, bool, error) {
 
 // Summary is a listed container.
 type Summary struct {
-	ID     string
-	Name   string
-	Image  string
-	Labels map[string]string
-	State  string
+	ID      string
+	Name    string
+	Image   string
+	Labels  map[string]string
+	State   string
+	Created time.Time
 }
 
 // List lists containers (running or not) that carry every label in labels ("k=v" or "k").
@@ -129,7 +131,7 @@ func (c *Client) List(ctx context.Context, labels ...string) ([]Summary, error) 
 		if len(s.Names) > 0 {
 			name = s.Names[0][1:]
 		}
-		out = append(out, Summary{ID: s.ID, Name: name, Image: s.ImageID, Labels: s.Labels, State: string(s.State)})
+		out = append(out, Summary{ID: s.ID, Name: name, Image: s.ImageID, Labels: s.Labels, State: string(s.State), Created: time.Unix(s.Created, 0).UTC()})
 	}
 	return out, nil
 }

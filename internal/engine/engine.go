@@ -5,6 +5,7 @@ package engine
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/jsonstream"
@@ -228,6 +230,45 @@ func (c *Client) PathExists(ctx context.Context, id, p string) (bool, error) {
 		return false, nil
 	}
 	return false, err
+}
+
+// ReadFile reads a file as the container's own processes see it, by running cat in
+// it: unlike the archive API, which resolves bind mounts on the host again (and makes a
+// missing source directory), this reads what is really mounted.
+func (c *Client) ReadFile(ctx context.Context, id, p string, max int64) ([]byte, error) {
+	ex, err := c.api.ExecCreate(ctx, id, client.ExecCreateOptions{Cmd: []string{"cat", "--", p}, AttachStdout: true, AttachStderr: true})
+	if err != nil {
+		return nil, err
+	}
+	att, err := c.api.ExecAttach(ctx, ex.ID, client.ExecAttachOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer att.Close()
+	var out, errb bytes.Buffer
+	if _, err := stdcopy.StdCopy(&limitedWriter{&out, max}, &errb, att.Reader); err != nil {
+		return nil, fmt.Errorf("reading %s in %s: %w", p, id, err)
+	}
+	res, err := c.api.ExecInspect(ctx, ex.ID, client.ExecInspectOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if res.ExitCode != 0 {
+		return nil, fmt.Errorf("reading %s in %s: exit %d: %s", p, id, res.ExitCode, strings.TrimSpace(errb.String()))
+	}
+	return out.Bytes(), nil
+}
+
+type limitedWriter struct {
+	w *bytes.Buffer
+	n int64
+}
+
+func (l *limitedWriter) Write(b []byte) (int, error) {
+	if int64(l.w.Len()+len(b)) > l.n {
+		return 0, fmt.Errorf("more than %d bytes", l.n)
+	}
+	return l.w.Write(b)
 }
 
 // RemoveImage removes an image (and untagged parents).

@@ -111,6 +111,7 @@ type app struct {
 type table struct {
 	version int64
 	apps    map[string]*app
+	src     *Routes // as loaded, for the admin status
 }
 
 // Gateway is the proxy.
@@ -152,7 +153,7 @@ func New(log io.Writer) *Gateway {
 func (g *Gateway) Load(r *Routes) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	t := &table{version: r.Version, apps: map[string]*app{}}
+	t := &table{version: r.Version, apps: map[string]*app{}, src: r}
 	for name, ar := range r.Apps {
 		a := &app{}
 		var revs []string
@@ -180,6 +181,9 @@ func (g *Gateway) Load(r *Routes) {
 
 // Version is the version of the table in use.
 func (g *Gateway) Version() int64 { return g.table.Load().version }
+
+// Routes is the table in use, as it was loaded.
+func (g *Gateway) Routes() *Routes { return g.table.Load().src }
 
 // Inflight reports in-flight requests per backend address.
 func (g *Gateway) Inflight() map[string]int64 {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -19,6 +20,25 @@ import (
 type Status struct {
 	Version  int64            `json:"version"`
 	Inflight map[string]int64 `json:"inflight"`
+	// Routes is the table in use: what traffic really goes where, which pyship reads
+	// back when its state is lost.
+	Routes *Routes `json:"routes,omitempty"`
+	// StateDir identifies the directory the routes come from (device and inode as the
+	// gateway sees it): pyship compares it with its own state directory to notice a
+	// gateway watching a directory that was deleted and made again.
+	StateDir string `json:"state_dir,omitempty"`
+}
+
+// DirID is a directory's device and inode, the same seen through a bind mount.
+func DirID(dir string) string {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return ""
+	}
+	if s, ok := st.Sys().(*syscall.Stat_t); ok {
+		return fmt.Sprintf("%d:%d", s.Dev, s.Ino)
+	}
+	return ""
 }
 
 // Serve runs the gateway until ctx ends: the proxy on listen, the admin endpoint on
@@ -55,7 +75,7 @@ func Serve(ctx context.Context, routesPath, listen, admin string, log io.Writer)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(Status{Version: g.Version(), Inflight: g.Inflight()})
+		json.NewEncoder(w).Encode(Status{Version: g.Version(), Inflight: g.Inflight(), Routes: g.Routes(), StateDir: DirID(dirOf(routesPath))})
 	})
 	proxySrv := &http.Server{Handler: g, ReadHeaderTimeout: 30 * time.Second, WriteTimeout: 0, IdleTimeout: 120 * time.Second}
 	adminSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}

@@ -132,28 +132,37 @@ func (p *Platform) env(app *store.App, spec store.Spec) ([]string, error) {
 	return env, nil
 }
 
-// secretScript exports every file of /run/secrets as an environment variable, then
-// execs the image's own command: the values reach the app by reference, and neither
-// docker inspect nor the image shows them.
-const secretScript = `for f in /run/secrets/*; do [ -f "$f" ] && export "${f##*/}=$(cat "$f")"; done; exec "$@"`
+// secretDir is where a replica's secrets are mounted for secretScript; /run/secrets,
+// the conventional place for secret files, gets them only on request (SecretFiles).
+const secretDir = "/run/pyship/secrets"
+
+// secretScript exports every file of secretDir as an environment variable, then execs
+// the image's own command: the values reach the app by reference, and neither docker
+// inspect nor the image shows them.
+const secretScript = `for f in ` + secretDir + `/*; do [ -f "$f" ] && export "${f##*/}=$(cat "$f")"; done; exec "$@"`
 
 // secretFiles writes the revision's secrets into a directory of their own, readable
-// only by the user the image runs as, and returns the bind mount and the command
+// only by the user the image runs as, and returns the bind mounts and the command
 // override that turns them into environment variables.
-func (p *Platform) secretFiles(ctx context.Context, app *store.App, rev string, spec store.Spec) (bind string, entrypoint, cmd []string, err error) {
+func (p *Platform) secretFiles(ctx context.Context, app *store.App, rev string, spec store.Spec) (binds []string, entrypoint, cmd []string, err error) {
+	return p.writeSecrets(ctx, rev, spec, func(k string) ([]byte, error) { return p.Store.Secret(app.Name, k) })
+}
+
+// writeSecrets is secretFiles with the values from value.
+func (p *Platform) writeSecrets(ctx context.Context, rev string, spec store.Spec, value func(string) ([]byte, error)) (binds []string, entrypoint, cmd []string, err error) {
 	if len(spec.Secrets) == 0 {
-		return "", nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	cfg, _, err := p.Engine.InspectImage(ctx, spec.Image)
 	if err != nil {
-		return "", nil, nil, err
+		return nil, nil, nil, err
 	}
 	orig := append(append([]string{}, cfg.Entrypoint...), cfg.Cmd...)
 	if len(spec.Cmd) > 0 {
 		orig = append(append([]string{}, cfg.Entrypoint...), spec.Cmd...)
 	}
 	if len(orig) == 0 {
-		return "", nil, nil, fmt.Errorf("image %s has no command to start", shortImage(spec.Image))
+		return nil, nil, nil, fmt.Errorf("image %s has no command to start", shortImage(spec.Image))
 	}
 	uid, gid := -1, -1
 	if u, g, _ := strings.Cut(cfg.User, ":"); u != "" {
@@ -167,42 +176,42 @@ func (p *Platform) secretFiles(ctx context.Context, app *store.App, rev string, 
 	}
 	dir := p.runDir(rev)
 	if err := os.MkdirAll(dir, 0o755); err != nil { // names are listable, values are 0400
-		return "", nil, nil, err
+		return nil, nil, nil, err
 	}
 	for _, k := range sortedKeys(spec.Secrets) {
-		v, err := p.Store.Secret(app.Name, k)
+		v, err := value(k)
 		if err != nil {
-			return "", nil, nil, err
+			return nil, nil, nil, err
 		}
 		f := dir + "/" + k
 		if err := os.WriteFile(f, v, 0o400); err != nil {
-			return "", nil, nil, err
+			return nil, nil, nil, err
 		}
 		if uid >= 0 {
 			if err := os.Chown(f, uid, gid); err != nil {
-				return "", nil, nil, err
+				return nil, nil, nil, err
 			}
 		} else {
 			os.Chmod(f, 0o444) // a named user: its uid is not known outside the image
 		}
 	}
-	return dir + ":/run/secrets:ro", []string{"/bin/sh", "-c", secretScript, "pyship-secrets"}, orig, nil
+	binds = []string{dir + ":" + secretDir + ":ro"}
+	if spec.SecretFiles {
+		binds = append(binds, dir+":/run/secrets:ro")
+	}
+	return binds, []string{"/bin/sh", "-c", secretScript, "pyship-secrets"}, orig, nil
 }
 
 func (p *Platform) runDir(rev string) string { return p.Store.Dir + "/run/" + rev }
 
 func (p *Platform) startReplicas(ctx context.Context, a *store.App, rev string, spec store.Spec, env []string, from, to int) ([]string, error) {
 	app := a.Name
-	bind, entrypoint, cmd, err := p.secretFiles(ctx, a, rev, spec)
+	binds, entrypoint, cmd, err := p.secretFiles(ctx, a, rev, spec)
 	if err != nil {
 		return nil, err
 	}
 	if cmd == nil {
 		cmd = spec.Cmd
-	}
-	var binds []string
-	if bind != "" {
-		binds = []string{bind}
 	}
 	var ids []string
 	for i := from; i < to; i++ {
@@ -218,7 +227,7 @@ func (p *Platform) startReplicas(ctx context.Context, a *store.App, rev string, 
 			Env:        env,
 			Binds:      binds,
 			Labels: map[string]string{LabelApp: app, LabelRevision: rev, LabelReplica: strconv.Itoa(i), LabelSpec: short(rev),
-				"pyship.hostport": strconv.Itoa(port), "pyship.port": strconv.Itoa(spec.Port)},
+				"pyship.hostport": strconv.Itoa(port), "pyship.port": strconv.Itoa(spec.Port), LabelSpecJSON: specLabel(spec)},
 			Port:        spec.Port,
 			HostPort:    port,
 			Restart:     "unless-stopped",

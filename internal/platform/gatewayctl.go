@@ -179,11 +179,34 @@ func (p *Platform) EnsureGateway(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	dir := filepath.Join(p.Store.Dir, "gateway")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
 	if st, found, err := p.Engine.Inspect(ctx, p.GatewayName()); err != nil {
 		return err
 	} else if found {
+		// Whatever replaces this gateway starts from the routes file: if the state
+		// directory lost it, the running gateway's table is the best copy there is.
+		if _, serr := os.Stat(p.routesPath()); os.IsNotExist(serr) && st.Running {
+			if s, err := gateway.Query(ctx, p.Admin); err == nil && s.Routes != nil {
+				if err := gateway.WriteRoutes(p.routesPath(), s.Routes); err != nil {
+					return err
+				}
+			}
+		}
 		if st.Running && st.Labels["pyship.gateway.image"] == img && st.Labels["pyship.gateway.listen"] == p.Listen {
-			return p.waitGateway(ctx, 10*time.Second)
+			if err := p.waitGateway(ctx, 10*time.Second); err != nil {
+				return err
+			}
+			// A state directory deleted and made again is a new directory: the
+			// gateway's bind mount still shows the old one, and it would never see
+			// another route. Its routes are served until the new gateway takes over.
+			s, err := gateway.Query(ctx, p.Admin)
+			if err == nil && (s.StateDir == "" || s.StateDir == gateway.DirID(dir)) {
+				return nil
+			}
+			p.logf("the gateway reads routes from a state directory that was removed; starting it again")
 		}
 		if err := p.Engine.Remove(ctx, st.ID); err != nil {
 			return err
@@ -196,10 +219,6 @@ func (p *Platform) EnsureGateway(ctx context.Context) error {
 			return fmt.Errorf("the gateway cannot listen on %s: %v; another program uses it — pick other ports with --gateway HOST:PORT (or $PYSHIP_GATEWAY)", a, err)
 		}
 		l.Close()
-	}
-	dir := filepath.Join(p.Store.Dir, "gateway")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
 	}
 	if _, err := os.Stat(p.routesPath()); os.IsNotExist(err) {
 		if err := gateway.WriteRoutes(p.routesPath(), &gateway.Routes{Apps: map[string]gateway.AppRoutes{}}); err != nil {

@@ -174,7 +174,18 @@ func (p *Platform) Reconcile(ctx context.Context, app *store.App) error {
 			continue
 		}
 		p.logf("removing %s (revision %s takes no traffic)", c.Name, rev)
-		p.Engine.Remove(ctx, c.ID)
+		// A container the killed command was still starting can refuse removal for
+		// a moment ("is starting", "removal in progress"): try again briefly.
+		for try := 0; ; try++ {
+			err := p.Engine.Remove(ctx, c.ID)
+			if err == nil || try == 20 {
+				if err != nil {
+					p.logf("removing %s: %v", c.Name, err)
+				}
+				break
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
 		if r := app.Revision(rev); r != nil && r.State == store.Provisioning {
 			r.State, r.Reason, changed = store.Failed, "interrupted before it became ready", true
 		}

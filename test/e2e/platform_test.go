@@ -335,12 +335,13 @@ func TestPlatformFaults(t *testing.T) {
 		t.Fatalf("after kill -9 of a deploy, v1 must still serve: %d %s", code, body)
 	}
 	var revs []struct{ Name, State, Reason string }
-	json.Unmarshal([]byte(c.must("", "revisions", "faulty", "--json")), &revs)
+	_, revsOut, lastErr := c.run("", "revisions", "faulty", "--json")
+	json.Unmarshal([]byte(revsOut), &revs)
 	if len(revs) != 2 || revs[1].State != "failed" || !strings.Contains(revs[1].Reason, "interrupted") {
 		t.Errorf("after the next command: %+v", revs)
 	}
 	if after, _ := eng.List(ctx, "pyship.app=faulty"); len(after) != len(before) {
-		t.Errorf("the killed deploy's replica is still there: %d containers, want %d", len(after), len(before))
+		t.Errorf("the killed deploy's replica is still there: %d containers, want %d\n%s", len(after), len(before), lastErr)
 	}
 
 	// The gateway restarts (crash, engine restart): its routes come back.
@@ -469,5 +470,68 @@ def index():
 		if code, _, errOut := c.run("", args...); code == 0 || errOut == "" {
 			t.Errorf("%v: exit %d", args, code)
 		}
+	}
+
+	// Secrets are environment variables; files under /run/secrets only on request.
+	// (The refused deploy above left its image as the app's desired one: deploy the
+	// good image again first.)
+	const secret = "faults-secret-8812"
+	c.must("", "deploy", "--image", tag, "--app", "faulty", "--port", "5000")
+	c.must("", "env", "unset", "--app", "faulty", "GREETING")
+	c.must(secret+"\n", "secret", "set", "--app", "faulty", "GREETING")
+	liveReplica := func() string {
+		t.Helper()
+		var st struct{ Live string }
+		json.Unmarshal([]byte(c.must("", "status", "faulty", "--json")), &st)
+		cs, _ := eng.List(ctx, "pyship.revision="+st.Live)
+		if len(cs) == 0 {
+			t.Fatalf("no replica of %q", st.Live)
+		}
+		return cs[0].ID
+	}
+	if b, err := eng.ReadFile(ctx, liveReplica(), "/run/secrets/GREETING", 1024); err == nil {
+		t.Errorf("/run/secrets/GREETING exists without secret files on: %q", b)
+	}
+	c.must("", "secret", "files", "--app", "faulty", "on")
+	if b, err := eng.ReadFile(ctx, liveReplica(), "/run/secrets/GREETING", 1024); err != nil || string(b) != secret {
+		t.Errorf("secret files on: /run/secrets/GREETING = %q, %v", b, err)
+	}
+	if code, body := ask(); code != 200 || !strings.Contains(body, secret) {
+		t.Fatalf("the secret as env var: %d %s", code, body)
+	}
+
+	// The state directory is lost: the containers' labels and the gateway's table
+	// rebuild the app, the secret's value comes back from a running replica, the app
+	// never stops answering, and the next change rolls out over the old replicas.
+	var before2 struct{ Live string }
+	json.Unmarshal([]byte(c.must("", "status", "faulty", "--json")), &before2)
+	if err := os.RemoveAll(state); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := ask(); code != 200 || !strings.Contains(body, secret) {
+		t.Fatalf("after the state was lost: %d %s", code, body)
+	}
+	var apps []struct{ Name, Live string }
+	json.Unmarshal([]byte(c.must("", "ls", "--json")), &apps)
+	if len(apps) != 1 || apps[0].Name != "faulty" || apps[0].Live != before2.Live {
+		t.Fatalf("ls after the state was lost: %+v, want faulty serving %s", apps, before2.Live)
+	}
+	if out := c.must("", "secret", "list", "--app", "faulty"); !strings.Contains(out, "GREETING=********") {
+		t.Errorf("the secret's value was not recovered: %s", out)
+	}
+	c.must("", "env", "set", "--app", "faulty", "AFTER=1")
+	if code, body := ask(); code != 200 || !strings.Contains(body, secret) {
+		t.Fatalf("the revision after the recovery lost the secret: %d %s", code, body)
+	}
+	if b, err := eng.ReadFile(ctx, liveReplica(), "/run/secrets/GREETING", 1024); err != nil || string(b) != secret {
+		t.Errorf("after the recovery: /run/secrets/GREETING = %q, %v", b, err)
+	}
+	var revs3 []struct{ Name, State string }
+	json.Unmarshal([]byte(c.must("", "revisions", "faulty", "--json")), &revs3)
+	if len(revs3) != 2 || revs3[0].Name != before2.Live || revs3[0].State != "retired" || revs3[1].State != "ready" {
+		t.Errorf("revisions after the recovery and a change: %+v", revs3)
+	}
+	if cs, _ := eng.List(ctx, "pyship.app=faulty"); len(cs) != 2 { // scaled to 2 above
+		t.Errorf("%d replicas after the change, want 2 of the new revision", len(cs))
 	}
 }

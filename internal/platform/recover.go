@@ -1,0 +1,224 @@
+package platform
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/pyship/pyship/internal/engine"
+	"github.com/pyship/pyship/internal/gateway"
+	"github.com/pyship/pyship/internal/store"
+)
+
+// LabelSpecJSON carries a replica's whole revision spec, secret digests left out (a
+// digest of a short secret can be guessed, and labels are public to anyone who can
+// run docker inspect): the containers alone are enough to rebuild the app's record.
+const LabelSpecJSON = "pyship.spec.json"
+
+func specLabel(spec store.Spec) string {
+	names := map[string]string{}
+	for k := range spec.Secrets {
+		names[k] = ""
+	}
+	spec.Secrets = names
+	b, _ := json.Marshal(spec)
+	return string(b)
+}
+
+// App reads an app from the store or, when the store does not know it but the engine
+// runs its replicas (the state file was deleted, or lost with a home directory), from
+// the containers' labels: they are the ground truth, and deploying again over them
+// without their record would orphan replicas that still serve.
+func (p *Platform) App(ctx context.Context, name string) (*store.App, error) {
+	a, err := p.Store.Get(name)
+	if !errors.Is(err, store.ErrNoApp) {
+		return a, err
+	}
+	cs, lerr := p.replicas(ctx, name, "")
+	if lerr != nil || len(cs) == 0 {
+		return nil, err
+	}
+	return p.recover(ctx, name, cs)
+}
+
+// RecoverAll rebuilds the record of every app the engine runs and the store lacks.
+func (p *Platform) RecoverAll(ctx context.Context) error {
+	cs, err := p.Engine.List(ctx, LabelApp)
+	if err != nil {
+		return err
+	}
+	byApp := map[string][]engine.Summary{}
+	for _, c := range cs {
+		byApp[c.Labels[LabelApp]] = append(byApp[c.Labels[LabelApp]], c)
+	}
+	for name, cs := range byApp {
+		if _, err := p.Store.Get(name); !errors.Is(err, store.ErrNoApp) {
+			continue
+		}
+		if _, err := p.recover(ctx, name, cs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Platform) recover(ctx context.Context, name string, cs []engine.Summary) (*store.App, error) {
+	if err := store.ValidName(name); err != nil {
+		return nil, err
+	}
+	a := &store.App{Name: name, Env: map[string]string{}, Secrets: map[string]string{}}
+	byRev := map[string][]engine.Summary{}
+	for _, c := range cs {
+		byRev[c.Labels[LabelRevision]] = append(byRev[c.Labels[LabelRevision]], c)
+	}
+	lost := map[string]bool{}
+	values := map[string][]byte{} // revision/secret → value
+	running := map[string]bool{}
+	for rev, cs := range byRev {
+		raw := cs[0].Labels[LabelSpecJSON]
+		var spec store.Spec
+		if err := json.Unmarshal([]byte(raw), &spec); err != nil || raw == "" {
+			p.logf("%s: no readable %s label (made by an older pyship?); left to the engine", cs[0].Name, LabelSpecJSON)
+			continue
+		}
+		for k := range spec.Secrets {
+			// A running replica's value is the revision's own; the secret file is
+			// the latest one set, which may be newer.
+			v, err := p.secretFromReplica(ctx, cs, k)
+			if err != nil {
+				v, err = p.Store.Secret(name, k)
+			}
+			if err != nil {
+				lost[k] = true
+				continue
+			}
+			values[rev+"/"+k] = v
+			sum := sha256.Sum256(v)
+			spec.Secrets[k] = hex.EncodeToString(sum[:])
+		}
+		r := store.Revision{Name: rev, Spec: spec, State: store.Retired, Reason: "recovered from its containers"}
+		for _, c := range cs {
+			r.Containers = append(r.Containers, c.ID)
+			if r.Created.IsZero() || c.Created.Before(r.Created) {
+				r.Created = c.Created
+			}
+			if c.State == "running" || c.State == "restarting" {
+				r.State, running[rev] = store.Ready, true
+			}
+		}
+		a.Revisions = append(a.Revisions, r)
+		// The replicas' secret directory went with the state: write it again, or
+		// the next restart of a replica (an engine reboot) starts it without them.
+		if running[rev] && len(spec.Secrets) > 0 {
+			if _, _, _, err := p.writeSecrets(ctx, rev, spec, func(k string) ([]byte, error) {
+				if v, ok := values[rev+"/"+k]; ok {
+					return v, nil
+				}
+				return nil, fmt.Errorf("secret %s: value lost", k)
+			}); err != nil {
+				p.logf("%s: secrets of %s not written again: %v", name, rev, err)
+			}
+		}
+	}
+	if len(a.Revisions) == 0 {
+		return nil, fmt.Errorf("%w %q: its containers carry no revision spec", store.ErrNoApp, name)
+	}
+	sort.Slice(a.Revisions, func(i, j int) bool { return a.Revisions[i].Created.Before(a.Revisions[j].Created) })
+	a.Created = a.Revisions[0].Created
+
+	// What the gateway routes is what serves: its table decides the live revision and
+	// any split. Without a gateway, the newest running revision is live.
+	if st, err := gateway.Query(ctx, p.Admin); err == nil && st.Routes != nil {
+		if ar, ok := st.Routes.Apps[name]; ok {
+			w := map[string]int{}
+			for rev, n := range ar.Weights {
+				if running[rev] && n > 0 {
+					w[rev] = n
+				}
+			}
+			if len(w) == 1 {
+				for rev := range w {
+					a.Live = rev
+				}
+			} else if len(w) > 1 {
+				a.Traffic = w
+			}
+		}
+	}
+	if a.Live == "" && len(a.Traffic) == 0 {
+		for i := len(a.Revisions) - 1; i >= 0; i-- {
+			if running[a.Revisions[i].Name] {
+				a.Live = a.Revisions[i].Name
+				break
+			}
+		}
+	}
+	settingsFrom := a.Live
+	if settingsFrom == "" {
+		for rev := range a.Traffic {
+			if settingsFrom == "" || rev > settingsFrom {
+				settingsFrom = rev
+			}
+		}
+	}
+	if settingsFrom == "" {
+		settingsFrom = a.Revisions[len(a.Revisions)-1].Name
+	}
+	s := a.Revision(settingsFrom).Spec
+	a.Image, a.ImageRef, a.Cmd, a.Port, a.Probe, a.Replicas, a.SecretFiles = s.Image, s.ImageRef, s.Cmd, s.Port, s.Probe, s.Replicas, s.SecretFiles
+	for k, v := range s.Env {
+		a.Env[k] = v
+	}
+	for k, v := range s.Secrets {
+		a.Secrets[k] = v
+		if _, err := p.Store.Secret(name, k); err != nil && values[settingsFrom+"/"+k] != nil {
+			if _, err := p.Store.SetSecret(name, k, values[settingsFrom+"/"+k]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := p.Store.Put(a); err != nil {
+		return nil, err
+	}
+	p.logf("%s: not in the state file; recovered from its %d container(s): %d revision(s), serving %s", name, len(cs), len(a.Revisions), serving(a))
+	for _, k := range sortedKeys(lost) {
+		p.logf("%s: the value of secret %s was lost with the state; its replicas keep theirs, and the next change needs it set again (pyship secret set --app %s %s)", name, k, name, k)
+	}
+	return a, nil
+}
+
+func serving(a *store.App) string {
+	if a.Live != "" {
+		return a.Live
+	}
+	b, _ := json.Marshal(a.Traffic)
+	return string(b)
+}
+
+// secretFromReplica reads a secret back from the environment the wrapper gave a running
+// replica's main process: the secret files may be gone with the state directory (the
+// bind mount shows the same, deleted, files), but the process still holds its values.
+func (p *Platform) secretFromReplica(ctx context.Context, cs []engine.Summary, key string) ([]byte, error) {
+	err := errors.New("no running replica")
+	for _, c := range cs {
+		if c.State != "running" {
+			continue
+		}
+		var environ []byte
+		if environ, err = p.Engine.ReadFile(ctx, c.ID, "/proc/1/environ", 1<<20); err != nil {
+			continue
+		}
+		for _, kv := range bytes.Split(environ, []byte{0}) {
+			if v, ok := bytes.CutPrefix(kv, []byte(key+"=")); ok {
+				return v, nil
+			}
+		}
+		err = fmt.Errorf("%s is not in the environment of %s", key, c.Name)
+	}
+	return nil, err
+}
