@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
 	"net/netip"
-	"slices"
 	"strconv"
 	"time"
 
@@ -31,6 +29,10 @@ type CreateOptions struct {
 	// HostNetwork shares the host's network namespace (the gateway: it listens on and
 	// dials the host's loopback).
 	HostNetwork bool
+	// Network and IP attach the container to a network of EnsureNetwork's with a
+	// fixed address (kept across restarts of the container and of the engine).
+	Network     string
+	IP          netip.Addr
 	Restart     string   // "always", "unless-stopped", "no"
 	Binds       []string // host:container[:ro]
 	StopTimeout int      // seconds between SIGTERM and SIGKILL
@@ -61,7 +63,16 @@ func (c *Client) Create(ctx context.Context, o CreateOptions) (string, error) {
 		}
 		hc.PortBindings = network.PortMap{p: {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: hp}}}
 	}
-	created, err := c.api.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc, Name: o.Name})
+	var nc *network.NetworkingConfig
+	if o.Network != "" {
+		hc.NetworkMode = container.NetworkMode(o.Network)
+		es := &network.EndpointSettings{}
+		if o.IP.IsValid() {
+			es.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: o.IP}
+		}
+		nc = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{o.Network: es}}
+	}
+	created, err := c.api.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc, NetworkingConfig: nc, Name: o.Name})
 	if err != nil {
 		return "", fmt.Errorf("creating container %s: %w", o.Name, err)
 	}
@@ -181,21 +192,4 @@ func (c *Client) HostPort(ctx context.Context, id string, port int) (int, error)
 		}
 	}
 	return 0, fmt.Errorf("port %d is not published", port)
-}
-
-// ContainerIP is a container's address on its first network with one ("" if none).
-func (c *Client) ContainerIP(ctx context.Context, id string) (string, error) {
-	res, err := c.api.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
-	if err != nil {
-		return "", err
-	}
-	if res.Container.NetworkSettings == nil {
-		return "", nil
-	}
-	for _, n := range slices.Sorted(maps.Keys(res.Container.NetworkSettings.Networks)) {
-		if ep := res.Container.NetworkSettings.Networks[n]; ep != nil && ep.IPAddress.IsValid() {
-			return ep.IPAddress.String(), nil
-		}
-	}
-	return "", nil
 }

@@ -213,30 +213,48 @@ func (p *Platform) startReplicas(ctx context.Context, a *store.App, rev string, 
 	if cmd == nil {
 		cmd = spec.Cmd
 	}
+	subnet, err := p.Engine.EnsureNetwork(ctx, NetworkName, map[string]string{"pyship.network": "1"})
+	if err != nil {
+		return nil, err
+	}
 	var ids []string
 	for i := from; i < to; i++ {
-		port, err := freePort()
-		if err != nil {
-			return ids, err
+		// Another pyship can take the same free port or address between the choice and
+		// the start: choose again.
+		for try := 0; ; try++ {
+			port, err := freePort()
+			if err != nil {
+				return ids, err
+			}
+			ip, err := p.freeIP(ctx, subnet)
+			if err != nil {
+				return ids, err
+			}
+			id, err := p.Engine.Create(ctx, engine.CreateOptions{
+				Name:       fmt.Sprintf("pyship-%s-%d", rev, i),
+				Image:      spec.Image,
+				Entrypoint: entrypoint,
+				Cmd:        cmd,
+				Env:        env,
+				Binds:      binds,
+				Labels: map[string]string{LabelApp: app, LabelRevision: rev, LabelReplica: strconv.Itoa(i), LabelSpec: short(rev),
+					"pyship.hostport": strconv.Itoa(port), "pyship.port": strconv.Itoa(spec.Port), LabelIP: ip.String(), LabelSpecJSON: specLabel(spec)},
+				Port:        spec.Port,
+				HostPort:    port,
+				Network:     NetworkName,
+				IP:          ip,
+				Restart:     "unless-stopped",
+				StopTimeout: p.grace(),
+			})
+			if err != nil && try < 5 && strings.Contains(err.Error(), "already") {
+				continue
+			}
+			if err != nil {
+				return ids, err
+			}
+			ids = append(ids, id)
+			break
 		}
-		id, err := p.Engine.Create(ctx, engine.CreateOptions{
-			Name:       fmt.Sprintf("pyship-%s-%d", rev, i),
-			Image:      spec.Image,
-			Entrypoint: entrypoint,
-			Cmd:        cmd,
-			Env:        env,
-			Binds:      binds,
-			Labels: map[string]string{LabelApp: app, LabelRevision: rev, LabelReplica: strconv.Itoa(i), LabelSpec: short(rev),
-				"pyship.hostport": strconv.Itoa(port), "pyship.port": strconv.Itoa(spec.Port), LabelSpecJSON: specLabel(spec)},
-			Port:        spec.Port,
-			HostPort:    port,
-			Restart:     "unless-stopped",
-			StopTimeout: p.grace(),
-		})
-		if err != nil {
-			return ids, err
-		}
-		ids = append(ids, id)
 	}
 	return ids, nil
 }
@@ -487,7 +505,7 @@ func (p *Platform) retireOthers(ctx context.Context, app *store.App, keep map[st
 	oldAddrs := map[string]bool{}
 	for _, c := range old {
 		oldAddrs["127.0.0.1:"+c.Labels["pyship.hostport"]] = true
-		oldAddrs[p.addrOf(ctx, c)] = true
+		oldAddrs[p.addrOf(c)] = true
 	}
 	drain := p.DrainTimeout
 	if drain == 0 {

@@ -9,7 +9,9 @@ package platform
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -27,7 +29,13 @@ const (
 	LabelRevision = "pyship.revision"
 	LabelReplica  = "pyship.replica"
 	LabelSpec     = "pyship.spec"
+	LabelIP       = "pyship.ip" // the replica's fixed address on NetworkName
 )
+
+// NetworkName is the bridge network replicas join, each with a fixed address: the
+// gateway dials that address, sparing every request the engine's userland port
+// forwarder, and it stays right across restarts of replicas and of the engine.
+const NetworkName = "pyship"
 
 // Platform is the local platform: state, engine, gateway addresses.
 type Platform struct {
@@ -123,24 +131,22 @@ func (p *Platform) addrs(ctx context.Context, app, rev string) ([]string, error)
 	var out []string
 	for _, c := range cs {
 		if c.State == "running" && c.Labels["pyship.hostport"] != "" {
-			out = append(out, p.addrOf(ctx, c))
+			out = append(out, p.addrOf(c))
 		}
 	}
 	return out, nil
 }
 
-// addrOf prefers the replica's own address when this machine reaches it (Linux: the
+// addrOf prefers the replica's fixed address when this machine reaches it (Linux: the
 // bridge network), which spares every request the engine's userland port forwarder;
 // otherwise (Docker Desktop, rootless engines) the published loopback port, which
-// always works. The gateway shares the host's network, so what pyship reaches, it does.
-func (p *Platform) addrOf(ctx context.Context, c engine.Summary) string {
+// always works. Both survive restarts; an address the engine assigns anew at every
+// start would not (two replicas swap theirs when the engine restarts). The gateway
+// shares the host's network, so what pyship reaches, it does.
+func (p *Platform) addrOf(c engine.Summary) string {
 	loopback := "127.0.0.1:" + c.Labels["pyship.hostport"]
-	port := c.Labels["pyship.port"]
-	if port == "" {
-		return loopback
-	}
-	ip, err := p.Engine.ContainerIP(ctx, c.ID)
-	if err != nil || ip == "" {
+	port, ip := c.Labels["pyship.port"], c.Labels[LabelIP]
+	if port == "" || ip == "" {
 		return loopback
 	}
 	direct := net.JoinHostPort(ip, port)
@@ -200,6 +206,36 @@ func (p *Platform) Reconcile(ctx context.Context, app *store.App) error {
 		return p.Store.Put(app)
 	}
 	return nil
+}
+
+// freeIP picks an address of subnet that no pyship replica holds (running or not:
+// a stopped replica gets its address back when it starts).
+func (p *Platform) freeIP(ctx context.Context, subnet netip.Prefix) (netip.Addr, error) {
+	cs, err := p.Engine.List(ctx, LabelIP)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	taken := map[netip.Addr]bool{}
+	for _, c := range cs {
+		if a, err := netip.ParseAddr(c.Labels[LabelIP]); err == nil {
+			taken[a] = true
+		}
+	}
+	// Start at a random offset: two pyships choosing at once rarely collide, and a
+	// collision only costs a retry. .0 is the network, .1 the engine's gateway.
+	n := 1 << (32 - subnet.Bits())
+	start := 2 + rand.IntN(max(n-3, 1))
+	for i := 0; i < n; i++ {
+		off := (start-2+i)%(n-3) + 2
+		a := subnet.Masked().Addr().As4()
+		v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+		v += uint32(off)
+		ip := netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+		if !taken[ip] {
+			return ip, nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("network %s (%s) has no free address", NetworkName, subnet)
 }
 
 // freePort picks a free loopback port for a replica; the engine binds it and keeps it
