@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/fixtures.sh >/dev/null
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-mkdir -p bin && CGO_ENABLED=0 go build -o bin/pyship ./cmd/pyship
+mkdir -p bin && CGO_ENABLED=0 go build -o bin/pyship ./cmd/pyship && go build -o bin/loadgen ./bench/loadgen
 fixtures=${PYSHIP_FIXTURES:-/var/cache/pyship-fixtures}
 work=$(mktemp -d)
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -16,10 +16,18 @@ iport=$(freeport)
 (cd "$fixtures/index" && exec python3 -m http.server "$iport" --bind 127.0.0.1 >/dev/null 2>&1) & ipid=$!
 gport=$(freeport)
 flags=(--state-dir "$work/state" --gateway "127.0.0.1:$gport")
-cleanup() { bin/pyship down bench "${flags[@]}" >/dev/null 2>&1 || true; docker rm -f "$(docker ps -aq --filter label=pyship.gateway.listen=127.0.0.1:$gport)" >/dev/null 2>&1 || true; kill $ipid 2>/dev/null || true; rm -rf "$work"; }
+# gunicorn's sync workers close every connection, so a run leaves tens of thousands of
+# TIME_WAIT sockets; untuned, they exhaust the ephemeral ports and rounds swing 3x.
+# For the run only (restored on exit): reuse TIME_WAIT ports, widen the port range.
+old_reuse=$(sysctl -n net.ipv4.tcp_tw_reuse); old_range=$(sysctl -n net.ipv4.ip_local_port_range | tr -s '\t ' ' ')
+tuned=0
+if sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="15000 64999" 2>/dev/null; then tuned=1; fi
+echo "host: $(nproc) cores; tcp_tw_reuse=1 and ports 15000-64999 for the run: $([ $tuned = 1 ] && echo yes || echo 'no (not root?)')"
+cleanup() { [ $tuned = 1 ] && sysctl -qw net.ipv4.tcp_tw_reuse="$old_reuse" net.ipv4.ip_local_port_range="$old_range"; bin/pyship down bench "${flags[@]}" >/dev/null 2>&1 || true; docker rm -f "$(docker ps -aq --filter label=pyship.gateway.listen=127.0.0.1:$gport)" >/dev/null 2>&1 || true; kill $ipid 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 sleep 0.5
 bin/pyship deploy examples/flask --app bench "${flags[@]}" --base pyship-fixtures/python:3.11-slim -i "http://127.0.0.1:$iport/simple/" --cache-dir "$work/cache" >/dev/null 2>&1
+own="$(docker ps --filter label=pyship.app=bench --format '{{.Label "pyship.ip"}}' | head -1):5000"
 replica=$(bin/pyship status bench --json "${flags[@]}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["replicas"][0]["Address"])')
 # wrk, and what docker-proxy (the engine's userland port forwarder, in both paths)
 # costs meanwhile: on a small machine it is often the bottleneck, not the gateway.
@@ -40,13 +48,31 @@ errs=re.search(r"Non-2xx or 3xx responses: (\d+)",t); sock=re.search(r"Socket er
 dp=re.search(r"docker-proxy-cpu: (\S+)",t)
 print(rps, v, (errs.group(1) if errs else "0"), (sock.group(1).replace(" ","_") if sock else "none"), dp.group(1) if dp else "?")'; }
 run_wrk "http://$replica/" >/dev/null # warm up
+direct_sum=""
 echo "load: wrk -t2 -c16 -d10s, GET / of the flask example (gunicorn, 2 sync workers), one replica; three alternating rounds"
 for round in 1 2 3; do
   read -r d_rps d_p99 d_err d_sock d_dp < <(run_wrk "http://$replica/" | parse)
+  direct_sum="$direct_sum$d_rps,"
   read -r g_rps g_p99 g_err g_sock g_dp < <(run_wrk -H "Host: bench.localhost" "http://127.0.0.1:$gport/" | parse)
   printf '  round %s  direct %6.0f req/s p99 %6.2f ms (docker-proxy %s) | gateway %6.0f req/s p99 %6.2f ms (docker-proxy %s, non-2xx %s, socket errors %s) | throughput %5.1f%%  added p99 %+6.2f ms\n' \
     "$round" "$d_rps" "$d_p99" "$d_dp" "$g_rps" "$g_p99" "$g_dp" "$g_err" "$g_sock" "$(python3 -c "print($g_rps/$d_rps*100)")" "$(python3 -c "print($g_p99-$d_p99)")"
   echo "           TIME_WAIT sockets now: $(ss -tan state time-wait | tail -n +2 | wc -l)"
+done
+# Latency at a fixed rate, half of what the replica serves directly: the gateway's
+# own cost, not the queueing of a saturated 2-core machine (open loop; latency counted
+# from when each request was due).
+rate=$(python3 -c "print(int(sum([$direct_sum])/3/2))")
+echo "fixed rate: $rate req/s (half the direct throughput above), 10 s per round, GET / of the same replica"
+for round in 1 2 3; do
+  d=$(bin/loadgen -json -url "http://$replica/" -rate "$rate" -duration 10s)
+  g=$(bin/loadgen -json -url "http://127.0.0.1:$gport/" -host bench.localhost -rate "$rate" -duration 10s)
+  o=$(bin/loadgen -json -url "http://$own/" -rate "$rate" -duration 10s)
+  python3 - "$round" "$d" "$g" "$o" <<'PY'
+import json, sys
+r, d, g, o = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), json.loads(sys.argv[4])
+print(f"  round {r}  direct (loopback port) p50 {d['p50_ms']:.2f} p99 {d['p99_ms']:.2f} ms | gateway p50 {g['p50_ms']:.2f} p99 {g['p99_ms']:.2f} ms | added p50 {g['p50_ms']-d['p50_ms']:+.2f} ms  p99 {g['p99_ms']-d['p99_ms']:+.2f} ms"
+      f"  || vs the replica's own address (what the gateway dials) p50 {o['p50_ms']:.2f} p99 {o['p99_ms']:.2f} ms: added p99 {g['p99_ms']-o['p99_ms']:+.2f} ms  (errors {d['errors']}/{g['errors']}/{o['errors']})")
+PY
 done
 echo "deploys (a settings change: new revision, health-gated switch, drain, stop):"
 for i in 1 2 3; do
