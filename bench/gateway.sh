@@ -62,18 +62,27 @@ done
 # own cost, not the queueing of a saturated 2-core machine (open loop; latency counted
 # from when each request was due).
 rate=$(python3 -c "print(int(sum([$direct_sum])/3/2))")
-echo "fixed rate: $rate req/s (half the direct throughput above), 10 s per round, GET / of the same replica"
-for round in 1 2 3; do
-  d=$(bin/loadgen -json -url "http://$replica/" -rate "$rate" -duration 10s)
-  g=$(bin/loadgen -json -url "http://127.0.0.1:$gport/" -host bench.localhost -rate "$rate" -duration 10s)
-  o=$(bin/loadgen -json -url "http://$own/" -rate "$rate" -duration 10s)
+rounds=${ROUNDS:-5}
+echo "fixed rate: $rate req/s (half the direct throughput above), 15 s per target, $rounds alternating rounds, GET / of the same replica"
+: >"$work/fixed"
+for round in $(seq 1 "$rounds"); do
+  d=$(bin/loadgen -json -url "http://$replica/" -rate "$rate" -duration 15s)
+  g=$(bin/loadgen -json -url "http://127.0.0.1:$gport/" -host bench.localhost -rate "$rate" -duration 15s)
+  o=$(bin/loadgen -json -url "http://$own/" -rate "$rate" -duration 15s)
+  echo "$d|$g|$o" >>"$work/fixed"
   python3 - "$round" "$d" "$g" "$o" <<'PY'
 import json, sys
 r, d, g, o = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), json.loads(sys.argv[4])
-print(f"  round {r}  direct (loopback port) p50 {d['p50_ms']:.2f} p99 {d['p99_ms']:.2f} ms | gateway p50 {g['p50_ms']:.2f} p99 {g['p99_ms']:.2f} ms | added p50 {g['p50_ms']-d['p50_ms']:+.2f} ms  p99 {g['p99_ms']-d['p99_ms']:+.2f} ms"
-      f"  || vs the replica's own address (what the gateway dials) p50 {o['p50_ms']:.2f} p99 {o['p99_ms']:.2f} ms: added p99 {g['p99_ms']-o['p99_ms']:+.2f} ms  (errors {d['errors']}/{g['errors']}/{o['errors']})")
+print(f"  round {r}  loopback port p50 {d['p50_ms']:.2f} p99 {d['p99_ms']:.2f} | own address p50 {o['p50_ms']:.2f} p99 {o['p99_ms']:.2f} | gateway p50 {g['p50_ms']:.2f} p99 {g['p99_ms']:.2f} ms  (errors {d['errors']}/{o['errors']}/{g['errors']})")
 PY
 done
+python3 - "$work/fixed" <<'PY'
+import json, statistics, sys
+rows = [[json.loads(x) for x in l.strip().split("|")] for l in open(sys.argv[1])]
+med = lambda f: statistics.median(f(r) for r in rows)
+for name, i in (("the loopback port", 0), ("the replica's own address (what the gateway dials)", 2)):
+    print(f"  median over rounds, gateway vs {name}: added p50 {med(lambda r: r[1]['p50_ms']-r[i]['p50_ms']):+.2f} ms, added p99 {med(lambda r: r[1]['p99_ms']-r[i]['p99_ms']):+.2f} ms")
+PY
 echo "deploys (a settings change: new revision, health-gated switch, drain, stop):"
 for i in 1 2 3; do
   t0=$(date +%s.%N)

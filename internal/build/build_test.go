@@ -128,7 +128,7 @@ func TestReproducibleAndLayered(t *testing.T) {
 		t.Errorf("app layer: app.py %+v, .env %+v", app["app/app.py"], app["app/.env"])
 	}
 	c := img.Config.Config
-	if c.User != "10001:10001" || c.WorkingDir != "/app" || strings.Join(c.Cmd, " ") != `/bin/sh -c exec gunicorn --bind "0.0.0.0:${PORT}" --access-logfile - app:app` {
+	if c.User != "10001:10001" || c.WorkingDir != "/app" || strings.Join(c.Cmd, " ") != `/bin/sh -c exec gunicorn --bind "0.0.0.0:${PORT}" --worker-class gthread --threads 4 --keep-alive 75 --access-logfile - app:app` {
 		t.Errorf("config: user %q dir %q cmd %q", c.User, c.WorkingDir, c.Cmd)
 	}
 	env := strings.Join(c.Env, " ")

@@ -59,8 +59,13 @@ func (d *detector) chooseServer() {
 		switch {
 		case has("gunicorn") || !(has("waitress") || has("granian")):
 			p.ServerPackage = "gunicorn"
-			argv = []string{"gunicorn", "--bind", "0.0.0.0:${PORT}", "--access-logfile", "-", entry}
-			rule = "WSGI app: gunicorn"
+			// gthread, not the default sync worker: sync closes every connection, so
+			// each request behind a proxy (pyship's gateway, Container Apps' ingress, a
+			// load balancer) costs a new TCP connection, and a slow client ties up a
+			// worker. Keep-alive outlasts the proxies' idle timeouts (60 s is common),
+			// so the proxy closes idle connections first and never reuses a dead one.
+			argv = []string{"gunicorn", "--bind", "0.0.0.0:${PORT}", "--worker-class", "gthread", "--threads", "4", "--keep-alive", "75", "--access-logfile", "-", entry}
+			rule = "WSGI app: gunicorn with threaded workers (keep-alive for the proxy in front)"
 			if has("gunicorn") {
 				rule += " (in the dependencies)"
 			} else {
