@@ -143,7 +143,7 @@ func New(log io.Writer) *Gateway {
 			pr.Out.Host = pr.In.Host // the app sees the name it was called by
 			pr.SetXForwarded()
 		},
-		Transport:     &retrier{g: g, base: transport},
+		Transport: &retrier{g: g, base: transport},
 		// 0, not -1: a response of known length goes out in as few writes as its size
 		// allows; streams (event streams, chunked bodies) are flushed at every write
 		// anyway. Flushing every write cost a fifth of the gateway's CPU in syscalls.
