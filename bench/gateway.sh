@@ -48,22 +48,23 @@ errs=re.search(r"Non-2xx or 3xx responses: (\d+)",t); sock=re.search(r"Socket er
 dp=re.search(r"docker-proxy-cpu: (\S+)",t)
 print(rps, v, (errs.group(1) if errs else "0"), (sock.group(1).replace(" ","_") if sock else "none"), dp.group(1) if dp else "?")'; }
 run_wrk "http://$replica/" >/dev/null # warm up
-direct_sum=""
-echo "load: wrk -t2 -c16 -d10s, GET / of the flask example (gunicorn, 2 sync workers), one replica; three alternating rounds"
+direct_sum=""; gateway_sum=""
+echo "load: wrk -t2 -c16 -d10s, GET / of the flask example (gunicorn, 2 workers x 4 threads, keep-alive), one replica; three alternating rounds"
 for round in 1 2 3; do
   read -r d_rps d_p99 d_err d_sock d_dp < <(run_wrk "http://$replica/" | parse)
   direct_sum="$direct_sum$d_rps,"
   read -r g_rps g_p99 g_err g_sock g_dp < <(run_wrk -H "Host: bench.localhost" "http://127.0.0.1:$gport/" | parse)
+  gateway_sum="$gateway_sum$g_rps,"
   printf '  round %s  direct %6.0f req/s p99 %6.2f ms (docker-proxy %s) | gateway %6.0f req/s p99 %6.2f ms (docker-proxy %s, non-2xx %s, socket errors %s) | throughput %5.1f%%  added p99 %+6.2f ms\n' \
     "$round" "$d_rps" "$d_p99" "$d_dp" "$g_rps" "$g_p99" "$g_dp" "$g_err" "$g_sock" "$(python3 -c "print($g_rps/$d_rps*100)")" "$(python3 -c "print($g_p99-$d_p99)")"
   echo "           TIME_WAIT sockets now: $(ss -tan state time-wait | tail -n +2 | wc -l)"
 done
-# Latency at a fixed rate, half of what the replica serves directly: the gateway's
-# own cost, not the queueing of a saturated 2-core machine (open loop; latency counted
-# from when each request was due).
-rate=$(python3 -c "print(int(sum([$direct_sum])/3/2))")
+# Latency at a fixed rate that loads both paths to at most half their capacity (half
+# the lower of the two throughputs above): the gateway's own cost, not the queueing of
+# a saturated 2-core machine (open loop; latency counted from when each request was due).
+rate=$(python3 -c "print(int(min(sum([$direct_sum]), sum([$gateway_sum]))/3/2))")
 rounds=${ROUNDS:-5}
-echo "fixed rate: $rate req/s (half the direct throughput above), 15 s per target, $rounds alternating rounds, GET / of the same replica"
+echo "fixed rate: $rate req/s (half the lower throughput above), 15 s per target, $rounds alternating rounds, GET / of the same replica"
 : >"$work/fixed"
 for round in $(seq 1 "$rounds"); do
   d=$(bin/loadgen -json -url "http://$replica/" -rate "$rate" -duration 15s)
