@@ -30,6 +30,8 @@ type result struct {
 	P999     float64 `json:"p999_ms"`
 	Max      float64 `json:"max_ms"`
 	Achieved float64 `json:"achieved_rps"`
+	// FirstErrors are the first few failures, to say what they were.
+	FirstErrors []string `json:"first_errors,omitempty"`
 }
 
 func main() {
@@ -49,6 +51,7 @@ func main() {
 	var mu sync.Mutex
 	var lat []time.Duration
 	errs := 0
+	var firstErrs []string
 	var wg sync.WaitGroup
 	interval := time.Duration(float64(time.Second) / *rate)
 	start := time.Now()
@@ -68,18 +71,26 @@ func main() {
 				req.Host = *host
 			}
 			resp, err := client.Do(req)
-			ok := err == nil
-			if ok {
-				io.Copy(io.Discard, resp.Body)
+			why := ""
+			if err != nil {
+				why = err.Error()
+			} else {
+				b, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				ok = resp.StatusCode < 400
+				if resp.StatusCode >= 400 {
+					why = fmt.Sprintf("%d %.200s", resp.StatusCode, b)
+				}
 			}
+			ok := why == ""
 			d := time.Since(due)
 			mu.Lock()
 			if ok {
 				lat = append(lat, d)
 			} else {
 				errs++
+				if len(firstErrs) < 3 {
+					firstErrs = append(firstErrs, why)
+				}
 			}
 			mu.Unlock()
 		}(due)
@@ -94,10 +105,13 @@ func main() {
 		i := int(p * float64(len(lat)-1))
 		return float64(lat[i].Microseconds()) / 1000
 	}
-	r := result{Rate: *rate, Sent: n, Errors: errs, P50: pct(0.50), P90: pct(0.90), P99: pct(0.99), P999: pct(0.999), Max: pct(1), Achieved: float64(len(lat)) / elapsed.Seconds()}
+	r := result{Rate: *rate, Sent: n, Errors: errs, P50: pct(0.50), P90: pct(0.90), P99: pct(0.99), P999: pct(0.999), Max: pct(1), Achieved: float64(len(lat)) / elapsed.Seconds(), FirstErrors: firstErrs}
 	if *asJSON {
 		json.NewEncoder(os.Stdout).Encode(r)
 		return
 	}
 	fmt.Printf("rate %.0f/s  sent %d  errors %d  p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  p99.9 %.2f ms  max %.2f ms\n", r.Rate, r.Sent, r.Errors, r.P50, r.P90, r.P99, r.P999, r.Max)
+	for _, e := range firstErrs {
+		fmt.Println("  error:", e)
+	}
 }
