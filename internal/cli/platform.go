@@ -695,7 +695,7 @@ func newLs(g *globals) *cobra.Command {
 func newStatus(g *globals) *cobra.Command {
 	return appCmd(g, "status NAME", "Show an app: revision, replicas and their state, URL", "", "  pyship status shop", cobra.ExactArgs(1), nil,
 		func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
-			cs, err := p.Engine.List(ctx, platform.LabelApp+"="+app.Name)
+			cs, err := p.Replicas(ctx, app.Name)
 			if err != nil {
 				return err
 			}

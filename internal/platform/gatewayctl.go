@@ -29,8 +29,7 @@ import (
 // GatewayName is the gateway container of this state directory (one gateway per
 // state directory, so separate platforms on one engine do not collide).
 func (p *Platform) GatewayName() string {
-	sum := sha256.Sum256([]byte(p.Store.Dir))
-	return "pyship-gateway-" + hex.EncodeToString(sum[:])[:8]
+	return "pyship-gateway-" + p.StateID()
 }
 
 // The gateway runs as a container of pyship's own binary, made by pyship from the

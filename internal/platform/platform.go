@@ -8,6 +8,8 @@ package platform
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -30,6 +32,9 @@ const (
 	LabelReplica  = "pyship.replica"
 	LabelSpec     = "pyship.spec"
 	LabelIP       = "pyship.ip" // the replica's fixed address on NetworkName
+	// LabelState names the state directory a replica belongs to (see StateID): two
+	// state directories may each have an app "web", and neither may touch the other's.
+	LabelState = "pyship.state"
 )
 
 // NetworkName is the bridge network replicas join, each with a fixed address: the
@@ -66,9 +71,20 @@ func (p *Platform) URL(app string) string {
 	return fmt.Sprintf("http://%s.localhost:%s/", app, port)
 }
 
+// StateID is the first 8 hex digits of the sha256 of the state directory's path.
+func (p *Platform) StateID() string {
+	sum := sha256.Sum256([]byte(p.Store.Dir))
+	return hex.EncodeToString(sum[:])[:8]
+}
+
+// Replicas lists an app's containers of this state directory.
+func (p *Platform) Replicas(ctx context.Context, app string) ([]engine.Summary, error) {
+	return p.replicas(ctx, app, "")
+}
+
 // replicas lists an app's containers, optionally of one revision.
 func (p *Platform) replicas(ctx context.Context, app, rev string) ([]engine.Summary, error) {
-	labels := []string{LabelApp + "=" + app}
+	labels := []string{LabelState + "=" + p.StateID(), LabelApp + "=" + app}
 	if rev != "" {
 		labels = append(labels, LabelRevision+"="+rev)
 	}

@@ -48,7 +48,7 @@ func (p *Platform) App(ctx context.Context, name string) (*store.App, error) {
 
 // RecoverAll rebuilds the record of every app the engine runs and the store lacks.
 func (p *Platform) RecoverAll(ctx context.Context) error {
-	cs, err := p.Engine.List(ctx, LabelApp)
+	cs, err := p.Engine.List(ctx, LabelState+"="+p.StateID(), LabelApp)
 	if err != nil {
 		return err
 	}

@@ -534,4 +534,17 @@ def index():
 	if cs, _ := eng.List(ctx, "pyship.app=faulty"); len(cs) != 2 { // scaled to 2 above
 		t.Errorf("%d replicas after the change, want 2 of the new revision", len(cs))
 	}
+
+	// Another state directory sees none of this one's apps: it neither adopts them
+	// (ls) nor removes them (down of an app with the same name).
+	other := platformCLI{t: t, flags: []string{"--state-dir", t.TempDir(), "--gateway", freeAddr(t)}}
+	if out := other.must("", "ls", "--json"); strings.Contains(out, "faulty") {
+		t.Errorf("another state directory adopted this one's app: %s", out)
+	}
+	if code, _, _ := other.run("", "down", "faulty"); code == 0 {
+		t.Errorf("down of an app another state directory owns succeeded")
+	}
+	if code, body := ask(); code != 200 || !strings.Contains(body, secret) {
+		t.Errorf("after another state directory's down: %d %s", code, body)
+	}
 }
