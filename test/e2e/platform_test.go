@@ -3,8 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,6 +20,8 @@ import (
 
 	"github.com/pyship/pyship/internal/cli"
 	"github.com/pyship/pyship/internal/engine"
+	"github.com/pyship/pyship/internal/platform"
+	"github.com/pyship/pyship/internal/store"
 )
 
 func freeAddr(t *testing.T) string {
@@ -39,6 +39,42 @@ func freeAddr(t *testing.T) string {
 			return a.String()
 		}
 	}
+}
+
+// platformEnv is what a platform test runs against: fixtures, the engine, a state
+// directory of its own and its gateway. Cleanup takes the apps down and removes the
+// gateway.
+type platformEnv struct {
+	base, index string
+	eng         *engine.Client
+	state, gw   string
+	gwName      string
+	c           platformCLI
+}
+
+func newPlatformEnv(t *testing.T, apps ...string) *platformEnv {
+	t.Helper()
+	base, indexDir := fixtures(t)
+	e := &platformEnv{base: base, index: serveIndex(t, indexDir), state: t.TempDir(), gw: freeAddr(t)}
+	eng, err := engine.New(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.eng = eng
+	e.gwName = (&platform.Platform{Store: &store.Store{Dir: e.state}}).GatewayName()
+	e.c = platformCLI{t: t, flags: []string{"--state-dir", e.state, "--gateway", e.gw}}
+	t.Cleanup(func() {
+		for _, a := range apps {
+			e.c.run("", "down", a)
+		}
+		// A test that restarts the engine leaves this client's connection stale.
+		if eng, err := engine.New(context.Background()); err == nil {
+			eng.Remove(context.Background(), e.gwName)
+			eng.Close()
+		}
+		e.eng.Close()
+	})
+	return e
 }
 
 // platformCLI runs pyship with the platform flags of this test.
@@ -132,22 +168,8 @@ func (l *load) after(mark int) []string {
 // load generator runs: v2 by a settings change, a broken v3, a rollback to v1, a
 // secret. No request may fail, and the secret may show nowhere but in the app.
 func TestPlatform(t *testing.T) {
-	base, indexDir := fixtures(t)
-	index := serveIndex(t, indexDir)
-	ctx := context.Background()
-	eng, err := engine.New(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
-	state := t.TempDir()
-	gw := freeAddr(t)
-	c := platformCLI{t: t, flags: []string{"--state-dir", state, "--gateway", gw}}
-	sum := sha256.Sum256([]byte(state))
-	t.Cleanup(func() {
-		c.run("", "down", "web")
-		eng.Remove(context.Background(), "pyship-gateway-"+hex.EncodeToString(sum[:])[:8])
-	})
+	e := newPlatformEnv(t, "web")
+	ctx, eng, c, gw, state, base, index := context.Background(), e.eng, e.c, e.gw, e.state, e.base, e.index
 
 	dir := filepath.Join(t.TempDir(), "flask")
 	copyDir(t, filepath.Join("..", "..", "examples", "flask"), dir)
@@ -271,23 +293,8 @@ func TestPlatform(t *testing.T) {
 // TestPlatformFaults: a deploy killed with SIGKILL mid-way leaves the old revision
 // serving and the next command cleans up; a restarted gateway brings its routes back.
 func TestPlatformFaults(t *testing.T) {
-	base, indexDir := fixtures(t)
-	index := serveIndex(t, indexDir)
-	ctx := context.Background()
-	eng, err := engine.New(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
-	state := t.TempDir()
-	gw := freeAddr(t)
-	c := platformCLI{t: t, flags: []string{"--state-dir", state, "--gateway", gw}}
-	sum := sha256.Sum256([]byte(state))
-	gwName := "pyship-gateway-" + hex.EncodeToString(sum[:])[:8]
-	t.Cleanup(func() {
-		c.run("", "down", "faulty")
-		eng.Remove(context.Background(), gwName)
-	})
+	e := newPlatformEnv(t, "faulty")
+	ctx, eng, c, gw, state, gwName, base, index := context.Background(), e.eng, e.c, e.gw, e.state, e.gwName, e.base, e.index
 	dir := filepath.Join(t.TempDir(), "flask")
 	copyDir(t, filepath.Join("..", "..", "examples", "flask"), dir)
 	tag := "pyship-e2e/platform-faults:1"

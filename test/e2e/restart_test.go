@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
 	"net/http"
 	"os"
@@ -25,23 +23,15 @@ func TestEngineRestart(t *testing.T) {
 	if os.Getenv("PYSHIP_TEST_ENGINE_RESTART") == "" {
 		t.Skip("restarts the Docker engine: set PYSHIP_TEST_ENGINE_RESTART=1 (scripts/test.sh runs it last)")
 	}
-	base, indexDir := fixtures(t)
-	index := serveIndex(t, indexDir)
-	state := t.TempDir()
-	gw := freeAddr(t)
-	c := platformCLI{t: t, flags: []string{"--state-dir", state, "--gateway", gw}}
-	sum := sha256.Sum256([]byte(state))
-	gwName := "pyship-gateway-" + hex.EncodeToString(sum[:])[:8]
 	tag := "pyship-e2e/engine-restart:1"
-	t.Cleanup(func() {
-		c.run("", "down", "alpha")
-		c.run("", "down", "beta")
+	t.Cleanup(func() { // registered first, so it runs after the apps are down
 		if eng, err := engine.New(context.Background()); err == nil {
-			eng.Remove(context.Background(), gwName)
 			eng.RemoveImage(context.Background(), tag)
 			eng.Close()
 		}
 	})
+	e := newPlatformEnv(t, "alpha", "beta")
+	c, gw, base, index := e.c, e.gw, e.base, e.index
 	dir := filepath.Join(t.TempDir(), "flask")
 	copyDir(t, filepath.Join("..", "..", "examples", "flask"), dir)
 	pyship(t, "build", dir, "--base", base, "-i", index, "--cache-dir", t.TempDir(), "-t", tag)
