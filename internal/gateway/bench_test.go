@@ -66,9 +66,7 @@ func BenchmarkGateway(b *testing.B) {
 	s := fastBackend(b)
 	g := New(io.Discard)
 	g.Load(&Routes{Version: 1, Apps: map[string]AppRoutes{"web": {Revisions: map[string][]string{"web--1": {addr2(s)}}, Weights: map[string]int{"web--1": 100}}}})
-	gw := httptest.NewServer(g)
-	b.Cleanup(gw.Close)
-	benchmarkTarget(b, gw.URL+"/", "web.localhost")
+	benchmarkTarget(b, serve(b, g)+"/", "web.localhost")
 }
 
 func addr2(s *httptest.Server) string { return s.Listener.Addr().String() }

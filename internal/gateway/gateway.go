@@ -8,22 +8,20 @@
 package gateway
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
-	"net/http"
-	"net/http/httputil"
 	"os"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // Routes is the file pyship commands write and the gateway reads.
@@ -94,6 +92,7 @@ func dirOf(p string) string {
 type backend struct {
 	addr     string
 	inflight atomic.Int64
+	client   *fasthttp.HostClient
 }
 
 type revision struct {
@@ -119,7 +118,7 @@ type Gateway struct {
 	table    atomic.Pointer[table]
 	mu       sync.Mutex
 	backends map[string]*backend // kept across reloads so in-flight counts carry over
-	proxy    *httputil.ReverseProxy
+	server   *fasthttp.Server
 	log      io.Writer
 	logMu    sync.Mutex
 }
@@ -128,49 +127,16 @@ type Gateway struct {
 func New(log io.Writer) *Gateway {
 	g := &Gateway{backends: map[string]*backend{}, log: log}
 	g.table.Store(&table{apps: map[string]*app{}})
-	transport := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConnsPerHost: 64,
-		IdleConnTimeout:     60 * time.Second,
-		// A proxy passes bodies as they are: left on, the transport would ask the app
-		// for gzip and unpack it again for every client that did not ask.
-		DisableCompression: true,
-	}
-	g.proxy = &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			b := pr.In.Context().Value(ctxBackend{}).(*backend)
-			pr.Out.URL.Scheme, pr.Out.URL.Host = "http", b.addr
-			pr.Out.Host = pr.In.Host // the app sees the name it was called by
-			pr.SetXForwarded()
-		},
-		Transport: &retrier{g: g, base: transport},
-		// Without a pool every response allocates a 32 KB copy buffer: at a thousand
-		// requests a second that garbage alone runs the collector ten times a second.
-		BufferPool: bufferPool{},
-		// 0, not -1: a response of known length goes out in as few writes as its size
-		// allows; streams (event streams, chunked bodies) are flushed at every write
-		// anyway. Flushing every write cost a fifth of the gateway's CPU in syscalls.
-		FlushInterval: 0,
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			http.Error(w, "pyship gateway: the app did not answer: "+err.Error(), http.StatusBadGateway)
-		},
-	}
+	g.server = newServer(g.handle)
 	return g
 }
-
-var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
-// bufferPool lends ReverseProxy its copy buffers.
-type bufferPool struct{}
-
-func (bufferPool) Get() []byte  { return *copyBuffers.Get().(*[]byte) }
-func (bufferPool) Put(b []byte) { copyBuffers.Put(&b) }
 
 // Load installs a routing table. Backends that stay keep their in-flight counts.
 func (g *Gateway) Load(r *Routes) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	t := &table{version: r.Version, apps: map[string]*app{}, src: r}
+	used := map[string]bool{}
 	for name, ar := range r.Apps {
 		a := &app{}
 		var revs []string
@@ -183,9 +149,10 @@ func (g *Gateway) Load(r *Routes) {
 			for _, addr := range ar.Revisions[rev] {
 				b, ok := g.backends[addr]
 				if !ok {
-					b = &backend{addr: addr}
+					b = &backend{addr: addr, client: newClient(addr)}
 					g.backends[addr] = b
 				}
+				used[addr] = true
 				rv.backends = append(rv.backends, b)
 			}
 			a.total += rv.weight
@@ -194,6 +161,14 @@ func (g *Gateway) Load(r *Routes) {
 		t.apps[name] = a
 	}
 	g.table.Store(t)
+	// A replica that left the table and has nothing in flight is forgotten, with its
+	// idle connections; addresses are reused by later replicas.
+	for addr, b := range g.backends {
+		if !used[addr] && b.inflight.Load() == 0 {
+			b.client.CloseIdleConnections()
+			delete(g.backends, addr)
+		}
+	}
 }
 
 // Version is the version of the table in use.
@@ -213,21 +188,27 @@ func (g *Gateway) Inflight() map[string]int64 {
 	return out
 }
 
-type ctxBackend struct{}
-type ctxAlternatives struct{}
-
 const cookiePrefix = "pyship-rev-"
 
-// route finds the app, revision and backend for a request.
-func (g *Gateway) route(w http.ResponseWriter, r *http.Request) (*revision, *backend, []*backend, string) {
-	host := r.Host
+// pick is where a request goes: a replica of a revision, the replicas to retry on,
+// and the sticky cookie to set when the app splits its traffic.
+type pick struct {
+	rev    *revision
+	b      *backend
+	alts   []*backend
+	cookie string // the app's name when a sticky cookie must be set
+}
+
+// route finds the app, revision and backend for a request, or says why there is none.
+func (g *Gateway) route(req *fasthttp.RequestHeader) (pick, string) {
+	host := string(req.Host())
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
 	name, ok := strings.CutSuffix(host, ".localhost")
 	if !ok {
-		return nil, nil, nil, "use NAME.localhost as the host name"
+		return pick{}, "use NAME.localhost as the host name"
 	}
 	want := ""
 	if rev, appName, ok := strings.Cut(name, "---"); ok {
@@ -236,58 +217,58 @@ func (g *Gateway) route(w http.ResponseWriter, r *http.Request) (*revision, *bac
 	t := g.table.Load()
 	a := t.apps[name]
 	if a == nil || len(a.revisions) == 0 {
-		return nil, nil, nil, fmt.Sprintf("no app %q is deployed", name)
+		return pick{}, fmt.Sprintf("no app %q is deployed", name)
 	}
-	var rv *revision
+	var p pick
 	switch {
 	case want != "":
 		for _, x := range a.revisions {
 			if x.name == want || x.name == name+"--"+want {
-				rv = x
+				p.rev = x
 			}
 		}
-		if rv == nil {
-			return nil, nil, nil, fmt.Sprintf("app %q has no running revision %q", name, want)
+		if p.rev == nil {
+			return pick{}, fmt.Sprintf("app %q has no running revision %q", name, want)
 		}
 	case a.total > 0:
 		// Sticky: a client keeps its revision while that revision takes traffic.
-		if c, err := r.Cookie(cookiePrefix + name); err == nil {
+		if c := req.Cookie(cookiePrefix + name); len(c) > 0 {
 			for _, x := range a.revisions {
-				if x.name == c.Value && x.weight > 0 {
-					rv = x
+				if x.name == string(c) && x.weight > 0 {
+					p.rev = x
 				}
 			}
 		}
-		if rv == nil {
+		if p.rev == nil {
 			n := rand.IntN(a.total)
 			for _, x := range a.revisions {
 				if n < x.weight {
-					rv = x
+					p.rev = x
 					break
 				}
 				n -= x.weight
 			}
 			if multiple(a) {
-				http.SetCookie(w, &http.Cookie{Name: cookiePrefix + name, Value: rv.name, Path: "/", HttpOnly: true})
+				p.cookie = name
 			}
 		}
 	}
+	rv := p.rev
 	if rv == nil || len(rv.backends) == 0 {
-		return nil, nil, nil, fmt.Sprintf("app %q has no ready replica", name)
+		return pick{}, fmt.Sprintf("app %q has no ready replica", name)
 	}
 	i := rv.next.Add(1)
-	b := rv.backends[int(i)%len(rv.backends)]
+	p.b = rv.backends[int(i)%len(rv.backends)]
 	// Alternatives for a retry: the revision's other replicas, then other live ones.
-	var alts []*backend
 	for j := 1; j < len(rv.backends); j++ {
-		alts = append(alts, rv.backends[(int(i)+j)%len(rv.backends)])
+		p.alts = append(p.alts, rv.backends[(int(i)+j)%len(rv.backends)])
 	}
 	for _, x := range a.revisions {
 		if x != rv && x.weight > 0 {
-			alts = append(alts, x.backends...)
+			p.alts = append(p.alts, x.backends...)
 		}
 	}
-	return rv, b, alts, ""
+	return p, ""
 }
 
 func multiple(a *app) bool {
@@ -300,101 +281,12 @@ func multiple(a *app) bool {
 	return n > 1
 }
 
-// ServeHTTP proxies one request.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	rv, b, alts, why := g.route(w, r)
-	if b == nil {
-		http.Error(w, "pyship gateway: "+why, http.StatusNotFound)
-		g.access(r, http.StatusNotFound, start, "-", "-")
-		return
-	}
-	b.inflight.Add(1)
-	defer b.inflight.Add(-1)
-	ctx := context.WithValue(r.Context(), ctxBackend{}, b)
-	ctx = context.WithValue(ctx, ctxAlternatives{}, alts)
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	g.proxy.ServeHTTP(rec, r.WithContext(ctx))
-	g.access(r, rec.status, start, rv.name, b.addr)
-}
-
-func (g *Gateway) access(r *http.Request, status int, start time.Time, rev, addr string) {
-	if g.log == nil {
+func (g *Gateway) access(host, method, uri string, status int, start time.Time, rev, addr string) {
+	if g.log == nil || g.log == io.Discard {
 		return
 	}
 	g.logMu.Lock()
 	defer g.logMu.Unlock()
-	fmt.Fprintf(g.log, "%s %s %s %s %d %.1fms rev=%s backend=%s\n", start.UTC().Format(time.RFC3339Nano), r.Host, r.Method, r.URL.RequestURI(), status,
+	fmt.Fprintf(g.log, "%s %s %s %s %d %.1fms rev=%s backend=%s\n", start.UTC().Format(time.RFC3339Nano), host, method, uri, status,
 		float64(time.Since(start).Microseconds())/1000, rev, addr)
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	s.status = code
-	s.ResponseWriter.WriteHeader(code)
-}
-
-// Unwrap lets http.ResponseController reach Flush and Hijack (WebSocket upgrades).
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
-// retrier retries an idempotent request once on another replica when the connection
-// to the first was refused or reset before any response: a replica that is stopping
-// or not yet listening then costs a few milliseconds, not an error.
-type retrier struct {
-	g    *Gateway
-	base http.RoundTripper
-}
-
-func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(req)
-	if err == nil || !retriable(req, err) {
-		return resp, err
-	}
-	alts, _ := req.Context().Value(ctxAlternatives{}).([]*backend)
-	if len(alts) == 0 {
-		return nil, err
-	}
-	b := alts[0] // once: a second failure is the answer
-	r2 := req.Clone(req.Context())
-	r2.URL.Host = b.addr
-	b.inflight.Add(1)
-	resp, err2 := t.base.RoundTrip(r2)
-	if resp != nil && resp.Body != nil {
-		resp.Body = &releaseBody{ReadCloser: resp.Body, b: b}
-	} else {
-		b.inflight.Add(-1)
-	}
-	return resp, err2
-}
-
-type releaseBody struct {
-	io.ReadCloser
-	b    *backend
-	once sync.Once
-}
-
-func (r *releaseBody) Close() error {
-	r.once.Do(func() { r.b.inflight.Add(-1) })
-	return r.ReadCloser.Close()
-}
-
-// retriable: a request whose body was not consumed can go to another replica when the
-// connection was refused (it never reached the app); after a reset the app may have
-// acted on it, so only idempotent methods are retried then.
-func retriable(req *http.Request, err error) bool {
-	if req.Body != nil && req.Body != http.NoBody && req.ContentLength != 0 {
-		return false
-	}
-	if errors.Is(err, syscall.ECONNREFUSED) {
-		return true
-	}
-	switch req.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
-		return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
-	}
-	return false
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -36,6 +37,22 @@ func backendServer(t *testing.T, body string) *httptest.Server {
 	}))
 	t.Cleanup(s.Close)
 	return s
+}
+
+// serve runs g on a loopback port until the test ends; it returns the base URL.
+func serve(t testing.TB, g *Gateway) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go g.Serve(l)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		g.Shutdown(ctx)
+	})
+	return "http://" + l.Addr().String()
 }
 
 func addr(s *httptest.Server) string { return strings.TrimPrefix(s.URL, "http://") }
@@ -73,11 +90,10 @@ func TestRoutingBalancingAndHeaders(t *testing.T) {
 		"web": {Revisions: map[string][]string{"web--aaaa": {addr(a1), addr(a2)}}, Weights: map[string]int{"web--aaaa": 100}},
 		"api": {Revisions: map[string][]string{"api--bbbb": {addr(b1)}, "api--cccc": {addr(a1)}}, Weights: map[string]int{"api--bbbb": 100}},
 	}})
-	gw := httptest.NewServer(g)
-	defer gw.Close()
+	gw := serve(t, g)
 	seen := map[string]int{}
 	for i := 0; i < 10; i++ {
-		code, body, _ := get(t, gw.URL, "web.localhost:8080", "/")
+		code, body, _ := get(t, gw, "web.localhost:8080", "/")
 		if code != 200 {
 			t.Fatalf("%d %s", code, body)
 		}
@@ -89,14 +105,14 @@ func TestRoutingBalancingAndHeaders(t *testing.T) {
 	if seen["web-1"] != 5 || seen["web-2"] != 5 {
 		t.Errorf("round robin: %v", seen)
 	}
-	if _, body, _ := get(t, gw.URL, "cccc---api.localhost", "/"); !strings.HasPrefix(body, "web-1") {
+	if _, body, _ := get(t, gw, "cccc---api.localhost", "/"); !strings.HasPrefix(body, "web-1") {
 		t.Errorf("revision host reached %q", body)
 	}
-	if _, body, _ := get(t, gw.URL, "api.localhost", "/"); !strings.HasPrefix(body, "other") {
+	if _, body, _ := get(t, gw, "api.localhost", "/"); !strings.HasPrefix(body, "other") {
 		t.Errorf("weights: %q", body)
 	}
 	for _, host := range []string{"nosuch.localhost", "example.com", "zzzz---api.localhost"} {
-		if code, _, _ := get(t, gw.URL, host, "/"); code != 404 {
+		if code, _, _ := get(t, gw, host, "/"); code != 404 {
 			t.Errorf("%s: %d", host, code)
 		}
 	}
@@ -107,29 +123,86 @@ func TestRetryOnRefusedConnection(t *testing.T) {
 	g := New(io.Discard)
 	g.Load(&Routes{Version: 1, Apps: map[string]AppRoutes{"web": {
 		Revisions: map[string][]string{"web--a": {deadAddr(t), addr(live)}}, Weights: map[string]int{"web--a": 100}}}})
-	gw := httptest.NewServer(g)
-	defer gw.Close()
+	gw := serve(t, g)
 	for i := 0; i < 20; i++ {
-		if code, body, _ := get(t, gw.URL, "web.localhost", "/"); code != 200 || !strings.HasPrefix(body, "live") {
+		if code, body, _ := get(t, gw, "web.localhost", "/"); code != 200 || !strings.HasPrefix(body, "live") {
 			t.Fatalf("request %d: %d %s", i, code, body)
 		}
 	}
-	// A POST with a body is not replayed.
-	req, _ := http.NewRequest("POST", gw.URL, strings.NewReader("data"))
-	req.Host = "web.localhost"
-	bad := 0
+	// A refused connection never reached an app: a POST with a body goes on too.
 	for i := 0; i < 4; i++ {
-		resp, err := http.DefaultClient.Do(req.Clone(req.Context()))
-		if err == nil {
-			if resp.StatusCode == http.StatusBadGateway {
-				bad++
-			}
-			resp.Body.Close()
+		req, _ := http.NewRequest("POST", gw, strings.NewReader("data"))
+		req.Host = "web.localhost"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
 		}
-		req.Body = io.NopCloser(strings.NewReader("data"))
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("POST %d: %d", i, resp.StatusCode)
+		}
 	}
-	if bad == 0 {
-		t.Error("a POST body was replayed to another replica")
+}
+
+// TestNoReplayAfterReset: a replica that resets the connection after reading a
+// request may have acted on it; a GET goes to another replica, a POST does not.
+func TestNoReplayAfterReset(t *testing.T) {
+	var posts, reset atomic.Int64
+	live := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "POST" {
+			posts.Add(1)
+		}
+		io.WriteString(w, "live")
+	}))
+	defer live.Close()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				b := make([]byte, 4096)
+				n, _ := c.Read(b)
+				if strings.HasPrefix(string(b[:n]), "POST ") {
+					reset.Add(1)
+				}
+				c.(*net.TCPConn).SetLinger(0) // close with a reset
+				c.Close()
+			}()
+		}
+	}()
+	g := New(io.Discard)
+	g.Load(&Routes{Version: 1, Apps: map[string]AppRoutes{"web": {
+		Revisions: map[string][]string{"web--a": {l.Addr().String(), addr(live)}}, Weights: map[string]int{"web--a": 100}}}})
+	gw := serve(t, g)
+	gets, bad := 0, 0
+	for i := 0; i < 8; i++ {
+		if code, _, _ := get(t, gw, "web.localhost", "/"); code == 200 {
+			gets++
+		}
+		req, _ := http.NewRequest("POST", gw, strings.NewReader("data"))
+		req.Host = "web.localhost"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusBadGateway {
+			bad++
+		}
+	}
+	if gets != 8 {
+		t.Errorf("%d of 8 GETs answered", gets)
+	}
+	// Every POST the resetting replica read failed, and none of them reached the other.
+	if reset.Load() == 0 || int64(bad) != reset.Load() || posts.Load() != 8-reset.Load() {
+		t.Errorf("the resetting replica read %d POSTs, %d failed, the live one got %d", reset.Load(), bad, posts.Load())
 	}
 }
 
@@ -138,11 +211,10 @@ func TestStickyWeights(t *testing.T) {
 	g := New(io.Discard)
 	g.Load(&Routes{Version: 1, Apps: map[string]AppRoutes{"web": {
 		Revisions: map[string][]string{"web--1": {addr(v1)}, "web--2": {addr(v2)}}, Weights: map[string]int{"web--1": 50, "web--2": 50}}}})
-	gw := httptest.NewServer(g)
-	defer gw.Close()
+	gw := serve(t, g)
 	counts := map[string]int{}
 	for i := 0; i < 200; i++ {
-		_, body, resp := get(t, gw.URL, "web.localhost", "/")
+		_, body, resp := get(t, gw, "web.localhost", "/")
 		counts[strings.Fields(body)[0]]++
 		if i == 0 {
 			c := resp.Cookies()
@@ -151,7 +223,7 @@ func TestStickyWeights(t *testing.T) {
 			}
 			first := strings.Fields(body)[0]
 			for j := 0; j < 10; j++ {
-				if _, b, _ := get(t, gw.URL, "web.localhost", "/", c[0]); strings.Fields(b)[0] != first {
+				if _, b, _ := get(t, gw, "web.localhost", "/", c[0]); strings.Fields(b)[0] != first {
 					t.Fatalf("the cookie did not keep the client on %s", first)
 				}
 			}
@@ -166,9 +238,8 @@ func TestWebSocketUpgrade(t *testing.T) {
 	b := backendServer(t, "ws")
 	g := New(io.Discard)
 	g.Load(&Routes{Version: 1, Apps: map[string]AppRoutes{"web": {Revisions: map[string][]string{"web--a": {addr(b)}}, Weights: map[string]int{"web--a": 100}}}})
-	gw := httptest.NewServer(g)
-	defer gw.Close()
-	conn, err := net.Dial("tcp", addr(gw))
+	gw := serve(t, g)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(gw, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,6 +249,9 @@ func TestWebSocketUpgrade(t *testing.T) {
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil || resp.StatusCode != 101 {
 		t.Fatalf("%v %v", resp, err)
+	}
+	if resp.Header.Get("Upgrade") != "websocket" || !strings.EqualFold(resp.Header.Get("Connection"), "upgrade") {
+		t.Errorf("the 101 lost its upgrade headers: %v", resp.Header)
 	}
 	fmt.Fprintf(conn, "hello\n")
 	line, _ := br.ReadString('\n')
@@ -192,8 +266,7 @@ func TestSwitchUnderLoad(t *testing.T) {
 	v1, v2 := backendServer(t, "v1"), backendServer(t, "v2")
 	g := New(io.Discard)
 	g.Load(&Routes{Version: 1, Apps: map[string]AppRoutes{"web": {Revisions: map[string][]string{"web--1": {addr(v1)}}, Weights: map[string]int{"web--1": 100}}}})
-	gw := httptest.NewServer(g)
-	defer gw.Close()
+	gw := serve(t, g)
 	var ok, failed atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -208,7 +281,7 @@ func TestSwitchUnderLoad(t *testing.T) {
 					return
 				default:
 				}
-				req, _ := http.NewRequest("GET", gw.URL+"/?sleep=2ms", nil)
+				req, _ := http.NewRequest("GET", gw+"/?sleep=2ms", nil)
 				req.Host = "web.localhost"
 				resp, err := client.Do(req)
 				if err != nil {
@@ -238,7 +311,7 @@ func TestSwitchUnderLoad(t *testing.T) {
 	if failed.Load() != 0 || ok.Load() < 100 {
 		t.Fatalf("%d ok, %d failed", ok.Load(), failed.Load())
 	}
-	if _, body, _ := get(t, gw.URL, "web.localhost", "/"); !strings.HasPrefix(body, "v2") {
+	if _, body, _ := get(t, gw, "web.localhost", "/"); !strings.HasPrefix(body, "v2") {
 		t.Errorf("after the switch: %s", body)
 	}
 }

@@ -77,10 +77,9 @@ func Serve(ctx context.Context, routesPath, listen, admin string, log io.Writer)
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(Status{Version: g.Version(), Inflight: g.Inflight(), Routes: g.Routes(), StateDir: DirID(dirOf(routesPath))})
 	})
-	proxySrv := &http.Server{Handler: g, ReadHeaderTimeout: 30 * time.Second, WriteTimeout: 0, IdleTimeout: 120 * time.Second}
 	adminSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 2)
-	go func() { errc <- proxySrv.Serve(pl) }()
+	go func() { errc <- g.Serve(pl) }()
 	go func() { errc <- adminSrv.Serve(al) }()
 	go watch(ctx, routesPath, g, log)
 	select {
@@ -89,7 +88,7 @@ func Serve(ctx context.Context, routesPath, listen, admin string, log io.Writer)
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	proxySrv.Shutdown(sctx)
+	g.Shutdown(sctx)
 	adminSrv.Shutdown(sctx)
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

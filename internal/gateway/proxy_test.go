@@ -1,0 +1,214 @@
+package gateway
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// appServer is a replica with the behaviours a proxy must pass through untouched; it
+// counts the connections the gateway opens to it.
+func appServer(t *testing.T, conns *atomic.Int64, idle time.Duration) *httptest.Server {
+	t.Helper()
+	release := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/headers", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Keep-Alive", "timeout=5")
+		w.Header().Set("X-App", "yes")
+		for _, k := range []string{"Connection", "Keep-Alive", "X-Hop", "X-Kept", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "User-Agent"} {
+			fmt.Fprintf(w, "%s=%q\n", k, r.Header.Get(k))
+		}
+		fmt.Fprintf(w, "proto=%s\n", r.Proto)
+	})
+	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1048576")
+		w.Write([]byte(strings.Repeat("x", 1<<20)))
+	})
+	mux.HandleFunc("/chunked", func(w http.ResponseWriter, r *http.Request) {
+		for i := 0; i < 100; i++ {
+			fmt.Fprintf(w, "line %d\n", i)
+			w.(http.Flusher).Flush()
+		}
+	})
+	mux.HandleFunc("/events", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "data: first\n\n")
+		w.(http.Flusher).Flush()
+		<-release // the client must see the first event before the app goes on
+		fmt.Fprint(w, "data: second\n\n")
+	})
+	mux.HandleFunc("/release", func(w http.ResponseWriter, r *http.Request) { close(release) })
+	mux.HandleFunc("/upload", func(w http.ResponseWriter, r *http.Request) {
+		h := sha256.New()
+		n, err := io.Copy(h, r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		fmt.Fprintf(w, "%d %s", n, hex.EncodeToString(h.Sum(nil)))
+	})
+	s := httptest.NewUnstartedServer(mux)
+	s.Config.IdleTimeout = idle
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew && conns != nil {
+			conns.Add(1)
+		}
+	}
+	s.Start()
+	t.Cleanup(s.Close)
+	return s
+}
+
+func oneApp(t *testing.T, s *httptest.Server) (*Gateway, string) {
+	g := New(io.Discard)
+	g.Load(&Routes{Version: 1, Apps: map[string]AppRoutes{"web": {Revisions: map[string][]string{"web--a": {addr(s)}}, Weights: map[string]int{"web--a": 100}}}})
+	return g, serve(t, g)
+}
+
+func do(t *testing.T, method, url, host string, body io.Reader, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, body)
+	req.Host = host
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+// TestBodiesAndConnectionReuse: fixed-length, chunked and empty (HEAD) bodies pass
+// through whole, and the gateway keeps one connection to the app for a client that
+// sends one request after another.
+func TestBodiesAndConnectionReuse(t *testing.T) {
+	var conns atomic.Int64
+	s := appServer(t, &conns, 0)
+	_, gw := oneApp(t, s)
+	for i := 0; i < 30; i++ {
+		resp, body := do(t, "GET", gw+"/big", "web.localhost", nil)
+		if resp.StatusCode != 200 || len(body) != 1<<20 || resp.ContentLength != 1<<20 {
+			t.Fatalf("big: %d, %d bytes, length %d", resp.StatusCode, len(body), resp.ContentLength)
+		}
+		resp, body = do(t, "GET", gw+"/chunked", "web.localhost", nil)
+		if !strings.HasSuffix(body, "line 99\n") || strings.Count(body, "\n") != 100 {
+			t.Fatalf("chunked: %q", body)
+		}
+		resp, body = do(t, "HEAD", gw+"/big", "web.localhost", nil)
+		if resp.StatusCode != 200 || body != "" || resp.ContentLength != 1<<20 {
+			t.Fatalf("head: %d %q length %d", resp.StatusCode, body, resp.ContentLength)
+		}
+	}
+	if n := conns.Load(); n > 2 {
+		t.Errorf("90 requests one after another opened %d connections to the app", n)
+	}
+}
+
+// TestIdleConnectionClosedByApp: the app closes idle keep-alive connections sooner
+// than the gateway's pool would; a POST with a body after the pause still goes
+// through (nothing is written to a closed connection, so nothing is replayed).
+func TestIdleConnectionClosedByApp(t *testing.T) {
+	var conns atomic.Int64
+	s := appServer(t, &conns, 100*time.Millisecond)
+	_, gw := oneApp(t, s)
+	for i := 0; i < 4; i++ {
+		resp, body := do(t, "POST", gw+"/upload", "web.localhost", strings.NewReader("hello"))
+		if resp.StatusCode != 200 || !strings.HasPrefix(body, "5 ") {
+			t.Fatalf("request %d: %d %s", i, resp.StatusCode, body)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if conns.Load() < 4 {
+		t.Errorf("the app closed its idle connections, yet only %d were opened", conns.Load())
+	}
+}
+
+// TestStreams: an event stream reaches the client event by event, and a large upload
+// reaches the app whole, without either being buffered in the gateway first.
+func TestStreams(t *testing.T) {
+	s := appServer(t, nil, 0)
+	g, gw := oneApp(t, s)
+	req, _ := http.NewRequest("GET", gw+"/events", nil)
+	req.Host = "web.localhost"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(resp.Body)
+	line, err := br.ReadString('\n')
+	if err != nil || line != "data: first\n" {
+		t.Fatalf("first event: %q %v", line, err)
+	}
+	if n := g.Inflight()[addr(s)]; n != 1 {
+		t.Errorf("in flight during a stream: %d", n)
+	}
+	do(t, "GET", gw+"/release", "web.localhost", nil)
+	rest, _ := io.ReadAll(br)
+	resp.Body.Close()
+	if string(rest) != "\ndata: second\n\n" {
+		t.Errorf("rest of the stream: %q", rest)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for g.Inflight()[addr(s)] != 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := g.Inflight()[addr(s)]; n != 0 {
+		t.Errorf("in flight after the stream: %d", n)
+	}
+
+	data := strings.Repeat("0123456789abcdef", 1<<20) // 16 MB, over fasthttp's 4 MB default limit
+	sum := sha256.Sum256([]byte(data))
+	want := fmt.Sprintf("%d %s", len(data), hex.EncodeToString(sum[:]))
+	if resp, body := do(t, "POST", gw+"/upload", "web.localhost", strings.NewReader(data)); resp.StatusCode != 200 || body != want {
+		t.Errorf("upload of known length: %d %q", resp.StatusCode, body)
+	}
+	// Chunked: no length known in advance.
+	if resp, body := do(t, "POST", gw+"/upload", "web.localhost", io.MultiReader(strings.NewReader(data))); resp.StatusCode != 200 || body != want {
+		t.Errorf("chunked upload: %d %q", resp.StatusCode, body)
+	}
+}
+
+// TestHopByHopAndForwardedHeaders: headers about one connection stop at the gateway,
+// in both directions; the X-Forwarded-* a client sends are replaced, not trusted.
+func TestHopByHopAndForwardedHeaders(t *testing.T) {
+	s := appServer(t, nil, 0)
+	_, gw := oneApp(t, s)
+	resp, body := do(t, "GET", gw+"/headers", "web.localhost:8080", nil,
+		"Connection", "X-Hop", "X-Hop", "1", "X-Kept", "2", "Keep-Alive", "timeout=9",
+		"X-Forwarded-For", "6.6.6.6", "X-Forwarded-Host", "evil", "X-Forwarded-Proto", "https")
+	for _, want := range []string{`X-Hop=""`, `X-Kept="2"`, `Keep-Alive=""`, `X-Forwarded-For="127.0.0.1"`,
+		`X-Forwarded-Host="web.localhost:8080"`, `X-Forwarded-Proto="http"`, `User-Agent="Go-http-client/1.1"`, "proto=HTTP/1.1"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the app saw %q, want %s", body, want)
+		}
+	}
+	if resp.Header.Get("Keep-Alive") != "" || resp.Header.Get("X-App") != "yes" {
+		t.Errorf("response headers: %v", resp.Header)
+	}
+	// HTTP/1.0 and "Connection: close" end the client's connection, not the app's.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(gw, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprint(conn, "GET /headers HTTP/1.0\r\nHost: web.localhost\r\n\r\n")
+	b, err := io.ReadAll(conn) // the gateway closes after one response
+	if err != nil || !strings.Contains(string(b), "proto=HTTP/1.1") || !strings.Contains(string(b), `Connection=""`) {
+		t.Errorf("HTTP/1.0 request: %v %q", err, b)
+	}
+}
