@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The gateway against hitting a replica directly on loopback, and against nginx in
 # front of the same replica (wrk at saturation: throughput and p99; an open-loop load
-# generator at a fixed rate: added p50/p99), same replica, same run; then the time a
-# deploy takes from the command to switched traffic, split into the app's own start
-# time and pyship's part.
+# generator at two fixed rates, the targets interleaved: added p50/p99), same replica,
+# same run; then the time a deploy takes from the command to switched traffic, split
+# into the app's own start time and pyship's part.
 #
 #   bash bench/gateway.sh
 set -euo pipefail
@@ -73,7 +73,7 @@ e=re.search(r"Non-2xx or 3xx responses: (\d+)",t); s=re.search(r"Socket errors: 
 print(rps, v, int(e.group(1) if e else 0) + (1 if s else 0))'
 }
 for k in 0 1 2 3; do wrk_one $k >/dev/null; done # warm up
-rounds=${ROUNDS:-3}
+rounds=${ROUNDS:-5}
 echo "saturation: wrk -t2 -c16 -d10s, GET / of the flask example (gunicorn, 2 workers x 4 threads, keep-alive), one replica; $rounds rounds, targets alternating"
 : >"$work/sat"
 for round in $(seq 1 "$rounds"); do
@@ -94,38 +94,47 @@ med = lambda f: statistics.median(f(r) for r in rows)
 print(f"  median throughput: gateway {med(lambda r: r[6]/r[0])*100:.0f}% of the loopback port, {med(lambda r: r[6]/r[3])*100:.0f}% of the own address; nginx {med(lambda r: r[9]/r[0])*100:.0f}% and {med(lambda r: r[9]/r[3])*100:.0f}%; gateway {med(lambda r: r[6]/r[9])*100:.0f}% of nginx")
 print(f"  median added p99 at saturation: gateway {med(lambda r: r[7]-r[1]):+.2f} ms vs the loopback port, {med(lambda r: r[7]-r[4]):+.2f} ms vs the own address; nginx {med(lambda r: r[10]-r[1]):+.2f} / {med(lambda r: r[10]-r[4]):+.2f} ms")
 PY
-# Latency at a fixed rate that loads every path to at most half its capacity: the
-# hop's own cost rather than the queueing of a saturated 2-core machine (open loop;
-# each latency counts from when its request was due).
-rate=$(python3 -c "
+# Latency at fixed rates (a quarter and half of the lowest saturation throughput):
+# the hop's own cost rather than the queueing of a saturated 2-core machine. One
+# open-loop generator sends each request to the next target in turn, so the four
+# paths are measured at the same moments: this machine's speed drifts from one minute
+# to the next by more than a proxy adds, and one run per target after another
+# compared the minutes. Each latency counts from when its request was due.
+low=$(python3 -c "
 import statistics
 rows=[[float(x) for x in l.split()] for l in open('$work/sat')]
-print(int(min(statistics.median(r[3*k] for r in rows) for k in range(4))/2))")
-frounds=${FIXED_ROUNDS:-5}
-echo "fixed rate: $rate req/s (half the lowest median throughput above), 15 s per target, $frounds rounds"
-: >"$work/fixed"
-for round in $(seq 1 "$frounds"); do
-  line=""
-  for k in 0 1 2 3; do
-    h=()
-    if [ -n "${hosts[$k]}" ]; then h=(-host "${hosts[$k]}"); fi
-    line="$line$(bin/loadgen -json -url "${urls[$k]}" "${h[@]}" -rate "$rate" -duration 15s | tr -d '\n')|"
-  done
-  echo "${line%|}" >>"$work/fixed"
-  python3 - "$round" "${line%|}" <<'PY'
+print(min(statistics.median(r[3*k] for r in rows) for k in range(4)))")
+frounds=${FIXED_ROUNDS:-3}
+fdur=${FIXED_SECONDS:-30}
+names=("loopback port" "own address" "gateway" "nginx")
+targets=()
+for k in 0 1 2 3; do
+  t="t$k=${urls[$k]}"
+  if [ -n "${hosts[$k]}" ]; then t="$t@${hosts[$k]}"; fi
+  targets+=(-target "$t")
+done
+for share in 25 50; do
+  rate=$(python3 -c "print(int($low*$share/100))")
+  echo "fixed rate: $rate req/s in all ($share% of the lowest median throughput above), the four targets interleaved, ${fdur} s per round, $frounds rounds"
+  : >"$work/fixed"
+  for round in $(seq 1 "$frounds"); do
+    bin/loadgen -json "${targets[@]}" -rate "$rate" -duration "${fdur}s" | tr '\n' '|' | sed 's/|$//' >>"$work/fixed"
+    echo >>"$work/fixed"
+    python3 - "$round" "$(tail -1 "$work/fixed")" <<'PY'
 import json, sys
 v = [json.loads(x) for x in sys.argv[2].split("|")]
 n = ["loopback port", "own address", "gateway", "nginx"]
 print(f"  round {sys.argv[1]}  " + " | ".join(f"{n[k]} p50 {v[k]['p50_ms']:.2f} p99 {v[k]['p99_ms']:.2f} ms" + (f" ({v[k]['errors']} errors)" if v[k]['errors'] else "") for k in range(4)))
 PY
-done
-python3 - "$work/fixed" <<'PY'
+  done
+  python3 - "$work/fixed" <<'PY'
 import json, statistics, sys
-rows = [[json.loads(x) for x in l.strip().split("|")] for l in open(sys.argv[1])]
+rows = [[json.loads(x) for x in l.strip().split("|")] for l in open(sys.argv[1]) if l.strip()]
 med = lambda f: statistics.median(f(r) for r in rows)
 for proxy, p in (("gateway", 2), ("nginx", 3)):
     print(f"  median added by {proxy}: p50 {med(lambda r: r[p]['p50_ms']-r[0]['p50_ms']):+.2f} ms, p99 {med(lambda r: r[p]['p99_ms']-r[0]['p99_ms']):+.2f} ms vs the loopback port; p50 {med(lambda r: r[p]['p50_ms']-r[1]['p50_ms']):+.2f} ms, p99 {med(lambda r: r[p]['p99_ms']-r[1]['p99_ms']):+.2f} ms vs the own address")
 PY
+done
 echo "deploys (a settings change: new revision, health-gated switch, drain, stop):"
 for i in 1 2 3; do
   t0=$(date +%s.%N)
