@@ -106,8 +106,8 @@ func TestBodiesAndConnectionReuse(t *testing.T) {
 			t.Fatalf("big: %d, %d bytes, length %d", resp.StatusCode, len(body), resp.ContentLength)
 		}
 		resp, body = do(t, "GET", gw+"/chunked", "web.localhost", nil)
-		if !strings.HasSuffix(body, "line 99\n") || strings.Count(body, "\n") != 100 {
-			t.Fatalf("chunked: %q", body)
+		if !strings.HasSuffix(body, "line 99\n") || strings.Count(body, "\n") != 100 || resp.ContentLength != -1 {
+			t.Fatalf("chunked (length %d): %q", resp.ContentLength, body)
 		}
 		resp, body = do(t, "HEAD", gw+"/big", "web.localhost", nil)
 		if resp.StatusCode != 200 || body != "" || resp.ContentLength != 1<<20 {

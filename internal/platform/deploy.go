@@ -25,10 +25,17 @@ type DeployError struct {
 	Revision  string
 	Diagnosis string
 	Logs      string
+	// App and Live name the app and the revision that keeps serving, if one does.
+	App, Live string
 }
 
 func (e *DeployError) Error() string {
 	s := fmt.Sprintf("revision %s did not become healthy: %s; the previous revision keeps serving", e.Revision, e.Diagnosis)
+	if e.Live != "" {
+		// As in Container Apps, the change stays the app's desired state; saying so
+		// spares a surprise when the next env or secret change fails the same way.
+		s += fmt.Sprintf(" (the app's settings keep this change: fix it and deploy again, or go back to the serving revision's settings with pyship rollback %s %s)", e.App, e.Live)
+	}
 	if e.Logs != "" {
 		s += "\n--- its logs ---\n" + e.Logs
 	}
@@ -86,6 +93,7 @@ func (p *Platform) Deploy(ctx context.Context, app *store.App) (*store.Revision,
 		r.State, r.Reason = store.Failed, err.Error()
 		if de, ok := err.(*DeployError); ok {
 			r.Reason = de.Diagnosis
+			de.App, de.Live = app.Name, app.Live
 		}
 		p.Store.Put(app)
 		return nil, false, err

@@ -203,7 +203,7 @@ func TestPlatform(t *testing.T) {
 	copyDir(t, dir, broken)
 	os.WriteFile(filepath.Join(broken, "app.py"), []byte("from flask import Flask\napp = Flask(__name__\n"), 0o644)
 	code, bout, berr := c.run("", "deploy", broken, "--app", "web", "--base", base, "-i", index, "--cache-dir", t.TempDir())
-	if code == 0 || !strings.Contains(berr, "syntax error") || !strings.Contains(berr, "previous revision keeps serving") {
+	if code == 0 || !strings.Contains(berr, "syntax error") || !strings.Contains(berr, "previous revision keeps serving") || !strings.Contains(berr, "pyship rollback web web--") {
 		t.Fatalf("broken deploy: exit %d\n%s%s", code, bout, berr)
 	}
 	mark = l.mark()
