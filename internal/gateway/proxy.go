@@ -35,7 +35,10 @@ func newServer(h fasthttp.RequestHandler) *fasthttp.Server {
 		DisableHeaderNamesNormalizing: true,
 		// Request bodies go to the app as they arrive, of any size, not buffered whole.
 		StreamRequestBody: true,
-		ReadBufferSize:    headerBuffer,
+		// Left on, fasthttp would parse a multipart form (file uploads) itself, and the
+		// app would get it encoded again, not the bytes the client sent.
+		DisablePreParseMultipartForm: true,
+		ReadBufferSize:               headerBuffer,
 		// No deadline on a request or a response: uploads, long polls and event
 		// streams take as long as they take. An idle keep-alive connection is closed.
 		IdleTimeout: 120 * time.Second,

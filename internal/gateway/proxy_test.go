@@ -24,6 +24,10 @@ func appServer(t *testing.T, conns *atomic.Int64, idle time.Duration) *httptest.
 	mux.HandleFunc("/headers", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Keep-Alive", "timeout=5")
 		w.Header().Set("X-App", "yes")
+		w.Header().Add("Set-Cookie", "a=1; Path=/")
+		w.Header().Add("Set-Cookie", "b=2; HttpOnly")
+		w.Header().Add("X-Multi", "1")
+		w.Header().Add("X-Multi", "2")
 		for _, k := range []string{"Connection", "Keep-Alive", "X-Hop", "X-Kept", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "User-Agent"} {
 			fmt.Fprintf(w, "%s=%q\n", k, r.Header.Get(k))
 		}
@@ -177,6 +181,15 @@ func TestStreams(t *testing.T) {
 	if resp, body := do(t, "POST", gw+"/upload", "web.localhost", strings.NewReader(data)); resp.StatusCode != 200 || body != want {
 		t.Errorf("upload of known length: %d %q", resp.StatusCode, body)
 	}
+	// A form with a file: the app gets the bytes the client sent, not a form parsed
+	// and encoded again.
+	form := "a preamble\r\n--XyZ\r\ncontent-type: application/octet-stream\r\ncontent-disposition: form-data; name=\"f\"; filename=\"a.bin\"\r\n\r\n" +
+		data[:1<<20] + "\r\n--XyZ--\r\n"
+	fsum := sha256.Sum256([]byte(form))
+	if resp, body := do(t, "POST", gw+"/upload", "web.localhost", strings.NewReader(form), "Content-Type", "multipart/form-data; boundary=XyZ"); resp.StatusCode != 200 ||
+		body != fmt.Sprintf("%d %s", len(form), hex.EncodeToString(fsum[:])) {
+		t.Errorf("multipart upload: %d %q", resp.StatusCode, body)
+	}
 	// Chunked: no length known in advance.
 	if resp, body := do(t, "POST", gw+"/upload", "web.localhost", io.MultiReader(strings.NewReader(data))); resp.StatusCode != 200 || body != want {
 		t.Errorf("chunked upload: %d %q", resp.StatusCode, body)
@@ -197,6 +210,12 @@ func TestHopByHopAndForwardedHeaders(t *testing.T) {
 			t.Errorf("the app saw %q, want %s", body, want)
 		}
 	}
+	if c := resp.Header.Values("Set-Cookie"); len(c) != 2 || c[0] != "a=1; Path=/" || c[1] != "b=2; HttpOnly" {
+		t.Errorf("cookies: %q", c)
+	}
+	if m := resp.Header.Values("X-Multi"); len(m) != 2 {
+		t.Errorf("repeated header: %q", m)
+	}
 	if resp.Header.Get("Keep-Alive") != "" || resp.Header.Get("X-App") != "yes" {
 		t.Errorf("response headers: %v", resp.Header)
 	}
@@ -210,5 +229,29 @@ func TestHopByHopAndForwardedHeaders(t *testing.T) {
 	b, err := io.ReadAll(conn) // the gateway closes after one response
 	if err != nil || !strings.Contains(string(b), "proto=HTTP/1.1") || !strings.Contains(string(b), `Connection=""`) {
 		t.Errorf("HTTP/1.0 request: %v %q", err, b)
+	}
+}
+
+// TestRequestURIUnchanged: the app routes on the path the client sent, byte for byte:
+// no dot segments removed, no slashes merged, no escapes decoded.
+func TestRequestURIUnchanged(t *testing.T) {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.RequestURI) }))
+	defer s.Close()
+	_, gw := oneApp(t, s)
+	for _, uri := range []string{"/a/./b/../c//d%2Fe?q=%20x&r=%2F", "/%E2%82%AC/x;y=1", "/static/app.js?v=1"} {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(gw, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: web.localhost\r\nConnection: close\r\n\r\n", uri)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		conn.Close()
+		if string(b) != uri {
+			t.Errorf("sent %s, the app saw %s", uri, b)
+		}
 	}
 }
