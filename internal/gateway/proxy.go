@@ -47,6 +47,9 @@ func newServer(h fasthttp.RequestHandler) *fasthttp.Server {
 			ctx.Error("pyship gateway: bad request: "+err.Error(), fasthttp.StatusBadRequest)
 		},
 		Logger: quietLogger{},
+		// fasthttp's parse errors quote the bytes they stopped at; those can be a
+		// client's cookies or an app's headers, which an error page does not repeat.
+		SecureErrorLogMessage: true,
 	}
 }
 
@@ -76,7 +79,8 @@ func newClient(addr string) *fasthttp.HostClient {
 		MaxIdemponentCallAttempts:     3,
 		// fasthttp retries on the same replica with a new connection when the one it
 		// took from the pool failed; sameReplicaRetry says when that is safe.
-		RetryIfErr: sameReplicaRetry,
+		RetryIfErr:            sameReplicaRetry,
+		SecureErrorLogMessage: true, // see newServer
 	}
 }
 

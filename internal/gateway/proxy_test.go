@@ -255,3 +255,28 @@ func TestRequestURIUnchanged(t *testing.T) {
 		}
 	}
 }
+
+// TestOversizedHeaders: a header block over the gateway's buffer gets an answer that
+// says where it stopped, from either side, instead of a dropped connection, and the
+// answer does not quote the headers back.
+func TestOversizedHeaders(t *testing.T) {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/big-header" {
+			w.Header().Set("X-Big", strings.Repeat("b", 40<<10))
+		}
+		io.WriteString(w, "ok")
+	}))
+	defer s.Close()
+	_, gw := oneApp(t, s)
+	resp, body := do(t, "GET", gw+"/", "web.localhost", nil, "X-Big", strings.Repeat("a", 40<<10), "Cookie", "session=s3cret")
+	if resp.StatusCode < 400 || resp.StatusCode >= 500 || !strings.Contains(body, "pyship gateway") || strings.Contains(body, "s3cret") {
+		t.Errorf("40 kB request header: %d %q", resp.StatusCode, body)
+	}
+	resp, body = do(t, "GET", gw+"/big-header", "web.localhost", nil)
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, "pyship gateway") || strings.Contains(body, "bbbb") {
+		t.Errorf("40 kB response header: %d %q", resp.StatusCode, body)
+	}
+	if resp, body := do(t, "GET", gw+"/", "web.localhost", nil, "X-Fine", strings.Repeat("c", 16<<10)); resp.StatusCode != 200 || body != "ok" {
+		t.Errorf("16 kB request header: %d %q", resp.StatusCode, body)
+	}
+}
