@@ -131,14 +131,7 @@ func TestRetryOnRefusedConnection(t *testing.T) {
 	}
 	// A refused connection never reached an app: a POST with a body goes on too.
 	for i := 0; i < 4; i++ {
-		req, _ := http.NewRequest("POST", gw, strings.NewReader("data"))
-		req.Host = "web.localhost"
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
+		if resp, _ := do(t, "POST", gw, "web.localhost", strings.NewReader("data")); resp.StatusCode != 200 {
 			t.Errorf("POST %d: %d", i, resp.StatusCode)
 		}
 	}
@@ -186,14 +179,7 @@ func TestNoReplayAfterReset(t *testing.T) {
 		if code, _, _ := get(t, gw, "web.localhost", "/"); code == 200 {
 			gets++
 		}
-		req, _ := http.NewRequest("POST", gw, strings.NewReader("data"))
-		req.Host = "web.localhost"
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusBadGateway {
+		if resp, _ := do(t, "POST", gw, "web.localhost", strings.NewReader("data")); resp.StatusCode == http.StatusBadGateway {
 			bad++
 		}
 	}

@@ -280,7 +280,13 @@ func connectionTokens(v []byte) []string {
 	return out
 }
 
-func hopByHop(h *fasthttp.RequestHeader) {
+// header is what request and response headers share in fasthttp.
+type header interface {
+	Peek(key string) []byte
+	Del(key string)
+}
+
+func hopByHop(h header) {
 	if v := h.Peek(fasthttp.HeaderConnection); len(v) > 0 {
 		for _, t := range connectionTokens(v) {
 			h.Del(t)
@@ -293,15 +299,7 @@ func hopByHop(h *fasthttp.RequestHeader) {
 }
 
 func hopByHopResponse(h *fasthttp.ResponseHeader) {
-	if v := h.Peek(fasthttp.HeaderConnection); len(v) > 0 {
-		for _, t := range connectionTokens(v) {
-			h.Del(t)
-		}
-		h.Del(fasthttp.HeaderConnection)
-	}
-	for _, k := range hopHeaders {
-		h.Del(k)
-	}
+	hopByHop(h)
 	// The app closing its connection says nothing about the client's.
 	h.ResetConnectionClose()
 }
@@ -316,14 +314,17 @@ func isUpgrade(h *fasthttp.RequestHeader) bool {
 func (g *Gateway) upgrade(ctx *fasthttp.RequestCtx, p pick, start time.Time) {
 	host, method, uri := string(ctx.Host()), string(ctx.Method()), string(ctx.RequestURI())
 	b := p.b
+	fail := func(err error) {
+		ctx.Error("pyship gateway: the app did not answer: "+err.Error(), fasthttp.StatusBadGateway)
+		g.access(host, method, uri, fasthttp.StatusBadGateway, start, p.rev.name, b.addr)
+	}
 	conn, err := net.DialTimeout("tcp", b.addr, 2*time.Second)
 	if err != nil && errors.Is(err, syscall.ECONNREFUSED) && len(p.alts) > 0 {
 		b = p.alts[0]
 		conn, err = net.DialTimeout("tcp", b.addr, 2*time.Second)
 	}
 	if err != nil {
-		ctx.Error("pyship gateway: the app did not answer: "+err.Error(), fasthttp.StatusBadGateway)
-		g.access(host, method, uri, fasthttp.StatusBadGateway, start, p.rev.name, b.addr)
+		fail(err)
 		return
 	}
 	b.inflight.Add(1)
@@ -341,8 +342,7 @@ func (g *Gateway) upgrade(ctx *fasthttp.RequestCtx, p pick, start time.Time) {
 	if err != nil {
 		conn.Close()
 		b.inflight.Add(-1)
-		ctx.Error("pyship gateway: the app did not answer: "+err.Error(), fasthttp.StatusBadGateway)
-		g.access(host, method, uri, fasthttp.StatusBadGateway, start, p.rev.name, b.addr)
+		fail(err)
 		return
 	}
 	if resp.StatusCode() != fasthttp.StatusSwitchingProtocols {
@@ -350,8 +350,7 @@ func (g *Gateway) upgrade(ctx *fasthttp.RequestCtx, p pick, start time.Time) {
 		conn.Close()
 		b.inflight.Add(-1)
 		if err != nil {
-			ctx.Error("pyship gateway: the app did not answer: "+err.Error(), fasthttp.StatusBadGateway)
-			g.access(host, method, uri, fasthttp.StatusBadGateway, start, p.rev.name, b.addr)
+			fail(err)
 			return
 		}
 		resp.CopyTo(&ctx.Response)
