@@ -93,6 +93,7 @@ type backend struct {
 	addr     string
 	inflight atomic.Int64
 	client   *fasthttp.HostClient
+	left     time.Time // when it left the table (zero while it is in it); under Gateway.mu
 }
 
 type revision struct {
@@ -161,10 +162,18 @@ func (g *Gateway) Load(r *Routes) {
 		t.apps[name] = a
 	}
 	g.table.Store(t)
-	// A replica that left the table and has nothing in flight is forgotten, with its
-	// idle connections; addresses are reused by later replicas.
+	// A replica that left the table is forgotten, with its pooled connections, once
+	// nothing is in flight to it and a request that picked it from the previous table
+	// has long since counted itself (forgotten at once, such a request would be
+	// invisible to Inflight, and a drain would stop the replica under it).
+	now := time.Now()
 	for addr, b := range g.backends {
-		if !used[addr] && b.inflight.Load() == 0 {
+		switch {
+		case used[addr]:
+			b.left = time.Time{}
+		case b.left.IsZero():
+			b.left = now
+		case now.Sub(b.left) > time.Minute && b.inflight.Load() == 0:
 			b.client.CloseIdleConnections()
 			delete(g.backends, addr)
 		}
@@ -191,12 +200,13 @@ func (g *Gateway) Inflight() map[string]int64 {
 const cookiePrefix = "pyship-rev-"
 
 // pick is where a request goes: a replica of a revision, the replicas to retry on,
-// and the sticky cookie to set when the app splits its traffic.
+// and whether to set the sticky cookie (the app splits its traffic).
 type pick struct {
+	app    string
 	rev    *revision
 	b      *backend
 	alts   []*backend
-	cookie string // the app's name when a sticky cookie must be set
+	cookie bool
 }
 
 // route finds the app, revision and backend for a request, or says why there is none.
@@ -217,9 +227,9 @@ func (g *Gateway) route(req *fasthttp.RequestHeader) (pick, string) {
 	t := g.table.Load()
 	a := t.apps[name]
 	if a == nil || len(a.revisions) == 0 {
-		return pick{}, fmt.Sprintf("no app %q is deployed", name)
+		return pick{}, fmt.Sprintf("no app %q is deployed (pyship ls lists the apps)", name)
 	}
-	var p pick
+	p := pick{app: name}
 	switch {
 	case want != "":
 		for _, x := range a.revisions {
@@ -249,7 +259,7 @@ func (g *Gateway) route(req *fasthttp.RequestHeader) (pick, string) {
 				n -= x.weight
 			}
 			if multiple(a) {
-				p.cookie = name
+				p.cookie = true
 			}
 		}
 	}

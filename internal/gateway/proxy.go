@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -209,15 +210,15 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	if err != nil {
 		b.inflight.Add(-1)
 		fasthttp.ReleaseResponse(resp)
-		ctx.Error("pyship gateway: the app did not answer: "+err.Error(), fasthttp.StatusBadGateway)
+		badGateway(ctx, p, err)
 		g.access(string(ctx.Host()), string(ctx.Method()), string(ctx.RequestURI()), fasthttp.StatusBadGateway, start, p.rev.name, b.addr)
 		return
 	}
 	resp.Header.CopyTo(&ctx.Response.Header)
 	hopByHopResponse(&ctx.Response.Header)
-	if p.cookie != "" {
+	if p.cookie {
 		var c fasthttp.Cookie
-		c.SetKey(cookiePrefix + p.cookie)
+		c.SetKey(cookiePrefix + p.app)
 		c.SetValue(p.rev.name)
 		c.SetPath("/")
 		c.SetHTTPOnly(true)
@@ -239,6 +240,11 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	fasthttp.ReleaseResponse(resp)
 	b.inflight.Add(-1)
 	g.access(string(ctx.Host()), string(ctx.Method()), string(ctx.RequestURI()), status, start, p.rev.name, b.addr)
+}
+
+// badGateway answers a request the app did not answer, and says where to look.
+func badGateway(ctx *fasthttp.RequestCtx, p pick, err error) {
+	ctx.Error(fmt.Sprintf("pyship gateway: revision %s did not answer: %v (pyship logs %s shows what the app said)", p.rev.name, err, p.app), fasthttp.StatusBadGateway)
 }
 
 // streamed is a response body on its way from the app to the client.
@@ -315,13 +321,13 @@ func (g *Gateway) upgrade(ctx *fasthttp.RequestCtx, p pick, start time.Time) {
 	host, method, uri := string(ctx.Host()), string(ctx.Method()), string(ctx.RequestURI())
 	b := p.b
 	fail := func(err error) {
-		ctx.Error("pyship gateway: the app did not answer: "+err.Error(), fasthttp.StatusBadGateway)
+		badGateway(ctx, p, err)
 		g.access(host, method, uri, fasthttp.StatusBadGateway, start, p.rev.name, b.addr)
 	}
-	conn, err := net.DialTimeout("tcp", b.addr, 2*time.Second)
+	conn, err := dialBackend(b.addr)
 	if err != nil && errors.Is(err, syscall.ECONNREFUSED) && len(p.alts) > 0 {
 		b = p.alts[0]
-		conn, err = net.DialTimeout("tcp", b.addr, 2*time.Second)
+		conn, err = dialBackend(b.addr)
 	}
 	if err != nil {
 		fail(err)
@@ -366,17 +372,15 @@ func (g *Gateway) upgrade(ctx *fasthttp.RequestCtx, p pick, start time.Time) {
 		if _, err := client.Write(head); err != nil {
 			return
 		}
-		done := make(chan struct{})
-		go func() {
-			// Client to app; the app's bytes already read come first the other way.
-			io.Copy(conn, client)
-			if tc, ok := conn.(*net.TCPConn); ok {
-				tc.CloseWrite()
-			}
-			close(done)
-		}()
-		io.Copy(client, br)
+		// Either side ending ends the session (as in net/http's ReverseProxy): waiting
+		// for the other would hold a goroutine and the replica's drain on a peer that
+		// never closes. The app's bytes already read go first to the client.
+		done := make(chan struct{}, 2)
+		go func() { io.Copy(conn, client); done <- struct{}{} }()
+		go func() { io.Copy(client, br); done <- struct{}{} }()
+		<-done
 		client.Close()
+		conn.Close()
 		<-done
 		g.access(host, method, uri, fasthttp.StatusSwitchingProtocols, start, p.rev.name, b.addr)
 	})

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // appServer is a replica with the behaviours a proxy must pass through untouched; it
@@ -279,4 +281,68 @@ func TestOversizedHeaders(t *testing.T) {
 	if resp, body := do(t, "GET", gw+"/", "web.localhost", nil, "X-Fine", strings.Repeat("c", 16<<10)); resp.StatusCode != 200 || body != "ok" {
 		t.Errorf("16 kB request header: %d %q", resp.StatusCode, body)
 	}
+}
+
+// TestUpgradeEndsWithEitherSide: when the client leaves a WebSocket, the session
+// ends even if the app keeps its side open and silent, so the replica stops counting
+// as busy and a drain can finish.
+func TestUpgradeEndsWithEitherSide(t *testing.T) {
+	appSawEnd, release := make(chan struct{}), make(chan struct{})
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, rw, _ := w.(http.Hijacker).Hijack()
+		defer conn.Close()
+		rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		rw.Flush()
+		io.Copy(io.Discard, rw)
+		close(appSawEnd)
+		<-release // and keeps its side open, writing nothing
+	}))
+	defer s.Close()
+	defer close(release)
+	g, gw := oneApp(t, s)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(gw, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(conn, "GET /ws HTTP/1.1\r\nHost: web.localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+	if resp, err := http.ReadResponse(bufio.NewReader(conn), nil); err != nil || resp.StatusCode != 101 {
+		t.Fatalf("%v %v", resp, err)
+	}
+	if n := g.Inflight()[addr(s)]; n != 1 {
+		t.Errorf("in flight during the session: %d", n)
+	}
+	conn.Close()
+	select {
+	case <-appSawEnd:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the app never learnt that the client left")
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for g.Inflight()[addr(s)] != 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := g.Inflight()[addr(s)]; n != 0 {
+		t.Errorf("in flight after the session: %d", n)
+	}
+}
+
+// TestReplicaLeavingTheTableStaysCounted: right after a switch, the replica that left
+// still shows in Inflight (a request may have picked it from the previous table), so
+// a drain sees a request that counts itself late.
+func TestReplicaLeavingTheTableStaysCounted(t *testing.T) {
+	g := New(io.Discard)
+	g.Load(&Routes{Version: 1, Apps: map[string]AppRoutes{"web": {Revisions: map[string][]string{"web--1": {"127.0.0.1:1"}}, Weights: map[string]int{"web--1": 100}}}})
+	p, _ := g.route(headerFor("web.localhost"))
+	g.Load(&Routes{Version: 2, Apps: map[string]AppRoutes{"web": {Revisions: map[string][]string{"web--2": {"127.0.0.1:2"}}, Weights: map[string]int{"web--2": 100}}}})
+	p.b.inflight.Add(1) // the late request
+	if n, ok := g.Inflight()["127.0.0.1:1"]; !ok || n != 1 {
+		t.Errorf("the old replica after the switch: %d, listed %v", n, ok)
+	}
+	p.b.inflight.Add(-1)
+}
+
+func headerFor(host string) *fasthttp.RequestHeader {
+	var h fasthttp.RequestHeader
+	h.SetHost(host)
+	return &h
 }
