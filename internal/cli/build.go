@@ -273,6 +273,17 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, args []string, std
 	if output == "docker" && eng == nil {
 		return fmt.Errorf("--output docker: %w", engine.ErrUnreachable)
 	}
+	// Refuse a destination that would destroy something before spending the build on it.
+	if dir, ok := strings.CutPrefix(output, "oci:"); ok {
+		if err := publish.CheckLayoutDir(dir); err != nil {
+			return err
+		}
+	}
+	if file, ok := strings.CutPrefix(output, "tar:"); ok {
+		if err := publish.CheckTarFile(file); err != nil {
+			return err
+		}
+	}
 	res, err := build.Build(ctx, o)
 	if err != nil {
 		return interrupted(ctx, err)

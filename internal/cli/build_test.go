@@ -95,3 +95,68 @@ func TestBuildBadInput(t *testing.T) {
 		t.Errorf("bad SOURCE_DATE_EPOCH: %d %s", code, errOut)
 	}
 }
+
+// --output never destroys what pyship did not write: the project itself, a file, a
+// directory of other things; an existing layout gains the image beside what it held.
+func TestBuildOutputKeepsForeignFiles(t *testing.T) {
+	base := testutil.FakeBase(t, "amd64")
+	index := testutil.Index(t, lockDists, nil)
+	files := map[string]string{
+		"requirements.txt": "flask\ngunicorn\n",
+		"app.py":           "from flask import Flask\napp = Flask(__name__)\n",
+	}
+	dir := testutil.WriteProject(t, files)
+	cache := t.TempDir()
+	build := func(args ...string) (int, string) {
+		code, out, errOut := run(append([]string{"build", dir, "--base", "oci:" + base, "-i", index, "--cache-dir", cache}, args...)...)
+		return code, out + errOut
+	}
+	intact := func() {
+		t.Helper()
+		for name, want := range files {
+			if got, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(got) != want {
+				t.Fatalf("%s lost: %v %q", name, err, got)
+			}
+		}
+	}
+	for _, out := range []string{"oci:" + dir, "tar:" + filepath.Join(dir, "app.py"), "tar:" + dir} {
+		if code, msg := build("--output", out); code == 0 || !strings.Contains(msg, "nothing was written") {
+			t.Errorf("--output %s: exit %d\n%s", out, code, msg)
+		}
+		intact()
+	}
+	// An empty directory is filled; then a second tag joins the first in the same layout.
+	lay := t.TempDir()
+	if code, msg := build("--output", "oci:"+lay, "-t", "one:1"); code != 0 {
+		t.Fatalf("empty dir: exit %d\n%s", code, msg)
+	}
+	if code, msg := build("--output", "oci:"+lay, "-t", "two:2"); code != 0 {
+		t.Fatalf("existing layout: exit %d\n%s", code, msg)
+	}
+	if code, msg := build("--output", "oci:"+lay, "-t", "two:2"); code != 0 {
+		t.Fatalf("same tag again: exit %d\n%s", code, msg)
+	}
+	var idx struct {
+		Manifests []struct {
+			Annotations map[string]string `json:"annotations"`
+		} `json:"manifests"`
+	}
+	b, _ := os.ReadFile(filepath.Join(lay, "index.json"))
+	if err := json.Unmarshal(b, &idx); err != nil {
+		t.Fatal(err)
+	}
+	var refs []string
+	for _, m := range idx.Manifests {
+		refs = append(refs, m.Annotations["org.opencontainers.image.ref.name"])
+	}
+	if strings.Join(refs, " ") != "one:1 two:2" {
+		t.Errorf("layout refs %v, want one:1 two:2", refs)
+	}
+	// A tarball pyship wrote earlier is replaced, as docker save -o does.
+	tarFile := filepath.Join(t.TempDir(), "img.tar")
+	for i := 0; i < 2; i++ {
+		if code, msg := build("--output", "tar:"+tarFile); code != 0 {
+			t.Fatalf("tar run %d: exit %d\n%s", i, code, msg)
+		}
+	}
+}

@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 
@@ -20,10 +18,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/pyship/pyship/internal/build"
 	"github.com/pyship/pyship/internal/engine"
 )
@@ -180,86 +176,6 @@ func Index(imgs []v1.Image, platforms []v1.Platform) v1.ImageIndex {
 		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &p}})
 	}
 	return mutate.AppendManifests(empty.Index, adds...)
-}
-
-// Layout writes an OCI image layout at dir (replacing what was there only once the new
-// one is complete).
-func Layout(dir string, img v1.Image, idx v1.ImageIndex, ref string) (*Result, error) {
-	parent := filepath.Dir(filepath.Clean(dir))
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, err
-	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
-	p, err := layout.Write(tmp, empty.Index)
-	if err != nil {
-		return nil, err
-	}
-	ann := layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": ref})
-	res := &Result{Output: "oci:" + dir, Ref: ref}
-	if idx != nil {
-		if err := p.AppendIndex(idx, ann); err != nil {
-			return nil, err
-		}
-		d, _ := idx.Digest()
-		res.Digest = d.String()
-	} else {
-		if err := p.AppendImage(img, ann); err != nil {
-			return nil, err
-		}
-		d, _ := img.Digest()
-		res.Digest = d.String()
-	}
-	if err := replaceDir(tmp, dir); err != nil {
-		return nil, err
-	}
-	return res, nil
-}
-
-func replaceDir(tmp, dir string) error {
-	old := ""
-	if _, err := os.Stat(dir); err == nil {
-		old = dir + ".old-" + filepath.Base(tmp)
-		if err := os.Rename(dir, old); err != nil {
-			return err
-		}
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		if old != "" {
-			os.Rename(old, dir)
-		}
-		return err
-	}
-	if old != "" {
-		os.RemoveAll(old)
-	}
-	return nil
-}
-
-// Tarball writes a `docker load` tarball.
-func Tarball(file string, img v1.Image, ref string) (*Result, error) {
-	tag, err := name.NewTag(ref)
-	if err != nil {
-		return nil, err
-	}
-	dir := filepath.Dir(file)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(file)+".tmp-*")
-	if err != nil {
-		return nil, err
-	}
-	tmp.Close()
-	defer os.Remove(tmp.Name())
-	if err := tarball.WriteToFile(tmp.Name(), tag, img); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(tmp.Name(), file); err != nil {
-		return nil, err
-	}
-	d, _ := img.Digest()
-	return &Result{Output: "tar:" + file, Ref: ref, Digest: d.String()}, nil
 }
 
 // Push uploads to a registry with the user's credentials (~/.docker/config.json and
