@@ -14,6 +14,7 @@ import (
 	"github.com/pyship/pyship/internal/lock"
 	"github.com/pyship/pyship/internal/marker"
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/projectfs"
 	"github.com/pyship/pyship/internal/pyproject"
 	"github.com/pyship/pyship/internal/resolve"
 	"github.com/pyship/pyship/internal/target"
@@ -65,7 +66,11 @@ func ReadManifests(dir string, p *plan.Plan, opts IndexOptions, pre bool) (*Inpu
 }
 
 func readInputs(dir string, p *plan.Plan, opts IndexOptions, pre, fresh bool) (*Inputs, error) {
-	fsys := os.DirFS(dir)
+	fsys, err := projectfs.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer fsys.Close()
 	in := &Inputs{Pre: pre}
 	var req *pyproject.Requirements
 	deps := p.Dependencies
@@ -317,7 +322,7 @@ func (in *Inputs) Choose(ctx context.Context, dir string, c *index.Client, t tar
 			l, err = lock.FromRequirements(in.lockSource, env)
 		} else {
 			var b []byte
-			b, err = os.ReadFile(filepath.Join(dir, in.Lock.File))
+			b, err = projectfs.ReadFile(dir, in.Lock.File)
 			if err == nil {
 				l, err = lock.Read(in.Lock.File, b, env)
 			}

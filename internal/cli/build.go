@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/pyship/pyship/internal/build"
 	"github.com/pyship/pyship/internal/engine"
+	"github.com/pyship/pyship/internal/projectfs"
 	"github.com/pyship/pyship/internal/publish"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -198,27 +200,42 @@ func (f *buildFlags) options(ctx context.Context, g *globals, args []string, log
 		NoCache: f.noCache, Epoch: epoch, Engine: eng, Labels: labels, Log: logf}, eng, nil
 }
 
-// gitRevision reads HEAD's commit without running git.
+// gitRevision reads HEAD's commit without running git. The project's .git is read
+// through projectfs: a HEAD naming "ref: ../../../etc/x", or a symlink, stays inside.
 func gitRevision(dir string) string {
-	head, err := os.ReadFile(filepath.Join(dir, ".git", "HEAD"))
+	head, err := projectfs.ReadFile(dir, ".git/HEAD")
 	if err != nil {
 		return ""
 	}
 	h := strings.TrimSpace(string(head))
 	ref, ok := strings.CutPrefix(h, "ref: ")
 	if !ok {
-		return h
+		return commitID(h)
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, ".git", filepath.FromSlash(ref))); err == nil {
-		return strings.TrimSpace(string(b))
+	if b, err := projectfs.ReadFile(dir, path.Join(".git", ref)); err == nil {
+		return commitID(strings.TrimSpace(string(b)))
 	}
-	packed, _ := os.ReadFile(filepath.Join(dir, ".git", "packed-refs"))
+	packed, _ := projectfs.ReadFile(dir, ".git/packed-refs")
 	for _, line := range strings.Split(string(packed), "\n") {
 		if sha, r, ok := strings.Cut(line, " "); ok && r == ref {
-			return sha
+			return commitID(sha)
 		}
 	}
 	return ""
+}
+
+// commitID keeps s only when it is a SHA-1 or SHA-256 object name: it becomes an image
+// label, and a crafted .git could hold anything.
+func commitID(s string) string {
+	if len(s) != 40 && len(s) != 64 {
+		return ""
+	}
+	for _, c := range s {
+		if !strings.ContainsRune("0123456789abcdef", c) {
+			return ""
+		}
+	}
+	return s
 }
 
 type buildSummary struct {

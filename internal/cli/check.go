@@ -15,6 +15,7 @@ import (
 	"github.com/pyship/pyship/internal/buildctx"
 	"github.com/pyship/pyship/internal/check"
 	"github.com/pyship/pyship/internal/engine"
+	"github.com/pyship/pyship/internal/projectfs"
 	"github.com/spf13/cobra"
 )
 
@@ -77,7 +78,12 @@ Exit status: 0 without error-level findings, 1 with any, 2 when check itself fai
 			} else if !filepath.IsAbs(dfPath) {
 				dfPath = filepath.Join(in.Dir, dfPath)
 			}
-			data, err := os.ReadFile(dfPath)
+			var data []byte
+			if dockerfile == "" {
+				data, err = projectfs.ReadFile(in.Dir, "Dockerfile")
+			} else {
+				data, err = os.ReadFile(dfPath) // the file the user named
+			}
 			switch {
 			case err == nil:
 				rel, _ := filepath.Rel(in.Dir, dfPath)

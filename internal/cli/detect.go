@@ -3,10 +3,10 @@ package cli
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/projectfs"
 	"github.com/spf13/cobra"
 )
 
@@ -55,7 +55,12 @@ func (f *detectFlags) detect(dir string) (*plan.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return plan.Detect(os.DirFS(dir), opts)
+	fsys, err := projectfs.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer fsys.Close()
+	return plan.Detect(fsys, opts)
 }
 
 func newDetect(g *globals) *cobra.Command {

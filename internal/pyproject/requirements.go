@@ -1,6 +1,7 @@
 package pyproject
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -103,7 +104,12 @@ func (r *Requirements) parse(fsys fs.FS, name string, data []byte, constraint bo
 					if pe, ok := err.(*ParseError); ok {
 						return pe
 					}
-					return &ParseError{File: name, Line: lineNo, Msg: fmt.Sprintf("%s %s: file not found", opt, arg)}
+					if errors.Is(err, fs.ErrNotExist) {
+						return &ParseError{File: name, Line: lineNo, Msg: fmt.Sprintf("%s %s: file not found", opt, arg)}
+					}
+					// A symlink out of the project, a FIFO, a huge file: said without
+					// quoting anything of the file itself.
+					return &ParseError{File: name, Line: lineNo, Msg: fmt.Sprintf("%s %s: %s", opt, arg, readFailure(err))}
 				}
 			case "-i", "--index-url":
 				r.IndexURL = arg
@@ -217,4 +223,19 @@ func isText(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// readFailure says why an included file could not be read, in pyship's words: the
+// error's text may carry a path the user did not write (the symlink's target).
+func readFailure(err error) string {
+	var pe *fs.PathError
+	switch {
+	// os.Root's "path escapes from parent" has no exported sentinel.
+	case errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "escapes"):
+		return "leaves the project (through a symlink); copy the file into the project"
+	case errors.As(err, &pe):
+		return "cannot be read: " + pe.Err.Error()
+	default:
+		return "cannot be read"
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/pyship/pyship/internal/plan"
+	"github.com/pyship/pyship/internal/projectfs"
 )
 
 // File is one container file pyship writes.
@@ -26,8 +27,7 @@ var ErrExists = errors.New("exists")
 func Render(dir string, p *plan.Plan, o Options, force bool) ([]File, error) {
 	var files []File
 	add := func(name, content string, merge bool) error {
-		path := filepath.Join(dir, name)
-		old, err := os.ReadFile(path)
+		old, err := projectfs.ReadFile(dir, name)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			files = append(files, File{Name: name, Content: content, Action: "create"})
