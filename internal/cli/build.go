@@ -17,6 +17,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/pyship/pyship/internal/build"
 	"github.com/pyship/pyship/internal/engine"
+	"github.com/pyship/pyship/internal/imageref"
 	"github.com/pyship/pyship/internal/projectfs"
 	"github.com/pyship/pyship/internal/publish"
 	"github.com/spf13/cobra"
@@ -271,6 +272,13 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, args []string, std
 	if tag == "" {
 		tag = imageName(o.Dir) + ":latest"
 	}
+	// NAME means NAME:latest, as in docker: the engine's load refuses an untagged name
+	// (a fresh engine failed the demo's -t pyship-demo/flask).
+	norm, err := imageref.Tag(tag)
+	if err != nil {
+		return fmt.Errorf("--tag: %w", err)
+	}
+	tag = norm
 	if _, err := name.NewTag(tag); err != nil {
 		return fmt.Errorf("--tag %s: %v", tag, err)
 	}

@@ -125,7 +125,9 @@ func TestPyshipBuild(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("LEAKED_TOKEN=e2e-dotenv-secret-7734\n"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			tag := "pyship-e2e-build/" + tc.example + ":1"
+			// No tag, and a name the engine has never held: NAME must mean NAME:latest
+			// (the engine's load refuses an untagged name; a fresh engine failed the demo).
+			tag := fmt.Sprintf("pyship-e2e-build/%s-%d", tc.example, time.Now().UnixNano())
 			s := pyshipJSON(t, "build", dir, "--base", base, "-i", index, "--cache-dir", cache, "-t", tag)
 			t.Cleanup(func() { eng.RemoveImage(context.Background(), tag) })
 			if len(s.Images) != 1 || len(s.Images[0].Layers) < 2 || s.Images[0].Layers[len(s.Images[0].Layers)-1].Kind != "app" {
