@@ -10,6 +10,7 @@ command -v dpkg-deb >/dev/null || need+=(dpkg)
 command -v python3 >/dev/null || need+=(python3)
 command -v curl >/dev/null || need+=(curl)
 command -v docker-registry >/dev/null || need+=(docker-registry)
+command -v docker-compose >/dev/null || need+=(docker-compose) # compose.yaml is validated by Compose v1
 if [ ${#need[@]} -gt 0 ]; then
   echo "fixtures: apt-get install ${need[*]}"
   apt-get update -qq

@@ -40,25 +40,27 @@ var backings = map[string]backing{
 
 // Compose renders compose.yaml: the app built from the Dockerfile, plus the backing
 // services the Plan implies, wired through the environment variables the app reads.
+//
+// The file must work with Compose v1 (Debian's docker-compose 1.29) and v2 alike, and
+// without a .env: env_file's `required: false` needs v2.24, and a plain env_file fails
+// when the file is missing. So each variable the app reads is listed without a value,
+// which both versions fill from the shell or the project's .env when set there, and
+// leave unset otherwise (the app's own default then applies).
 func Compose(p *plan.Plan) string {
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
-	w("# Written by `pyship init`. Start: docker compose up --build, then http://localhost:%d", p.Port)
-	w("# Settings and secrets go in .env (read at run time, never copied into the image).")
+	w("# Written by `pyship init`. Start: docker compose up --build (or docker-compose), then http://localhost:%d", p.Port)
+	w("# The variables listed under environment without a value come from your shell or from")
+	w("# .env beside this file (optional; read at run time, never copied into the image).")
+	w("# Add a line there for any other variable the app should see.")
 	w("services:")
 	w("  web:")
 	w("    build: .")
 	w("    ports:")
 	w("      - \"%d:%d\"", p.Port, p.Port)
-	w("    env_file:")
-	w("      - path: .env")
-	w("        required: false")
-	reads := map[string]bool{}
-	for _, e := range p.EnvVars {
-		reads[e.Name] = true
-	}
 	var env []string
 	var deps []string
+	wiredVars := map[string]bool{}
 	for _, s := range p.Services {
 		bk, ok := backings[s.Name]
 		if !ok {
@@ -67,16 +69,29 @@ func Compose(p *plan.Plan) string {
 		deps = append(deps, bk.service)
 		wired := false
 		for _, e := range p.EnvVars {
-			if bk.match(e.Name) {
+			if bk.match(e.Name) && !wiredVars[e.Name] {
 				env = append(env, fmt.Sprintf("%s: %q", e.Name, bk.url))
-				wired = true
+				wired, wiredVars[e.Name] = true, true
 			}
 		}
-		if !wired {
+		if !wired && !wiredVars[bk.defaultVar] {
 			env = append(env, fmt.Sprintf("%s: %q", bk.defaultVar, bk.url))
+			wiredVars[bk.defaultVar] = true
 		}
-		if s.Name == "mongodb" && reads["DB_NAME"] {
-			env = append(env, "DB_NAME: app")
+		if s.Name == "mongodb" && !wiredVars["DB_NAME"] {
+			for _, e := range p.EnvVars {
+				if e.Name == "DB_NAME" {
+					env = append(env, "DB_NAME: app")
+					wiredVars["DB_NAME"] = true
+				}
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for _, e := range p.EnvVars {
+		if !wiredVars[e.Name] && !seen[e.Name] && validEnvName(e.Name) {
+			env = append(env, e.Name+":") // null: from the shell or .env, else unset
+			seen[e.Name] = true
 		}
 	}
 	if len(env) > 0 {
@@ -118,4 +133,17 @@ func Compose(p *plan.Plan) string {
 		}
 	}
 	return b.String()
+}
+
+// validEnvName keeps a name that is safe as a YAML key unquoted.
+func validEnvName(n string) bool {
+	if n == "" {
+		return false
+	}
+	for i, c := range n {
+		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
