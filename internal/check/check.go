@@ -230,7 +230,10 @@ func secretInContext(in *Input, add func(Finding)) {
 	}
 	sev := Warning
 	verb := "is sent to the builder"
-	if copiesContext(in.Dockerfile) {
+	switch {
+	case in.Dockerfile == nil:
+		sev, verb = Error, "is copied into the image by pyship build (no Dockerfile here)"
+	case copiesContext(in.Dockerfile):
 		sev, verb = Error, "is copied into the image by COPY ."
 	}
 	for _, f := range files {

@@ -16,6 +16,7 @@ import (
 	"github.com/pyship/pyship/internal/check"
 	"github.com/pyship/pyship/internal/engine"
 	"github.com/pyship/pyship/internal/projectfs"
+	"github.com/pyship/pyship/internal/scaffold"
 	"github.com/spf13/cobra"
 )
 
@@ -45,7 +46,9 @@ layer, including files a later layer deletes:
 
 REF is an image in the local engine, or docker:REF, registry:REF, oci:DIR, tar:FILE.
 
-Exit status: 0 without error-level findings, 1 with any, 2 when check itself fails.`,
+Exit status: 0 without error-level findings, 1 with any, 2 when check itself fails, 3
+when the project could not be detected (the project rules did not run; the note says
+which flag or pyship.toml setting settles it).`,
 		Example: `  pyship check
   pyship check ./myapp --json
   pyship check --file docker/Dockerfile.prod
@@ -66,11 +69,12 @@ Exit status: 0 without error-level findings, 1 with any, 2 when check itself fai
 			}
 			in := &check.Input{Dir: dir, Now: time.Now()}
 			var notes []string
-			if p, err := f.detect(dir); err == nil {
+			p, detectErr := f.detect(dir)
+			if detectErr == nil {
 				in.Plan = p
 				in.Dir = filepath.Join(dir, filepath.FromSlash(p.Context))
 			} else {
-				notes = append(notes, "project rules skipped: "+err.Error())
+				notes = append(notes, "project rules skipped: "+detectErr.Error())
 			}
 			dfPath := dockerfile
 			if dfPath == "" {
@@ -95,10 +99,21 @@ Exit status: 0 without error-level findings, 1 with any, 2 when check itself fai
 			default:
 				return exitWith(2, err)
 			}
-			if in.Context, err = buildctx.Open(in.Dir); err != nil {
+			// Without a Dockerfile the image comes from pyship build, which leaves out
+			// what pyship's default rules name when the project has no .dockerignore.
+			var defaults []string
+			if in.Dockerfile == nil {
+				defaults = scaffold.IgnorePatterns()
+			}
+			if in.Context, err = buildctx.OpenWithDefault(in.Dir, defaults); err != nil {
 				return exitWith(2, err)
 			}
-			return report(cmd, g, map[string]any{"dir": in.Dir}, check.Run(in), notes)
+			err = report(cmd, g, map[string]any{"dir": in.Dir}, check.Run(in), notes)
+			if err == nil && detectErr != nil {
+				// A CI gate must not pass when half the rules could not run.
+				return exitError{code: 3}
+			}
+			return err
 		},
 	}
 	f.bind(cmd)

@@ -77,3 +77,37 @@ func TestFIFOInProjectDoesNotHang(t *testing.T) {
 		}
 	}
 }
+
+// check is a CI gate: when detection refuses, the project rules did not run, and the
+// gate must not pass. Without a Dockerfile, the image comes from pyship build, so the
+// context is judged by what pyship build would copy, and said so.
+func TestCheckGate(t *testing.T) {
+	two := testutil.WriteProject(t, map[string]string{
+		"requirements.txt": "flask\n",
+		"a.py":             "from flask import Flask\napp = Flask(__name__)\n",
+		"b.py":             "from flask import Flask\napp = Flask(__name__)\n",
+	})
+	code, out, errOut := run("check", two)
+	if code != 3 || !strings.Contains(errOut, "project rules skipped") {
+		t.Errorf("check on a project detection refuses: exit %d, want 3\n%s%s", code, out, errOut)
+	}
+	if code, _, _ := run("check", two, "--entrypoint", "a:app"); code != 0 {
+		t.Errorf("check with the fix detection names: exit %d, want 0", code)
+	}
+
+	files := map[string]string{
+		"requirements.txt": "flask\ngunicorn\n",
+		"app.py":           "from flask import Flask\napp = Flask(__name__)\n",
+		".env":             "TOKEN=x\n",
+	}
+	dir := testutil.WriteProject(t, files)
+	code, out, errOut = run("check", dir)
+	if code != 0 || strings.Contains(out, "PS003") {
+		t.Errorf("no Dockerfile, no .dockerignore: pyship build leaves .env out, yet exit %d\n%s%s", code, out, errOut)
+	}
+	os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte("*.log\n"), 0o644)
+	code, out, _ = run("check", dir)
+	if code != 1 || !strings.Contains(out, "PS003") || !strings.Contains(out, "pyship build") || strings.Contains(out, "COPY .") {
+		t.Errorf("a .dockerignore that lets .env through, no Dockerfile: exit %d\n%s", code, out)
+	}
+}
