@@ -219,26 +219,44 @@ func (d *detector) noEntry() error {
 	}}
 }
 
-// useCommand applies an explicit server command line (flag, config or Procfile).
+// useCommand applies an explicit server command line (flag, config or Procfile). A chain
+// (`flask db upgrade; flask translate compile; gunicorn app:app`) runs its last command as
+// the web process; the steps before it are release steps, reported and never put in the
+// image's CMD: run at every replica start, migrations race each other.
 func (d *detector) useCommand(cmd, file string, line int, rule string) error {
 	p := d.plan
-	cmd = strings.TrimSpace(cmd)
-	// "migrate && gunicorn …": keep the server, say why migrations do not belong there.
-	if strings.Contains(cmd, "&&") {
-		parts := strings.Split(cmd, "&&")
-		d.warn(fmt.Sprintf("%s runs %q before the server: migrations in the start command race when several replicas start; run them as a one-off job", firstNonEmpty(file, rule), strings.TrimSpace(parts[0])))
-		cmd = strings.TrimSpace(parts[len(parts)-1])
+	where := firstNonEmpty(file, rule)
+	if file != "" && line > 0 {
+		where = fmt.Sprintf("%s:%d", file, line)
 	}
-	if dev := devServer(cmd); dev != "" {
-		d.warn(fmt.Sprintf("%s starts %s, a development server; pyship uses a production server instead", firstNonEmpty(file, rule), dev))
+	steps, err := shellSteps(strings.TrimSpace(cmd))
+	if err != nil {
+		d.warn(fmt.Sprintf("%s: the command cannot be used as the web process (%v); pyship chooses the server itself (or give one with --server)", where, err))
 		return nil
 	}
-	argv := strings.Fields(strings.ReplaceAll(cmd, "$PORT", "${PORT}"))
+	if len(steps) == 0 {
+		return nil
+	}
+	argv := steps[len(steps)-1]
+	for _, step := range steps[:len(steps)-1] {
+		c := shellJoin(step)
+		p.ReleaseCommands = append(p.ReleaseCommands, c)
+		d.evidence("release_commands", c, file, line, rule+": a step before the server")
+		d.warn(fmt.Sprintf("%s runs %q before the server: a release step, left out of the image's command (at every replica start, migrations race each other); run it once per release as a one-off command: docker run --rm IMAGE %s", where, c, c))
+	}
+	if dev := devServer(strings.Join(argv, " ")); dev != "" {
+		d.warn(fmt.Sprintf("%s starts %s, a development server; pyship uses a production server instead", where, dev))
+		return nil
+	}
 	if len(argv) > 2 && (argv[0] == "python" || argv[0] == "python3") && argv[1] == "-m" {
 		argv = argv[2:]
 	}
 	if len(argv) == 0 {
 		return nil
+	}
+	argv, added := serverBinds(argv)
+	if len(added) > 0 {
+		d.warn(fmt.Sprintf("%s: %s does not say where to listen; pyship adds %s so that it answers outside the container", where, argv[0], strings.Join(added, " ")))
 	}
 	if pkg, ok := servers[argv[0]]; ok {
 		p.ServerPackage = pkg

@@ -29,24 +29,27 @@ type Plan struct {
 	// Context is the build context: the directory holding the dependency files.
 	Context string `json:"context"`
 	// AppRoot is where the app runs from (the working directory in the image).
-	AppRoot       string        `json:"app_root"`
-	Framework     Framework     `json:"framework"`
-	Interface     string        `json:"interface"` // "wsgi" or "asgi"
-	Entrypoint    string        `json:"entrypoint"`
-	Factory       bool          `json:"factory"`
-	PythonVersion string        `json:"python_version"`
-	PythonPath    []string      `json:"python_path"` // extra import roots relative to AppRoot, e.g. "src"
-	Port          int           `json:"port"`
-	Server        []string      `json:"server"`         // argv; ${PORT} is expanded at run time
-	ServerPackage string        `json:"server_package"` // distribution that provides Server[0]
-	AddServer     bool          `json:"add_server"`     // pyship installs ServerPackage itself
-	Dependencies  Dependencies  `json:"dependencies"`
-	Django        *DjangoPlan   `json:"django"`
-	Services      []Service     `json:"services"`
-	EnvVars       []EnvVar      `json:"env_vars"`
-	Existing      ExistingFiles `json:"existing"`
-	Warnings      []string      `json:"warnings"`
-	Evidence      []Evidence    `json:"evidence"`
+	AppRoot       string    `json:"app_root"`
+	Framework     Framework `json:"framework"`
+	Interface     string    `json:"interface"` // "wsgi" or "asgi"
+	Entrypoint    string    `json:"entrypoint"`
+	Factory       bool      `json:"factory"`
+	PythonVersion string    `json:"python_version"`
+	PythonPath    []string  `json:"python_path"` // extra import roots relative to AppRoot, e.g. "src"
+	Port          int       `json:"port"`
+	Server        []string  `json:"server"`         // argv; ${PORT} is expanded at run time
+	ServerPackage string    `json:"server_package"` // distribution that provides Server[0]
+	AddServer     bool      `json:"add_server"`     // pyship installs ServerPackage itself
+	// ReleaseCommands run before the server in the project's own start command (a
+	// Procfile's `migrate; gunicorn …`): steps to run once per release, never in CMD.
+	ReleaseCommands []string      `json:"release_commands"`
+	Dependencies    Dependencies  `json:"dependencies"`
+	Django          *DjangoPlan   `json:"django"`
+	Services        []Service     `json:"services"`
+	EnvVars         []EnvVar      `json:"env_vars"`
+	Existing        ExistingFiles `json:"existing"`
+	Warnings        []string      `json:"warnings"`
+	Evidence        []Evidence    `json:"evidence"`
 }
 
 // Dependencies says how the project declares what it needs.

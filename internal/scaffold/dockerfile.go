@@ -86,6 +86,12 @@ func Dockerfile(p *plan.Plan, o Options) string {
 	w("EXPOSE %d", p.Port)
 	w("# exec replaces the shell, so the server is PID 1 and gets SIGTERM; ${PORT} lets the")
 	w("# platform choose the port. Migrations are not run here: run them as a one-off job.")
+	if len(p.ReleaseCommands) > 0 {
+		w("# Release steps from the project's start command, to run once per release, not here:")
+		for _, c := range p.ReleaseCommands {
+			w("#   %s", strings.ReplaceAll(c, "\n", " "))
+		}
+	}
 	w("CMD %s", cmdJSON(rt.Shell))
 	return b.String()
 }
