@@ -15,6 +15,7 @@ import (
 	"github.com/pyship/pyship/internal/buildctx"
 	"github.com/pyship/pyship/internal/check"
 	"github.com/pyship/pyship/internal/engine"
+	"github.com/pyship/pyship/internal/imageref"
 	"github.com/pyship/pyship/internal/projectfs"
 	"github.com/pyship/pyship/internal/scaffold"
 	"github.com/spf13/cobra"
@@ -57,6 +58,9 @@ which flag or pyship.toml setting settles it).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if image != "" {
+				if err := normalizeImageArg(&image); err != nil {
+					return exitWith(2, fmt.Errorf("--image: %w", err))
+				}
 				img, err := openImageForCheck(cmd.Context(), image)
 				if err != nil {
 					return exitWith(2, err)
@@ -216,4 +220,26 @@ func openImageForCheck(ctx context.Context, ref string) (*check.Image, error) {
 		}
 	}
 	return ib.Image(ref, b.Config), nil
+}
+
+// normalizeImageArg applies docker's name rules to an engine or registry reference
+// (docker:REF, registry:REF or a bare REF): "myapp" is "myapp:latest". oci:DIR and
+// tar:FILE are paths and stay as they are.
+func normalizeImageArg(ref *string) error {
+	for _, prefix := range []string{"docker:", "registry:", ""} {
+		rest, ok := strings.CutPrefix(*ref, prefix)
+		if !ok {
+			continue
+		}
+		if prefix == "" && (strings.HasPrefix(rest, "oci:") || strings.HasPrefix(rest, "tar:")) {
+			return nil
+		}
+		norm, err := imageref.Ref(rest)
+		if err != nil {
+			return err
+		}
+		*ref = prefix + norm
+		return nil
+	}
+	return nil
 }

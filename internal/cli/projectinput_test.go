@@ -111,3 +111,21 @@ func TestCheckGate(t *testing.T) {
 		t.Errorf("a .dockerignore that lets .env through, no Dockerfile: exit %d\n%s", code, out)
 	}
 }
+
+// Image names follow docker's rules everywhere a user types one.
+func TestImageNamesNormalised(t *testing.T) {
+	code, _, errOut := run("check", "--image", "Bad/Name")
+	if code != 2 || !strings.Contains(errOut, "--image") || !strings.Contains(errOut, "Bad/Name") {
+		t.Errorf("check --image Bad/Name: exit %d\n%s", code, errOut)
+	}
+	ref := "docker:app"
+	if err := normalizeImageArg(&ref); err != nil || ref != "docker:app:latest" {
+		t.Errorf("docker:app -> %q %v", ref, err)
+	}
+	for _, keep := range []string{"oci:/tmp/x", "tar:/tmp/x.tar", "registry:localhost:5000/a/b:1"} {
+		ref := keep
+		if err := normalizeImageArg(&ref); err != nil || ref != keep {
+			t.Errorf("%s -> %q %v", keep, ref, err)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/pyship/pyship/internal/build"
 	"github.com/pyship/pyship/internal/buildctx"
 	"github.com/pyship/pyship/internal/engine"
+	"github.com/pyship/pyship/internal/imageref"
 	"github.com/pyship/pyship/internal/platform"
 	"github.com/pyship/pyship/internal/publish"
 	"github.com/pyship/pyship/internal/scaffold"
@@ -57,6 +58,13 @@ func runRun(ctx context.Context, g *globals, f *buildFlags, args []string, image
 	env, err := parseEnv(envPairs, envFile)
 	if err != nil {
 		return err
+	}
+	if image != "" {
+		ref, err := imageref.Ref(image)
+		if err != nil {
+			return fmt.Errorf("--image: %w", err)
+		}
+		image = ref
 	}
 	o, eng, err := f.options(ctx, g, args, pr.logf)
 	if err != nil {
