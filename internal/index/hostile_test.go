@@ -323,8 +323,10 @@ func TestStallingIndexTimesOut(t *testing.T) {
 			if !strings.Contains(err.Error(), h.Root+c.path) || !strings.Contains(err.Error(), "gave up after 2 attempts") {
 				t.Errorf("err = %v, want the URL and the attempts", err)
 			}
-			if n := h.Requests(c.path); n != 2 {
-				t.Errorf("%d requests to %s, want 2 (one retry)", n, c.path)
+			// The message says two attempts were made; the server may not have seen the
+			// second if it timed out before reaching the handler (a loaded machine).
+			if n := h.Requests(c.path); n < 1 || n > 2 {
+				t.Errorf("%d requests to %s, want at most 2 (one retry)", n, c.path)
 			}
 			if left := leftovers(t, cache); len(left) > 0 {
 				t.Errorf("temporary files left: %v", left)
