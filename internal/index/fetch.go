@@ -107,28 +107,35 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 
 // watchdog cancels a request when its current phase takes longer than allowed. The
 // transport's own timeouts do not cover a body that stops mid-way, nor a caller's
-// http.Client.
+// http.Client. One timer serves the whole request (a body is read in many calls).
 type watchdog struct {
 	cancel context.CancelCauseFunc
 	url    string
 	idle   time.Duration
 	mu     sync.Mutex
 	timer  *time.Timer
+	phase  string
+	wait   time.Duration
 	stall  *StallError
 }
 
 func (w *watchdog) arm(phase string, d time.Duration) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.timer != nil {
-		w.timer.Stop()
+	w.phase, w.wait = phase, d
+	if w.timer == nil {
+		w.timer = time.AfterFunc(d, w.fire)
+		return
 	}
-	w.timer = time.AfterFunc(d, func() {
-		w.mu.Lock()
-		w.stall = &StallError{URL: w.url, Phase: phase, Wait: d}
-		w.mu.Unlock()
-		w.cancel(w.stall)
-	})
+	w.timer.Reset(d)
+}
+
+func (w *watchdog) fire() {
+	w.mu.Lock()
+	w.stall = &StallError{URL: w.url, Phase: w.phase, Wait: w.wait}
+	s := w.stall
+	w.mu.Unlock()
+	w.cancel(s)
 }
 
 func (w *watchdog) disarm() {
