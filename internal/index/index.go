@@ -12,7 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
-	"io"
+	"io/fs"
 	"mime"
 	"net/http"
 	"net/url"
@@ -23,7 +23,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/pyship/pyship/internal/atomicfile"
 	"github.com/pyship/pyship/internal/pyproject"
@@ -58,11 +57,20 @@ type Client struct {
 	HTTP      *http.Client
 	CacheDir  string
 	Retries   int // attempts per request beyond the first
+	// Timeouts for each request; zero fields take DefaultTimeouts'.
+	Timeouts Timeouts
+	// MaxDownload caps a download; 0 means $PYSHIP_MAX_DOWNLOAD, else
+	// DefaultMaxDownload.
+	MaxDownload int64
+	// MaxPage caps an index page or metadata file; 0 means DefaultMaxPage.
+	MaxPage int64
 	// Log receives one line per network fetch, for progress output.
 	Log func(format string, args ...any)
 
-	mu    sync.Mutex
-	pages map[string][]File
+	mu       sync.Mutex
+	pages    map[string][]File
+	httpOnce sync.Once
+	http     *http.Client
 }
 
 // ErrNotFound is returned for a project no index knows.
@@ -130,7 +138,7 @@ const accept = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple
 
 func (c *Client) simple(ctx context.Context, idx, name string) ([]File, error) {
 	u := strings.TrimSuffix(idx, "/") + "/" + name + "/"
-	body, final, ctype, err := c.get(ctx, u, accept)
+	body, final, ctype, err := c.get(ctx, u, accept, c.maxPage())
 	if err != nil {
 		return nil, err
 	}
@@ -148,10 +156,38 @@ func (c *Client) simple(ctx context.Context, idx, name string) ([]File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", redact(u), err)
 	}
+	files, err = checkListed(redact(u), files)
+	if err != nil {
+		return nil, err
+	}
 	for i := range files {
 		files[i].Index = redact(idx)
 	}
 	return files, nil
+}
+
+// checkListed vets what a remote page lists before any of it is used: a file name is
+// one path element and a link is http(s), since a page must not make pyship read local
+// files (file:///dev/zero, ~/.ssh). A file whose sha256 is not hex (the cache is keyed
+// by it) or a wheel whose name is not a wheel name is dropped: neither could be used.
+func checkListed(page string, files []File) ([]File, error) {
+	out := files[:0]
+	for _, f := range files {
+		if err := CheckFileName(f.Filename); err != nil {
+			return nil, fmt.Errorf("%s lists %w", page, err)
+		}
+		if u, err := url.Parse(f.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+			return nil, fmt.Errorf("%s links %s to %s: an index page may link only http(s) files", page, f.Filename, quoteShort(redact(f.URL)))
+		}
+		if h := f.Hashes["sha256"]; h != "" && CheckSHA256(h) != nil {
+			continue // it could never be checked against its hash
+		}
+		if strings.HasSuffix(f.Filename, ".whl") && CheckWheelName(f.Filename) != nil {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }
 
 type jsonPage struct {
@@ -327,7 +363,7 @@ func (c *Client) findLinks(ctx context.Context, loc, name string) ([]File, error
 		return false
 	}
 	if u, err := url.Parse(loc); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
-		body, final, _, err := c.get(ctx, loc, "text/html")
+		body, final, _, err := c.get(ctx, loc, "text/html", c.maxPage())
 		if err != nil {
 			return nil, err
 		}
@@ -338,12 +374,14 @@ func (c *Client) findLinks(ctx context.Context, loc, name string) ([]File, error
 		}
 		var out []File
 		for _, f := range all {
+			// A find-links page is any HTML page: only the links to this project's
+			// files are its business, and those are vetted like an index's.
 			if matches(f.Filename) {
 				f.Index = redact(loc)
 				out = append(out, f)
 			}
 		}
-		return out, nil
+		return checkListed(redact(loc), out)
 	}
 	dir := strings.TrimPrefix(loc, "file://")
 	entries, err := os.ReadDir(dir)
@@ -352,95 +390,20 @@ func (c *Client) findLinks(ctx context.Context, loc, name string) ([]File, error
 	}
 	var out []File
 	for _, e := range entries {
-		if e.IsDir() || !matches(e.Name()) {
+		// Regular files and links (Download follows a link only within the
+		// directory); a FIFO or device named like a wheel is not a wheel.
+		if !(e.Type().IsRegular() || e.Type()&fs.ModeSymlink != 0) || !matches(e.Name()) {
 			continue
 		}
 		abs, _ := filepath.Abs(filepath.Join(dir, e.Name()))
-		info, _ := e.Info()
-		out = append(out, File{Filename: e.Name(), URL: (&url.URL{Scheme: "file", Path: abs}).String(), Size: info.Size(), Index: loc})
+		f := File{Filename: e.Name(), URL: (&url.URL{Scheme: "file", Path: abs}).String(), Index: loc}
+		if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
+			f.Size = info.Size()
+		}
+		out = append(out, f)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Filename < out[j].Filename })
 	return out, nil
-}
-
-// get fetches a URL with bounded retries on network errors and 429/5xx answers.
-func (c *Client) get(ctx context.Context, u, acceptHeader string) (body []byte, final, ctype string, err error) {
-	rc, final, ctype, _, err := c.open(ctx, u, acceptHeader)
-	if err != nil {
-		return nil, "", "", err
-	}
-	defer rc.Close()
-	body, err = io.ReadAll(io.LimitReader(rc, 256<<20))
-	if err != nil {
-		return nil, "", "", fmt.Errorf("%s: %w", redact(u), err)
-	}
-	return body, final, ctype, nil
-}
-
-func (c *Client) open(ctx context.Context, u, acceptHeader string) (rc io.ReadCloser, final, ctype string, size int64, err error) {
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	delay := 250 * time.Millisecond
-	for attempt := 0; ; attempt++ {
-		req, rerr := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if rerr != nil {
-			return nil, "", "", 0, fmt.Errorf("%s: %w", redact(u), rerr)
-		}
-		if acceptHeader != "" {
-			req.Header.Set("Accept", acceptHeader)
-		}
-		req.Header.Set("User-Agent", "pyship")
-		c.logf("GET %s", redact(u))
-		resp, herr := hc.Do(req)
-		retry := false
-		switch {
-		case herr != nil:
-			err, retry = fmt.Errorf("%s: %v", redact(u), stripURL(herr)), ctx.Err() == nil
-		case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-			resp.Body.Close()
-			return nil, "", "", 0, ErrNotFound
-		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-			resp.Body.Close()
-			err, retry = fmt.Errorf("%s: %s", redact(u), resp.Status), true
-		case resp.StatusCode != http.StatusOK:
-			resp.Body.Close()
-			return nil, "", "", 0, fmt.Errorf("%s: %s", redact(u), resp.Status)
-		default:
-			return resp.Body, resp.Request.URL.String(), resp.Header.Get("Content-Type"), resp.ContentLength, nil
-		}
-		if !retry || attempt >= c.retries() {
-			if retry {
-				err = fmt.Errorf("%w (gave up after %d attempts)", err, attempt+1)
-			}
-			return nil, "", "", 0, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, "", "", 0, ctx.Err()
-		case <-time.After(delay):
-		}
-		delay *= 2
-	}
-}
-
-func (c *Client) retries() int {
-	if c.Retries < 0 {
-		return 0
-	}
-	if c.Retries == 0 {
-		return 3
-	}
-	return c.Retries
-}
-
-func stripURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // redact hides credentials in an index URL for messages.
@@ -455,80 +418,12 @@ func redact(u string) string {
 	return p.Redacted()
 }
 
-// Download fetches a file into the cache (or finds it there) and returns its path and
-// sha256. want is the sha256 the caller trusts (from a lock file) or "" to use the
-// index's; a mismatch is an error and nothing is kept.
-func (c *Client) Download(ctx context.Context, f File, want string) (string, string, error) {
-	want = strings.ToLower(want)
-	if want == "" {
-		want = f.SHA256()
-	}
-	if want != "" {
-		p := filepath.Join(c.CacheDir, "wheels", want, f.Filename)
-		if _, err := os.Stat(p); err == nil {
-			return p, want, nil
-		}
-	}
-	var rc io.ReadCloser
-	if strings.HasPrefix(f.URL, "file://") {
-		u, _ := url.Parse(f.URL)
-		fh, err := os.Open(u.Path)
-		if err != nil {
-			return "", "", err
-		}
-		rc = fh
-	} else {
-		r, _, _, _, err := c.open(ctx, c.withCredentials(f.URL), "")
-		if errors.Is(err, ErrNotFound) {
-			return "", "", fmt.Errorf("%s: 404 Not Found", redact(f.URL))
-		}
-		if err != nil {
-			return "", "", err
-		}
-		rc = r
-	}
-	defer rc.Close()
-	dir := filepath.Join(c.CacheDir, "wheels")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", "", err
-	}
-	tmp, err := os.CreateTemp(dir, "download-*")
-	if err != nil {
-		return "", "", err
-	}
-	defer os.Remove(tmp.Name())
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), rc)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return "", "", fmt.Errorf("%s: %w", redact(f.URL), err)
-	}
-	got := hex.EncodeToString(h.Sum(nil))
-	if want != "" && got != want {
-		return "", "", fmt.Errorf("%s: hash mismatch: expected sha256 %s, got %s (%d bytes); the file was not used", f.Filename, want, got, n)
-	}
-	if f.Size > 0 && n != f.Size {
-		return "", "", fmt.Errorf("%s: size mismatch: index says %d bytes, got %d", f.Filename, f.Size, n)
-	}
-	final := filepath.Join(dir, got, f.Filename)
-	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
-		return "", "", err
-	}
-	if err := os.Rename(tmp.Name(), final); err != nil {
-		return "", "", err
-	}
-	c.logf("downloaded %s (%d bytes)", f.Filename, n)
-	return final, got, nil
-}
-
 // Metadata returns a wheel's core metadata: the PEP 658 file when the index serves
 // one (hash-checked), else from the downloaded wheel. Cached by the wheel's hash.
 func (c *Client) Metadata(ctx context.Context, f File) (*wheel.Metadata, error) {
 	sum := f.SHA256()
 	cachePath := ""
-	if sum != "" {
+	if CheckSHA256(sum) == nil { // the cache is keyed by it: a hash that is a path is not used
 		cachePath = filepath.Join(c.CacheDir, "metadata", sum+".METADATA")
 		if b, err := os.ReadFile(cachePath); err == nil {
 			return wheel.ParseMetadata(f.Filename+".metadata", b)
@@ -536,7 +431,7 @@ func (c *Client) Metadata(ctx context.Context, f File) (*wheel.Metadata, error) 
 	}
 	var data []byte
 	if f.MetadataHashes != nil && !strings.HasPrefix(f.URL, "file://") {
-		b, _, _, err := c.get(ctx, f.URL+".metadata", "")
+		b, _, _, err := c.get(ctx, f.URL+".metadata", "", c.maxPage())
 		if err == nil {
 			if want := f.MetadataHashes["sha256"]; want != "" {
 				got := sha256.Sum256(b)

@@ -197,9 +197,27 @@ func readPylock(l *Locked, data []byte, env marker.Env) error {
 			if len(w.Hashes) == 0 {
 				return perr(l.File, 0, "%s: wheel %s has no hashes", name, fn)
 			}
+			if err := checkWheel(fn, w.Hashes["sha256"]); err != nil {
+				return perr(l.File, 0, "%s: %v", name, err)
+			}
 			pkg.Files = append(pkg.Files, index.File{Filename: fn, URL: loc, Hashes: w.Hashes, Size: w.Size, Index: p.Index})
 		}
 		l.Packages = append(l.Packages, pkg)
+	}
+	return nil
+}
+
+// checkWheel refuses a wheel name or sha256 that could not be used as a cache path: a
+// committed lock file is input pyship does not control, and a name such as
+// "x-1.0-py3-none-any.whl/../../../outside/planted.whl" once wrote outside the cache.
+func checkWheel(name, sha256 string) error {
+	if err := index.CheckWheelName(name); err != nil {
+		return fmt.Errorf("wheel %w", err)
+	}
+	if sha256 != "" {
+		if err := index.CheckSHA256(strings.ToLower(sha256)); err != nil {
+			return fmt.Errorf("wheel %s: sha256 %w", name, err)
+		}
 	}
 	return nil
 }
@@ -346,7 +364,14 @@ func readUV(l *Locked, data []byte, env marker.Env) error {
 			if loc == "" && w.Path != "" {
 				loc = "file://" + w.Path
 			}
-			pkg.Files = append(pkg.Files, index.File{Filename: path.Base(strings.SplitN(loc, "#", 2)[0]), URL: loc, Hashes: map[string]string{algo: hexv}, Size: w.Size, Index: pkg.Index})
+			fn := path.Base(strings.SplitN(loc, "#", 2)[0])
+			if algo != "sha256" {
+				hexv = ""
+			}
+			if err := checkWheel(fn, hexv); err != nil {
+				return perr(l.File, 0, "%s: %v", p.Name, err)
+			}
+			pkg.Files = append(pkg.Files, index.File{Filename: fn, URL: loc, Hashes: map[string]string{algo: hexv}, Size: w.Size, Index: pkg.Index})
 		}
 		l.Packages = append(l.Packages, pkg)
 	}
@@ -419,6 +444,13 @@ func readPoetry(l *Locked, data []byte, env marker.Env) error {
 			algo, hexv, ok := strings.Cut(h, ":")
 			if !ok {
 				return perr(l.File, 0, "%s: hash %q is not algorithm:hex", name, h)
+			}
+			check := hexv
+			if algo != "sha256" {
+				check = ""
+			}
+			if err := checkWheel(fn, check); err != nil {
+				return perr(l.File, 0, "%s: %v", name, err)
 			}
 			pkg.Files = append(pkg.Files, index.File{Filename: fn, Hashes: map[string]string{algo: hexv}})
 		}

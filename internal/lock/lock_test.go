@@ -264,3 +264,22 @@ func FuzzRead(f *testing.F) {
 		_, _ = Read(file, data, tgt.MarkerEnv())
 	})
 }
+
+// A committed lock is input pyship does not control: a wheel name or sha256 that could
+// lead a cache path out of the cache is refused with the lock's name, in every format.
+func TestLockRefusesPathNames(t *testing.T) {
+	planted := "x-1.0-py3-none-any.whl/../../../../../outside/planted.whl"
+	for _, c := range []struct{ file, data, want string }{
+		{"pylock.toml", "lock-version = \"1.0\"\n[[packages]]\nname = \"x\"\nversion = \"1.0\"\n[[packages.wheels]]\nname = \"" + planted + "\"\nurl = \"https://files.example/x-1.0-py3-none-any.whl\"\nhashes = {sha256 = \"" + sha + "\"}\n", "path separator"},
+		{"pylock.toml", "lock-version = \"1.0\"\n[[packages]]\nname = \"x\"\nversion = \"1.0\"\n[[packages.wheels]]\nurl = \"https://files.example/x-1.0-py3-none-any.whl\"\nhashes = {sha256 = \"../../outside\"}\n", "not a sha256"},
+		{"pylock.toml", "lock-version = \"1.0\"\n[[packages]]\nname = \"x\"\nversion = \"1.0\"\n[[packages.wheels]]\nurl = \"https://files.example/..\"\nhashes = {sha256 = \"" + sha + "\"}\n", "not a file name"},
+		{"uv.lock", "version = 1\n[[package]]\nname = \"app\"\nversion = \"0\"\nsource = { virtual = \".\" }\ndependencies = [{ name = \"x\" }]\n[[package]]\nname = \"x\"\nversion = \"1.0\"\nsource = { registry = \"r\" }\nwheels = [{ url = \"https://files.example/x-1.0-py3-none-any.whl%2F..%2F..%2Fp.whl\", hash = \"sha256:" + sha + "\" }]\n", "not a wheel file name"},
+		{"uv.lock", "version = 1\n[[package]]\nname = \"app\"\nversion = \"0\"\nsource = { virtual = \".\" }\ndependencies = [{ name = \"x\" }]\n[[package]]\nname = \"x\"\nversion = \"1.0\"\nsource = { registry = \"r\" }\nwheels = [{ url = \"https://files.example/x-1.0-py3-none-any.whl\", hash = \"sha256:../../o\" }]\n", "not a sha256"},
+		{"poetry.lock", "[[package]]\nname = \"x\"\nversion = \"1.0\"\nfiles = [{file = \"" + planted + "\", hash = \"sha256:" + sha + "\"}]\n", "path separator"},
+	} {
+		_, err := Read(c.file, []byte(c.data), tgt.MarkerEnv())
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), c.file) {
+			t.Errorf("%s: err = %v, want %q naming the file", c.file, err, c.want)
+		}
+	}
+}
