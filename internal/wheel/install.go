@@ -21,12 +21,6 @@ import (
 	"github.com/pyship/pyship/internal/pyproject"
 )
 
-// Limits against zip bombs: a wheel may not claim more than this uncompressed.
-const (
-	maxWheelBytes = 8 << 30
-	maxRatio      = 200
-)
-
 // Wheel is an opened, validated wheel file.
 type Wheel struct {
 	Name     Name
@@ -65,7 +59,7 @@ func Open(file string) (*Wheel, error) {
 	w, err := read(n, f, st.Size())
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%s: %w", n.File, err)
+		return nil, named(n.File, err)
 	}
 	w.path, w.closer = file, f
 	return w, nil
@@ -79,7 +73,7 @@ func OpenReader(name string, r io.ReaderAt, size int64) (*Wheel, error) {
 	}
 	w, err := read(n, r, size)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, named(name, err)
 	}
 	return w, nil
 }
@@ -97,8 +91,10 @@ func read(n Name, r io.ReaderAt, size int64) (*Wheel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("not a valid zip archive: %v", err)
 	}
+	if err := checkSizes(n.File, zr, size); err != nil {
+		return nil, err
+	}
 	w := &Wheel{Name: n, zr: zr, files: map[string]*zip.File{}}
-	var total uint64
 	distInfos := map[string]bool{}
 	for _, f := range zr.File {
 		name := f.Name
@@ -113,10 +109,6 @@ func read(n Name, r io.ReaderAt, size int64) (*Wheel, error) {
 		}
 		if _, dup := w.files[name]; dup {
 			return nil, fmt.Errorf("%s: listed twice in the archive", name)
-		}
-		total += f.UncompressedSize64
-		if total > maxWheelBytes || (f.CompressedSize64 > 0 && f.UncompressedSize64/f.CompressedSize64 > maxRatio && f.UncompressedSize64 > 1<<20) {
-			return nil, fmt.Errorf("%s: uncompressed size out of bounds (zip bomb?)", name)
 		}
 		w.files[name] = f
 		top, _, _ := strings.Cut(name, "/")
@@ -134,18 +126,19 @@ func read(n Name, r io.ReaderAt, size int64) (*Wheel, error) {
 	if pyproject.Normalize(dname) != n.Dist {
 		return nil, fmt.Errorf("%s does not match the wheel's name %s", w.distInfo, n.Dist)
 	}
-	wheelFile, err := w.readFile(w.distInfo + "/WHEEL")
-	if err != nil {
-		return nil, err
-	}
-	if err := w.parseWheel(wheelFile); err != nil {
-		return nil, err
-	}
+	// RECORD first, so that every other file read from here on is checked against it.
 	rec, err := w.readFile(w.distInfo + "/RECORD")
 	if err != nil {
 		return nil, err
 	}
 	if err := w.parseRecord(rec); err != nil {
+		return nil, err
+	}
+	wheelFile, err := w.readFile(w.distInfo + "/WHEEL")
+	if err != nil {
+		return nil, err
+	}
+	if err := w.parseWheel(wheelFile); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -171,21 +164,29 @@ func checkName(name string) error {
 	return nil
 }
 
+// readFile reads a metadata file whole: refused when larger than maxMetaFile (never cut
+// short, which would parse as a different file), and checked against RECORD once RECORD
+// is known.
 func (w *Wheel) readFile(name string) ([]byte, error) {
 	f, ok := w.files[name]
 	if !ok {
 		return nil, fmt.Errorf("missing %s", name)
 	}
-	rc, err := f.Open()
+	if f.UncompressedSize64 > maxMetaFile {
+		return nil, &ArchiveError{w.Name.File, name, fmt.Sprintf("%d bytes; pyship reads metadata files of up to %d", f.UncompressedSize64, maxMetaFile)}
+	}
+	var rc io.ReadCloser
+	var err error
+	if rec, ok := w.record[name]; ok {
+		rc, err = openVerified(w.Name.File, f, rec)
+	} else {
+		rc, err = openMember(w.Name.File, f)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", name, err)
+		return nil, err
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, 64<<20))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", name, err)
-	}
-	return b, nil
+	return io.ReadAll(rc)
 }
 
 func (w *Wheel) parseWheel(b []byte) error {
@@ -224,7 +225,7 @@ func (w *Wheel) parseRecord(b []byte) error {
 		if _, dup := w.record[p]; dup {
 			return fmt.Errorf("RECORD line %d: %s listed twice", i+1, p)
 		}
-		var e recordEntry
+		e := recordEntry{size: -1}
 		if row[1] != "" {
 			algo, digest, ok := strings.Cut(row[1], "=")
 			if !ok {
@@ -236,8 +237,13 @@ func (w *Wheel) parseRecord(b []byte) error {
 				return fmt.Errorf("RECORD line %d: hash algorithm %s is not allowed (sha256 or stronger)", i+1, algo)
 			}
 			e.algo, e.digest = algo, digest
-			if e.size, err = strconv.ParseInt(row[2], 10, 64); err != nil && row[2] != "" {
-				return fmt.Errorf("RECORD line %d: bad size %q", i+1, row[2])
+			if row[2] != "" {
+				if e.size, err = strconv.ParseInt(row[2], 10, 64); err != nil || e.size < 0 {
+					return fmt.Errorf("RECORD line %d: bad size %q", i+1, row[2])
+				}
+				if f, ok := w.files[p]; ok && uint64(e.size) != f.UncompressedSize64 {
+					return fmt.Errorf("RECORD line %d: %s is %d bytes, but the archive declares %d", i+1, p, e.size, f.UncompressedSize64)
+				}
 			}
 		}
 		w.record[p] = e
@@ -274,7 +280,7 @@ func isSignature(w *Wheel, name string) bool {
 func (w *Wheel) Metadata() (*Metadata, error) {
 	b, err := w.readFile(w.distInfo + "/METADATA")
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", w.Name.File, err)
+		return nil, named(w.Name.File, err)
 	}
 	return ParseMetadata(w.Name.File+"/METADATA", b)
 }
@@ -439,9 +445,9 @@ func (w *Wheel) verifiedBytes(zf *zip.File, rec recordEntry) ([]byte, error) {
 
 // openVerified streams a member and fails at its end if the bytes do not match RECORD.
 func openVerified(file string, zf *zip.File, rec recordEntry) (io.ReadCloser, error) {
-	rc, err := zf.Open()
+	rc, err := openMember(file, zf)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %s: %v", file, zf.Name, err)
+		return nil, err
 	}
 	return &verifier{rc: rc, h: newHash(rec.algo), rec: rec, file: file, name: zf.Name}, nil
 }
@@ -462,13 +468,11 @@ func (v *verifier) Read(p []byte) (int, error) {
 	if err == io.EOF {
 		got := base64.RawURLEncoding.EncodeToString(v.h.Sum(nil))
 		if got != strings.TrimRight(v.rec.digest, "=") {
-			return n, fmt.Errorf("%s: %s does not match its RECORD hash", v.file, v.name)
+			return n, &ArchiveError{v.file, v.name, "does not match its RECORD hash"}
 		}
-		if v.rec.size > 0 && v.n != v.rec.size {
-			return n, fmt.Errorf("%s: %s is %d bytes, RECORD says %d", v.file, v.name, v.n, v.rec.size)
+		if v.rec.size >= 0 && v.n != v.rec.size {
+			return n, &ArchiveError{v.file, v.name, fmt.Sprintf("is %d bytes, RECORD says %d", v.n, v.rec.size)}
 		}
-	} else if err != nil {
-		err = fmt.Errorf("%s: %s: %v", v.file, v.name, err)
 	}
 	return n, err
 }
@@ -505,9 +509,13 @@ type entryPoint struct{ name, module, attr string }
 
 // entryPoints reads [console_scripts] and [gui_scripts] of entry_points.txt.
 func (w *Wheel) entryPoints() ([]entryPoint, error) {
-	b, err := w.readFile(w.distInfo + "/entry_points.txt")
-	if err != nil {
+	name := w.distInfo + "/entry_points.txt"
+	if _, ok := w.files[name]; !ok {
 		return nil, nil // no entry points
+	}
+	b, err := w.readFile(name)
+	if err != nil {
+		return nil, err // not "no entry points": the wheel's commands would be missing
 	}
 	var out []entryPoint
 	section := ""

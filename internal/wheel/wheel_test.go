@@ -4,9 +4,11 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"sort"
@@ -21,6 +23,10 @@ type member struct {
 	name string
 	body string
 	mode os.FileMode
+	// declared, when set, is the uncompressed size the archive claims, whatever body's
+	// is (the member is written raw, deflated).
+	declared uint64
+	store    bool // no compression
 }
 
 // build makes a wheel; RECORD is generated unless one is given, and tamper edits the
@@ -36,16 +42,33 @@ func build(t testing.TB, members []member, tamper func(rows []string) []string) 
 			distInfo = strings.SplitN(m.name, "/", 2)[0]
 		}
 		h := &zip.FileHeader{Name: m.name, Method: zip.Deflate}
+		if m.store {
+			h.Method = zip.Store
+		}
 		mode := m.mode
 		if mode == 0 {
 			mode = 0o644
 		}
 		h.SetMode(mode)
-		w, err := zw.CreateHeader(h)
-		if err != nil {
-			t.Fatal(err)
+		if m.declared != 0 {
+			var comp bytes.Buffer
+			fw, _ := flate.NewWriter(&comp, flate.BestCompression)
+			io.WriteString(fw, m.body)
+			fw.Close()
+			h.CRC32 = crc32.ChecksumIEEE([]byte(m.body))
+			h.CompressedSize64, h.UncompressedSize64 = uint64(comp.Len()), m.declared
+			w, err := zw.CreateRaw(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write(comp.Bytes())
+		} else {
+			w, err := zw.CreateHeader(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.WriteString(w, m.body)
 		}
-		io.WriteString(w, m.body)
 		sum := sha256.Sum256([]byte(m.body))
 		rows = append(rows, fmt.Sprintf("%s,sha256=%s,%d", m.name, base64.RawURLEncoding.EncodeToString(sum[:]), len(m.body)))
 	}
@@ -231,3 +254,17 @@ func FuzzParseMetadata(f *testing.F) {
 	f.Add([]byte("Name: a\nVersion: 1\nRequires-Dist: b>=1; python_version<'4'\n"))
 	f.Fuzz(func(t *testing.T, data []byte) { _, _ = ParseMetadata("METADATA", data) })
 }
+
+func wantErr(t *testing.T, err error, want ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error, want one with %q", want)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("%q lacks %q", err, w)
+		}
+	}
+}
+
+const demoFile = "demo-1.0-py3-none-any.whl"
