@@ -141,6 +141,9 @@ func read(n Name, r io.ReaderAt, size int64) (*Wheel, error) {
 	if err := w.parseWheel(wheelFile); err != nil {
 		return nil, err
 	}
+	if err := w.checkIdentity(); err != nil {
+		return nil, err
+	}
 	return w, nil
 }
 
