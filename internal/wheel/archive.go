@@ -26,6 +26,8 @@ const (
 	// maxMetaFile caps a metadata file pyship reads into memory (METADATA, WHEEL,
 	// RECORD, entry_points.txt).
 	maxMetaFile = 16 << 20
+	// maxScript caps a #!python script, which is rewritten in memory.
+	maxScript = 64 << 20
 )
 
 // ArchiveError is a wheel refused for what its zip archive holds or declares.

@@ -362,16 +362,27 @@ func (w *Wheel) Install(tree *layer.Tree, s Scheme) error {
 			}
 		}
 		if script {
-			b, err := w.verifiedBytes(zf, rec)
+			rewrite, err := w.pythonShebang(zf)
 			if err != nil {
 				return err
 			}
-			b = rewriteShebang(b, s.Interpreter)
-			if err := tree.AddBytes(dest, mode, b); err != nil {
-				return fmt.Errorf("%s: %w", w.Name.File, err)
+			// Only a script to rewrite is held in memory; the others (often native
+			// programs of tens of MB) stream into the layer like any other file.
+			if rewrite {
+				if zf.UncompressedSize64 > maxScript {
+					return &ArchiveError{w.Name.File, name, fmt.Sprintf("a #!python script of %d bytes; pyship rewrites scripts of up to %d", zf.UncompressedSize64, maxScript)}
+				}
+				b, err := w.verifiedBytes(zf, rec)
+				if err != nil {
+					return err
+				}
+				b = rewriteShebang(b, s.Interpreter)
+				if err := tree.AddBytes(dest, mode, b); err != nil {
+					return fmt.Errorf("%s: %w", w.Name.File, err)
+				}
+				record = append(record, [3]string{rel(dest), hashOf(b), strconv.Itoa(len(b))})
+				continue
 			}
-			record = append(record, [3]string{rel(dest), hashOf(b), strconv.Itoa(len(b))})
-			continue
 		}
 		zf, rec, file := zf, rec, w.Name.File
 		if err := tree.Add(layer.Entry{Path: dest, Type: tar.TypeReg, Mode: mode, Size: int64(zf.UncompressedSize64), Open: func() (io.ReadCloser, error) {
@@ -482,21 +493,39 @@ func (v *verifier) Read(p []byte) (int, error) {
 
 func (v *verifier) Close() error { return v.rc.Close() }
 
-// rewriteShebang points a "#!python" script at the image's interpreter (PEP 427).
+// pythonShebang reports whether a script starts with "#!python", reading those bytes only.
+func (w *Wheel) pythonShebang(zf *zip.File) (bool, error) {
+	rc, err := openMember(w.Name.File, zf)
+	if err != nil {
+		return false, err
+	}
+	defer rc.Close()
+	var head [len("#!python")]byte
+	n, err := io.ReadFull(rc, head[:])
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return false, err
+	}
+	return string(head[:n]) == "#!python", nil
+}
+
+// rewriteShebang points a script whose first line starts with "#!python" at the
+// image's interpreter (PEP 427). Like pip (fix_script) and the installer library
+// (fix_shebang), any such first line counts ("#!python3", "#!pythonw", "#!python3.11")
+// and the whole line, through its "\n", is replaced: a "\r" before it goes too (a
+// shebang ending in "\r" names an interpreter that does not exist), and so do
+// arguments after the interpreter, so that the script behaves as it does under pip.
 func rewriteShebang(b []byte, interpreter string) []byte {
 	if !bytes.HasPrefix(b, []byte("#!python")) {
 		return b
 	}
-	nl := bytes.IndexByte(b, '\n')
-	if nl < 0 {
-		nl = len(b)
+	rest := []byte{}
+	if nl := bytes.IndexByte(b, '\n'); nl >= 0 {
+		rest = b[nl+1:]
 	}
-	first := string(b[:nl])
-	if first != "#!python" && first != "#!pythonw" && !strings.HasPrefix(first, "#!python ") {
-		return b
-	}
-	args := strings.TrimPrefix(strings.TrimPrefix(first, "#!pythonw"), "#!python")
-	return append([]byte(shebang(interpreter)+args), b[nl:]...)
+	out := make([]byte, 0, len(interpreter)+len(rest)+64)
+	out = append(out, shebang(interpreter)...)
+	out = append(out, '\n')
+	return append(out, rest...)
 }
 
 // shebang handles interpreters whose path the kernel cannot take on a #! line (over
