@@ -8,6 +8,7 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -272,8 +273,12 @@ func (w *Wheel) parseRecord(b []byte) error {
 }
 
 func isSignature(w *Wheel, name string) bool {
-	switch name {
-	case w.distInfo + "/RECORD", w.distInfo + "/RECORD.jws", w.distInfo + "/RECORD.p7s":
+	rest, ok := strings.CutPrefix(name, w.distInfo)
+	if !ok {
+		return false
+	}
+	switch rest {
+	case "/RECORD", "/RECORD.jws", "/RECORD.p7s":
 		return true
 	}
 	return false
@@ -311,6 +316,9 @@ func (w *Wheel) Install(tree *layer.Tree, s Scheme) error {
 	sort.Strings(names)
 	var record [][3]string
 	rel := func(abs string) string {
+		if r, ok := strings.CutPrefix(abs, s.SitePackages+"/"); ok {
+			return r // most files: no need to split both paths
+		}
 		r, err := relPath(s.SitePackages, abs)
 		if err != nil {
 			return abs
@@ -339,6 +347,11 @@ func (w *Wheel) Install(tree *layer.Tree, s Scheme) error {
 		script := false
 		if rest, ok := strings.CutPrefix(name, dataDir+"/"); ok {
 			key, sub, _ := strings.Cut(rest, "/")
+			if sub == "" {
+				// "x.data/scripts" as a file would become the venv's bin, "x.data/purelib"
+				// its site-packages: a file where the venv needs a directory.
+				return fmt.Errorf("%s: %s: a file where the wheel format has the .data/%s directory", w.Name.File, name, key)
+			}
 			switch key {
 			case "purelib", "platlib":
 				dest = path.Join(s.SitePackages, sub)
@@ -377,8 +390,8 @@ func (w *Wheel) Install(tree *layer.Tree, s Scheme) error {
 					return err
 				}
 				b = rewriteShebang(b, s.Interpreter)
-				if err := tree.AddBytes(dest, mode, b); err != nil {
-					return fmt.Errorf("%s: %w", w.Name.File, err)
+				if err := tree.Add(w.bytesEntry(dest, mode, b)); err != nil {
+					return w.addError(err)
 				}
 				record = append(record, [3]string{rel(dest), hashOf(b), strconv.Itoa(len(b))})
 				continue
@@ -387,23 +400,23 @@ func (w *Wheel) Install(tree *layer.Tree, s Scheme) error {
 		zf, rec, file := zf, rec, w.Name.File
 		if err := tree.Add(layer.Entry{Path: dest, Type: tar.TypeReg, Mode: mode, Size: int64(zf.UncompressedSize64), Open: func() (io.ReadCloser, error) {
 			return openVerified(file, zf, rec)
-		}}); err != nil {
-			return fmt.Errorf("%s: %w", w.Name.File, err)
+		}, Source: file, Digest: rec.algo + "=" + strings.TrimRight(rec.digest, "=")}); err != nil {
+			return w.addError(err)
 		}
 		record = append(record, [3]string{rel(dest), rec.algo + "=" + rec.digest, strconv.FormatUint(zf.UncompressedSize64, 10)})
 	}
 	for _, ep := range eps {
 		b := launcher(ep, s.Interpreter)
 		dest := path.Join(s.Prefix, "bin", ep.name)
-		if err := tree.AddBytes(dest, 0o755, b); err != nil {
-			return fmt.Errorf("%s: entry point %s: %w", w.Name.File, ep.name, err)
+		if err := tree.Add(w.bytesEntry(dest, 0o755, b)); err != nil {
+			return w.addError(fmt.Errorf("entry point %s: %w", ep.name, err))
 		}
 		record = append(record, [3]string{rel(dest), hashOf(b), strconv.Itoa(len(b))})
 	}
 	installer := []byte("pyship\n")
 	instPath := path.Join(s.SitePackages, w.distInfo, "INSTALLER")
-	if err := tree.AddBytes(instPath, 0o644, installer); err != nil {
-		return err
+	if err := tree.Add(w.bytesEntry(instPath, 0o644, installer)); err != nil {
+		return w.addError(err)
 	}
 	record = append(record, [3]string{rel(instPath), hashOf(installer), strconv.Itoa(len(installer))})
 	recPath := path.Join(s.SitePackages, w.distInfo, "RECORD")
@@ -415,7 +428,28 @@ func (w *Wheel) Install(tree *layer.Tree, s Scheme) error {
 		_ = cw.Write(r[:])
 	}
 	cw.Flush()
-	return tree.AddBytes(recPath, 0o644, buf.Bytes())
+	if err := tree.Add(w.bytesEntry(recPath, 0o644, buf.Bytes())); err != nil {
+		return w.addError(err)
+	}
+	return nil
+}
+
+// bytesEntry is a file pyship generates for this wheel (a rewritten script, a launcher,
+// INSTALLER, RECORD), attributed to the wheel in conflict errors.
+func (w *Wheel) bytesEntry(dest string, mode int64, b []byte) layer.Entry {
+	return layer.Entry{Path: dest, Type: tar.TypeReg, Mode: mode, Size: int64(len(b)), Open: func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(b)), nil
+	}, Source: w.Name.File, Digest: hashOf(b)}
+}
+
+// addError names the wheel in a tree error, unless a conflict already names it (and
+// the other side).
+func (w *Wheel) addError(err error) error {
+	var ce *layer.ConflictError
+	if errors.As(err, &ce) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", w.Name.File, err)
 }
 
 func relPath(base, target string) (string, error) {
