@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -189,4 +190,55 @@ func TestSharedPaths(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Path != "/opt/venv/bin/python" || ce.Have.Source != "the venv" {
 		t.Errorf("across trees: %v", err)
 	}
+}
+
+// Whatever sequence of entries a tree accepts, its tar is one the engine takes: no path
+// twice, and every entry's parent a directory that comes before it. Each input line is
+// a kind (f, d or l) and a path.
+func FuzzTree(f *testing.F) {
+	f.Add("f a/b\nf a\n")
+	f.Add("d a\nf a/b\nl a/c\nf a/c/d\n")
+	f.Add("f x\nf x\nd x\n")
+	f.Add("l opt/venv/lib64\nf opt/venv/lib64/x.so\nf opt/venv/bin\nf opt/venv/bin/python\n")
+	f.Fuzz(func(t *testing.T, script string) {
+		tr := NewTree()
+		for i, line := range strings.Split(script, "\n") {
+			if i > 200 || len(line) < 2 {
+				continue
+			}
+			e := Entry{Path: line[2:], Mode: 0o644, Source: "s"}
+			switch line[0] {
+			case 'f':
+				e.Type, e.Open = tar.TypeReg, func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("")), nil }
+			case 'd':
+				e.Type = tar.TypeDir
+			default:
+				e.Type, e.Linkname = tar.TypeSymlink, "x"
+			}
+			_ = tr.Add(e)
+		}
+		var out bytes.Buffer
+		if err := tr.WriteTar(&out, time.Unix(1, 0)); err != nil {
+			t.Fatal(err)
+		}
+		dirs, seen := map[string]bool{".": true}, map[string]bool{}
+		r := tar.NewReader(&out)
+		for {
+			h, err := r.Next()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := strings.TrimSuffix(h.Name, "/")
+			if seen[name] || !dirs[path.Dir(name)] {
+				t.Fatalf("%s: twice, or its parent is not a directory before it", name)
+			}
+			seen[name] = true
+			if h.Typeflag == tar.TypeDir {
+				dirs[name] = true
+			}
+		}
+	})
 }
