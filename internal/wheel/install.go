@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/pyship/pyship/internal/layer"
 	"github.com/pyship/pyship/internal/pyproject"
@@ -591,7 +593,10 @@ func (w *Wheel) entryPoints() ([]entryPoint, error) {
 			continue
 		}
 		if line[0] == '[' {
-			section = strings.Trim(line, "[] ")
+			if line[len(line)-1] != ']' {
+				return nil, fmt.Errorf("%s: entry_points.txt:%d: a section header without ]", w.Name.File, i+1)
+			}
+			section = strings.TrimSpace(line[1 : len(line)-1])
 			continue
 		}
 		if section != "console_scripts" && section != "gui_scripts" {
@@ -603,8 +608,9 @@ func (w *Wheel) entryPoints() ([]entryPoint, error) {
 		}
 		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
 		value, _, _ = strings.Cut(value, "[") // extras on entry points are deprecated and ignored
-		mod, attr, _ := strings.Cut(strings.TrimSpace(value), ":")
-		if name == "" || strings.ContainsAny(name, "/\\") || name == "." || name == ".." || !pyIdentPath(mod) || (attr != "" && !pyIdentPath(attr)) {
+		mod, attr, _ := strings.Cut(value, ":")
+		mod, attr = strings.TrimSpace(mod), strings.TrimSpace(attr)
+		if !scriptName(name) || !pyIdentPath(mod) || (attr != "" && !pyIdentPath(attr)) {
 			return nil, fmt.Errorf("%s: entry_points.txt:%d: invalid entry point %q", w.Name.File, i+1, line)
 		}
 		out = append(out, entryPoint{name, mod, attr})
@@ -612,6 +618,20 @@ func (w *Wheel) entryPoints() ([]entryPoint, error) {
 	return out, nil
 }
 
+// scriptName accepts a command name for bin/: one path element, without the spaces
+// and control characters that made "my tool" or a name with an escape sequence a file
+// (pip's distlib does not accept whitespace in the name either).
+func scriptName(name string) bool {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\") {
+		return false
+	}
+	return strings.IndexFunc(name, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError
+	}) < 0
+}
+
+// pyIdentPath accepts dotted Python identifiers: what the launcher writes into its
+// import line, so nothing else may pass.
 func pyIdentPath(s string) bool {
 	if s == "" {
 		return false
@@ -621,7 +641,8 @@ func pyIdentPath(s string) bool {
 			return false
 		}
 		for i, r := range part {
-			if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r > 127 || (i > 0 && r >= '0' && r <= '9')) {
+			nonASCII := r > 127 && r != utf8.RuneError && (unicode.IsLetter(r) || i > 0 && (unicode.IsDigit(r) || unicode.In(r, unicode.Mn, unicode.Mc, unicode.Pc)))
+			if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || nonASCII || (i > 0 && r >= '0' && r <= '9')) {
 				return false
 			}
 		}
