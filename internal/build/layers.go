@@ -109,10 +109,15 @@ type depsPlan struct {
 	stored *layer.File
 }
 
+// checksVersion changes when planDeps checks more, so that a set noted by an older
+// pyship is checked again.
+const checksVersion = "pyship-deps-checks-1"
+
 // checkedKey names a whole set of dependency layers: the checks of planDeps depend on
 // every wheel of every group, and on what each was pinned as.
 func checkedKey(groups [][]Wheel, t target.Target) string {
 	h := sha256.New()
+	fmt.Fprintf(h, "%s\n", checksVersion)
 	for i, g := range groups {
 		fmt.Fprintf(h, "%s\n", depsKey(g, t, i == 0))
 		for _, w := range g {
