@@ -24,7 +24,7 @@ import (
 
 // layoutVersion changes when the bytes pyship writes for the same inputs change, so
 // that cached layers from an older pyship are not reused.
-const layoutVersion = "pyship-layers-1"
+const layoutVersion = "pyship-layers-2"
 
 // bigWheel is the compressed size from which a wheel gets a layer of its own: a change
 // elsewhere then leaves its (large) layer untouched, and layers upload in parallel.
