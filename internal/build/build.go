@@ -194,28 +194,36 @@ func buildOne(ctx context.Context, o Options, in *Inputs, client *index.Client, 
 	start = time.Now()
 	store := layer.Store{Dir: filepath.Join(o.CacheDir, "layers")}
 	img := &Image{Platform: pl, Base: b, Wheels: wheels}
-	groups := group(wheels)
+	plans, opened, err := planDeps(group(wheels), t, store, b.LayerType, o.NoCache)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, w := range opened {
+			w.Close()
+		}
+	}()
 	type built struct {
 		l   Layer
 		err error
 	}
-	out := make([]built, len(groups))
+	out := make([]built, len(plans))
 	var wg sync.WaitGroup
 	// Layers are compressed in parallel: gzip is the cost of a cold build.
 	sem := make(chan struct{}, 2)
-	for i, g := range groups {
+	for i, p := range plans {
 		wg.Add(1)
-		go func(i int, g []Wheel) {
+		go func(i int, p depsPlan) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			f, cached, err := depsLayer(store, g, t, i == 0, b.LayerType, o.Epoch, o.NoCache)
+			f, cached, err := depsLayer(store, p, b.LayerType, o.Epoch, o.NoCache)
 			var names []string
-			for _, w := range g {
+			for _, w := range p.wheels {
 				names = append(names, w.Name+"=="+w.Version)
 			}
 			out[i] = built{Layer{File: f, Kind: "dependencies", Packages: names, Cached: cached}, err}
-		}(i, g)
+		}(i, p)
 	}
 	wg.Wait()
 	for _, x := range out {

@@ -24,7 +24,7 @@ import (
 
 // layoutVersion changes when the bytes pyship writes for the same inputs change, so
 // that cached layers from an older pyship are not reused.
-const layoutVersion = "pyship-layers-1"
+const layoutVersion = "pyship-layers-2"
 
 // bigWheel is the compressed size from which a wheel gets a layer of its own: a change
 // elsewhere then leaves its (large) layer untouched, and layers upload in parallel.
@@ -41,6 +41,9 @@ func scheme(t target.Target) (wheel.Scheme, string) {
 	}, mm
 }
 
+// venvSource names the skeleton's entries in conflict errors.
+const venvSource = "pyship's venv"
+
 // venvSkeleton adds what `python -m venv` would create, without running Python: the
 // interpreter links to the base image's Python, and pyvenv.cfg makes it a venv.
 func venvSkeleton(tree *layer.Tree, t target.Target) error {
@@ -50,14 +53,17 @@ func venvSkeleton(tree *layer.Tree, t target.Target) error {
 		home, t.Python, t.Interpreter, t.Interpreter, plan.VenvDir)
 	links := map[string]string{"bin/python": t.Interpreter, "bin/python3": "python", "bin/python" + mm: "python", "lib64": "lib"}
 	for p, to := range links {
-		if err := tree.Add(layer.Entry{Path: path.Join(plan.VenvDir, p), Type: tar.TypeSymlink, Mode: 0o777, Linkname: to}); err != nil {
+		if err := tree.Add(layer.Entry{Path: path.Join(plan.VenvDir, p), Type: tar.TypeSymlink, Mode: 0o777, Linkname: to, Source: venvSource}); err != nil {
 			return err
 		}
 	}
-	if err := tree.Add(layer.Entry{Path: s.SitePackages, Type: tar.TypeDir, Mode: 0o755}); err != nil {
+	// bin and lib are directories through the links and site-packages below them, so
+	// a wheel that would make either a file conflicts with these entries.
+	if err := tree.Add(layer.Entry{Path: s.SitePackages, Type: tar.TypeDir, Mode: 0o755, Source: venvSource}); err != nil {
 		return err
 	}
-	return tree.AddBytes(path.Join(plan.VenvDir, "pyvenv.cfg"), 0o644, []byte(cfg))
+	return tree.Add(layer.Entry{Path: path.Join(plan.VenvDir, "pyvenv.cfg"), Type: tar.TypeReg, Mode: 0o644, Size: int64(len(cfg)), Source: venvSource,
+		Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(cfg)), nil }})
 }
 
 // group splits wheels into layers: each big wheel alone, the rest together (first).
@@ -93,38 +99,108 @@ func depsKey(ws []Wheel, t target.Target, skeleton bool) string {
 	return "deps-" + hex.EncodeToString(h.Sum(nil))[:32]
 }
 
-// depsLayer installs a group of wheels into one layer, or takes it from the store.
-func depsLayer(store layer.Store, ws []Wheel, t target.Target, skeleton bool, media types.MediaType, mtime time.Time, noCache bool) (*layer.File, bool, error) {
-	key := depsKey(ws, t, skeleton)
-	if !noCache {
-		if f, ok := store.Get(key, media); ok {
-			return f, true, nil
+// depsPlan is one dependency layer before it is written: its wheels installed into a
+// tree whose file contents are read from the (open) wheels only when written, or the
+// stored layer when the set was checked before.
+type depsPlan struct {
+	wheels []Wheel
+	key    string
+	tree   *layer.Tree
+	stored *layer.File
+}
+
+// checksVersion changes when planDeps checks more, so that a set noted by an older
+// pyship is checked again.
+const checksVersion = "pyship-deps-checks-1"
+
+// checkedKey names a whole set of dependency layers: the checks of planDeps depend on
+// every wheel of every group, and on what each was pinned as.
+func checkedKey(groups [][]Wheel, t target.Target) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n", checksVersion)
+	for i, g := range groups {
+		fmt.Fprintf(h, "%s\n", depsKey(g, t, i == 0))
+		for _, w := range g {
+			fmt.Fprintf(h, "%s %s\n", w.Name, w.Version)
 		}
 	}
-	tree := layer.NewTree()
-	if skeleton {
-		if err := venvSkeleton(tree, t); err != nil {
-			return nil, false, err
+	return "deps-checked-" + hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// planDeps installs each group into a tree of its own (the venv skeleton into the
+// first) and checks the trees against each other: a path that two wheels, or a wheel
+// and the venv, claim differently is refused here, naming them, and not left to the
+// engine (which names no wheel) or to layer order (which would hide one silently).
+// The checks depend on the whole set, so every wheel is opened even when its layer is
+// cached, unless this same set passed them before and all its layers are stored.
+// Close the returned wheels when the layers are written.
+func planDeps(groups [][]Wheel, t target.Target, store layer.Store, media types.MediaType, noCache bool) ([]depsPlan, []*wheel.Wheel, error) {
+	plans := make([]depsPlan, len(groups))
+	checked := checkedKey(groups, t)
+	if !noCache && store.Noted(checked) {
+		all := true
+		for i, g := range groups {
+			key := depsKey(g, t, i == 0)
+			f, ok := store.Get(key, media)
+			plans[i] = depsPlan{wheels: g, key: key, stored: f}
+			all = all && ok
+		}
+		if all {
+			return plans, nil, nil
 		}
 	}
 	s, _ := scheme(t)
 	var opened []*wheel.Wheel
-	defer func() {
+	fail := func(err error) ([]depsPlan, []*wheel.Wheel, error) {
 		for _, w := range opened {
 			w.Close()
 		}
-	}()
-	for _, w := range ws {
-		wh, err := wheel.Open(w.Path)
-		if err != nil {
-			return nil, false, err
+		return nil, nil, err
+	}
+	trees := make([]*layer.Tree, len(groups))
+	for i, g := range groups {
+		tree := layer.NewTree()
+		if i == 0 {
+			if err := venvSkeleton(tree, t); err != nil {
+				return fail(err)
+			}
 		}
-		opened = append(opened, wh)
-		if err := wh.Install(tree, s); err != nil {
-			return nil, false, err
+		for _, w := range g {
+			wh, err := wheel.Open(w.Path)
+			if err != nil {
+				return fail(err)
+			}
+			opened = append(opened, wh)
+			if err := checkPin(w, wh); err != nil {
+				return fail(err)
+			}
+			if err := wh.Install(tree, s); err != nil {
+				return fail(err)
+			}
+		}
+		plans[i] = depsPlan{wheels: g, key: depsKey(g, t, i == 0), tree: tree}
+		trees[i] = tree
+	}
+	if err := layer.CheckDisjoint(trees...); err != nil {
+		return fail(err)
+	}
+	if err := store.Note(checked); err != nil {
+		return fail(err)
+	}
+	return plans, opened, nil
+}
+
+// depsLayer writes a planned dependency layer, or takes it from the store.
+func depsLayer(store layer.Store, p depsPlan, media types.MediaType, mtime time.Time, noCache bool) (*layer.File, bool, error) {
+	if p.stored != nil && p.tree == nil {
+		return p.stored, true, nil
+	}
+	if !noCache {
+		if f, ok := store.Get(p.key, media); ok {
+			return f, true, nil
 		}
 	}
-	f, err := store.Put(key, media, func(w io.Writer) error { return tree.WriteTar(w, mtime) })
+	f, err := store.Put(p.key, media, func(w io.Writer) error { return p.tree.WriteTar(w, mtime) })
 	return f, false, err
 }
 

@@ -115,6 +115,22 @@ func (s Store) Put(key string, media types.MediaType, write func(io.Writer) erro
 	return f, nil
 }
 
+// Note records that the inputs named by key passed a check, so that a later build with
+// the same inputs may skip it (Noted). Like a layer, the record is only as trustworthy
+// as the store's directory.
+func (s Store) Note(key string) error {
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return err
+	}
+	return atomicfile.Write(filepath.Join(s.Dir, key+".ok"), nil, 0o644)
+}
+
+// Noted reports whether Note(key) was done.
+func (s Store) Noted(key string) bool {
+	st, err := os.Stat(filepath.Join(s.Dir, key+".ok"))
+	return err == nil && st.Mode().IsRegular()
+}
+
 // compress runs write → sha256 (diffID) → gzip → sha256 (digest) → w.
 func compress(w io.Writer, write func(io.Writer) error) (*File, error) {
 	digest := sha256.New()

@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"os"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -114,4 +116,129 @@ func TestStoreRoundTrip(t *testing.T) {
 			t.Errorf("left %s", e.Name())
 		}
 	}
+}
+
+// A path that is a file for one entry and a directory for another gives a tar the
+// engine refuses (or, across layers, one that hides files): Add must catch it, in either
+// order, and name both sources.
+func TestTreeFileDirectoryConflicts(t *testing.T) {
+	file := func(p, src string) Entry {
+		return Entry{Path: p, Type: tar.TypeReg, Mode: 0o644, Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("")), nil }, Source: src}
+	}
+	cases := []struct {
+		name       string
+		first, add Entry
+		want       []string
+	}{
+		{"file then below it", file("opt/x", "a.whl"), file("opt/x/y", "b.whl"), []string{"/opt/x:", "a.whl installs a file", "b.whl needs a directory", "/opt/x/y"}},
+		{"below then file", file("opt/x/y/z", "a.whl"), file("opt/x", "b.whl"), []string{"/opt/x:", "b.whl installs a file", "a.whl needs a directory", "/opt/x/y/z"}},
+		{"symlink then below it", Entry{Path: "opt/venv/lib64", Type: tar.TypeSymlink, Linkname: "lib", Source: "the venv"}, file("opt/venv/lib64/x.so", "b.whl"), []string{"/opt/venv/lib64:", "the venv installs a symlink", "b.whl needs a directory"}},
+		{"directory then file", Entry{Path: "opt/d", Type: tar.TypeDir, Mode: 0o755, Source: "the venv"}, file("opt/d", "b.whl"), []string{"/opt/d:", "b.whl installs a file", "the venv needs a directory"}},
+		{"one source", file("x", "a.whl"), file("x/y", "a.whl"), []string{"/x:", "a.whl has a file here and also needs a directory"}},
+		{"two files", file("x", "a.whl"), file("x", "b.whl"), []string{"/x:", "both a.whl", "b.whl"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tr := NewTree()
+			if err := tr.Add(c.first); err != nil {
+				t.Fatal(err)
+			}
+			err := tr.Add(c.add)
+			var ce *ConflictError
+			if !errors.As(err, &ce) {
+				t.Fatalf("err = %v, want a *ConflictError", err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("%q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// Identical files (same digest, mode and size) may come from two sources; anything
+// else at one path is a conflict, within a tree and across the trees of one image.
+func TestSharedPaths(t *testing.T) {
+	f := func(src, digest string) Entry {
+		return Entry{Path: "a/__init__.py", Type: tar.TypeReg, Mode: 0o644, Size: 1, Digest: digest, Source: src, Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("x")), nil }}
+	}
+	tr := NewTree()
+	if err := tr.Add(f("a.whl", "sha256=same")); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Add(f("b.whl", "sha256=same")); err != nil {
+		t.Errorf("identical file refused: %v", err)
+	}
+	if err := tr.Add(f("c.whl", "sha256=other")); err == nil || !strings.Contains(err.Error(), "a.whl") || !strings.Contains(err.Error(), "c.whl") {
+		t.Errorf("different file: %v", err)
+	}
+	if err := tr.Add(f("d.whl", "")); err == nil {
+		t.Error("a file without a digest shared a path")
+	}
+
+	lower, upper := NewTree(), NewTree()
+	lower.Add(Entry{Path: "opt/venv/bin/python", Type: tar.TypeSymlink, Linkname: "/usr/bin/python3", Source: "the venv"})
+	lower.Add(f("a.whl", "sha256=same"))
+	upper.Add(f("b.whl", "sha256=same"))
+	if err := CheckDisjoint(lower, upper); err != nil {
+		t.Errorf("disjoint trees: %v", err)
+	}
+	upper.AddBytes("opt/venv/bin/python/x", 0o644, nil)
+	err := CheckDisjoint(lower, upper)
+	var ce *ConflictError
+	if !errors.As(err, &ce) || ce.Path != "/opt/venv/bin/python" || ce.Have.Source != "the venv" {
+		t.Errorf("across trees: %v", err)
+	}
+}
+
+// Whatever sequence of entries a tree accepts, its tar is one the engine takes: no path
+// twice, and every entry's parent a directory that comes before it. Each input line is
+// a kind (f, d or l) and a path.
+func FuzzTree(f *testing.F) {
+	f.Add("f a/b\nf a\n")
+	f.Add("d a\nf a/b\nl a/c\nf a/c/d\n")
+	f.Add("f x\nf x\nd x\n")
+	f.Add("l opt/venv/lib64\nf opt/venv/lib64/x.so\nf opt/venv/bin\nf opt/venv/bin/python\n")
+	f.Fuzz(func(t *testing.T, script string) {
+		tr := NewTree()
+		for i, line := range strings.Split(script, "\n") {
+			if i > 200 || len(line) < 2 {
+				continue
+			}
+			e := Entry{Path: line[2:], Mode: 0o644, Source: "s"}
+			switch line[0] {
+			case 'f':
+				e.Type, e.Open = tar.TypeReg, func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("")), nil }
+			case 'd':
+				e.Type = tar.TypeDir
+			default:
+				e.Type, e.Linkname = tar.TypeSymlink, "x"
+			}
+			_ = tr.Add(e)
+		}
+		var out bytes.Buffer
+		if err := tr.WriteTar(&out, time.Unix(1, 0)); err != nil {
+			t.Fatal(err)
+		}
+		dirs, seen := map[string]bool{".": true}, map[string]bool{}
+		r := tar.NewReader(&out)
+		for {
+			h, err := r.Next()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := strings.TrimSuffix(h.Name, "/")
+			if seen[name] || !dirs[path.Dir(name)] {
+				t.Fatalf("%s: twice, or its parent is not a directory before it", name)
+			}
+			seen[name] = true
+			if h.Typeflag == tar.TypeDir {
+				dirs[name] = true
+			}
+		}
+	})
 }

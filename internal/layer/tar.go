@@ -24,32 +24,74 @@ type Entry struct {
 	Size     int64
 	// Open returns the content of a regular file; it must yield exactly Size bytes.
 	Open func() (io.ReadCloser, error)
+	// Source names where the entry comes from (a wheel's file name, "the venv") for
+	// conflict errors; it is not written to the tar.
+	Source string
+	// Digest identifies a regular file's content ("sha256=…"); two sources may add one
+	// path when both give the same Digest, Mode and Size. Empty: never shared.
+	Digest string
 }
 
 // Tree is the content of one layer being assembled.
 type Tree struct {
 	entries map[string]*Entry
+	// under maps every directory some entry lies below to the first such entry, so that
+	// a file (or symlink) where another entry needs a directory is found on Add, not by
+	// the engine that unpacks the layer.
+	under map[string]*Entry
 }
 
 // NewTree returns an empty tree.
-func NewTree() *Tree { return &Tree{entries: map[string]*Entry{}} }
+func NewTree() *Tree { return &Tree{entries: map[string]*Entry{}, under: map[string]*Entry{}} }
 
-// Add adds an entry; a path added twice is an error, since two sources claiming one
-// file is a conflict the caller must settle, not something to resolve silently.
+// Add adds an entry. Two entries for one path are a *ConflictError (unless both are
+// directories, or identical files by Digest), and so is a non-directory at a path that
+// another entry lies below: two sources claiming one path is a conflict the caller
+// must settle, not something to resolve silently.
 func (t *Tree) Add(e Entry) error {
 	p, err := clean(e.Path)
 	if err != nil {
 		return err
 	}
 	e.Path = p
+	for d := parent(p); d != ""; d = parent(d) {
+		if old, ok := t.entries[d]; ok && old.Type != tar.TypeDir {
+			return &ConflictError{Path: "/" + d, Have: claim(old), Add: claim(&e), Under: "/" + p}
+		}
+	}
 	if old, ok := t.entries[p]; ok {
-		if old.Type == tar.TypeDir && e.Type == tar.TypeDir {
+		if old.Type == tar.TypeDir && e.Type == tar.TypeDir || sameContent(old, &e) {
 			return nil
 		}
-		return fmt.Errorf("%s: two files for one path", "/"+p)
+		if old.Type == tar.TypeDir || e.Type == tar.TypeDir {
+			// A directory added explicitly and a file: the same clash as a file above
+			// another entry, reported the same way.
+			return &ConflictError{Path: "/" + p, Have: claim(old), Add: claim(&e), Under: "/" + p}
+		}
+		return &ConflictError{Path: "/" + p, Have: claim(old), Add: claim(&e)}
+	}
+	if below, ok := t.under[p]; ok && e.Type != tar.TypeDir {
+		dir := claim(below)
+		dir.Kind = "directory"
+		return &ConflictError{Path: "/" + p, Have: dir, Add: claim(&e), Under: "/" + below.Path}
 	}
 	t.entries[p] = &e
+	for d := parent(p); d != ""; d = parent(d) {
+		if _, ok := t.under[d]; ok {
+			break // its ancestors were recorded with it
+		}
+		t.under[d] = &e
+	}
 	return nil
+}
+
+// parent is a clean path's directory, "" at the top (path.Dir cleans again, and
+// allocates, on every call: this runs for every ancestor of every file of every wheel).
+func parent(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[:i]
+	}
+	return ""
 }
 
 // AddBytes adds a regular file with the given content.

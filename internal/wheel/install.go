@@ -8,6 +8,7 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -16,15 +17,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/pyship/pyship/internal/layer"
 	"github.com/pyship/pyship/internal/pyproject"
-)
-
-// Limits against zip bombs: a wheel may not claim more than this uncompressed.
-const (
-	maxWheelBytes = 8 << 30
-	maxRatio      = 200
 )
 
 // Wheel is an opened, validated wheel file.
@@ -65,7 +62,7 @@ func Open(file string) (*Wheel, error) {
 	w, err := read(n, f, st.Size())
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%s: %w", n.File, err)
+		return nil, named(n.File, err)
 	}
 	w.path, w.closer = file, f
 	return w, nil
@@ -79,7 +76,7 @@ func OpenReader(name string, r io.ReaderAt, size int64) (*Wheel, error) {
 	}
 	w, err := read(n, r, size)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, named(name, err)
 	}
 	return w, nil
 }
@@ -97,8 +94,10 @@ func read(n Name, r io.ReaderAt, size int64) (*Wheel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("not a valid zip archive: %v", err)
 	}
+	if err := checkSizes(n.File, zr, size); err != nil {
+		return nil, err
+	}
 	w := &Wheel{Name: n, zr: zr, files: map[string]*zip.File{}}
-	var total uint64
 	distInfos := map[string]bool{}
 	for _, f := range zr.File {
 		name := f.Name
@@ -113,10 +112,6 @@ func read(n Name, r io.ReaderAt, size int64) (*Wheel, error) {
 		}
 		if _, dup := w.files[name]; dup {
 			return nil, fmt.Errorf("%s: listed twice in the archive", name)
-		}
-		total += f.UncompressedSize64
-		if total > maxWheelBytes || (f.CompressedSize64 > 0 && f.UncompressedSize64/f.CompressedSize64 > maxRatio && f.UncompressedSize64 > 1<<20) {
-			return nil, fmt.Errorf("%s: uncompressed size out of bounds (zip bomb?)", name)
 		}
 		w.files[name] = f
 		top, _, _ := strings.Cut(name, "/")
@@ -134,6 +129,14 @@ func read(n Name, r io.ReaderAt, size int64) (*Wheel, error) {
 	if pyproject.Normalize(dname) != n.Dist {
 		return nil, fmt.Errorf("%s does not match the wheel's name %s", w.distInfo, n.Dist)
 	}
+	// RECORD first, so that every other file read from here on is checked against it.
+	rec, err := w.readFile(w.distInfo + "/RECORD")
+	if err != nil {
+		return nil, err
+	}
+	if err := w.parseRecord(rec); err != nil {
+		return nil, err
+	}
 	wheelFile, err := w.readFile(w.distInfo + "/WHEEL")
 	if err != nil {
 		return nil, err
@@ -141,11 +144,7 @@ func read(n Name, r io.ReaderAt, size int64) (*Wheel, error) {
 	if err := w.parseWheel(wheelFile); err != nil {
 		return nil, err
 	}
-	rec, err := w.readFile(w.distInfo + "/RECORD")
-	if err != nil {
-		return nil, err
-	}
-	if err := w.parseRecord(rec); err != nil {
+	if err := w.checkIdentity(); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -171,21 +170,29 @@ func checkName(name string) error {
 	return nil
 }
 
+// readFile reads a metadata file whole: refused when larger than maxMetaFile (never cut
+// short, which would parse as a different file), and checked against RECORD once RECORD
+// is known.
 func (w *Wheel) readFile(name string) ([]byte, error) {
 	f, ok := w.files[name]
 	if !ok {
 		return nil, fmt.Errorf("missing %s", name)
 	}
-	rc, err := f.Open()
+	if f.UncompressedSize64 > maxMetaFile {
+		return nil, &ArchiveError{w.Name.File, name, fmt.Sprintf("%d bytes; pyship reads metadata files of up to %d", f.UncompressedSize64, maxMetaFile)}
+	}
+	var rc io.ReadCloser
+	var err error
+	if rec, ok := w.record[name]; ok {
+		rc, err = openVerified(w.Name.File, f, rec)
+	} else {
+		rc, err = openMember(w.Name.File, f)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", name, err)
+		return nil, err
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, 64<<20))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", name, err)
-	}
-	return b, nil
+	return io.ReadAll(rc)
 }
 
 func (w *Wheel) parseWheel(b []byte) error {
@@ -224,7 +231,7 @@ func (w *Wheel) parseRecord(b []byte) error {
 		if _, dup := w.record[p]; dup {
 			return fmt.Errorf("RECORD line %d: %s listed twice", i+1, p)
 		}
-		var e recordEntry
+		e := recordEntry{size: -1}
 		if row[1] != "" {
 			algo, digest, ok := strings.Cut(row[1], "=")
 			if !ok {
@@ -236,8 +243,13 @@ func (w *Wheel) parseRecord(b []byte) error {
 				return fmt.Errorf("RECORD line %d: hash algorithm %s is not allowed (sha256 or stronger)", i+1, algo)
 			}
 			e.algo, e.digest = algo, digest
-			if e.size, err = strconv.ParseInt(row[2], 10, 64); err != nil && row[2] != "" {
-				return fmt.Errorf("RECORD line %d: bad size %q", i+1, row[2])
+			if row[2] != "" {
+				if e.size, err = strconv.ParseInt(row[2], 10, 64); err != nil || e.size < 0 {
+					return fmt.Errorf("RECORD line %d: bad size %q", i+1, row[2])
+				}
+				if f, ok := w.files[p]; ok && uint64(e.size) != f.UncompressedSize64 {
+					return fmt.Errorf("RECORD line %d: %s is %d bytes, but the archive declares %d", i+1, p, e.size, f.UncompressedSize64)
+				}
 			}
 		}
 		w.record[p] = e
@@ -263,8 +275,12 @@ func (w *Wheel) parseRecord(b []byte) error {
 }
 
 func isSignature(w *Wheel, name string) bool {
-	switch name {
-	case w.distInfo + "/RECORD", w.distInfo + "/RECORD.jws", w.distInfo + "/RECORD.p7s":
+	rest, ok := strings.CutPrefix(name, w.distInfo)
+	if !ok {
+		return false
+	}
+	switch rest {
+	case "/RECORD", "/RECORD.jws", "/RECORD.p7s":
 		return true
 	}
 	return false
@@ -274,7 +290,7 @@ func isSignature(w *Wheel, name string) bool {
 func (w *Wheel) Metadata() (*Metadata, error) {
 	b, err := w.readFile(w.distInfo + "/METADATA")
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", w.Name.File, err)
+		return nil, named(w.Name.File, err)
 	}
 	return ParseMetadata(w.Name.File+"/METADATA", b)
 }
@@ -302,6 +318,9 @@ func (w *Wheel) Install(tree *layer.Tree, s Scheme) error {
 	sort.Strings(names)
 	var record [][3]string
 	rel := func(abs string) string {
+		if r, ok := strings.CutPrefix(abs, s.SitePackages+"/"); ok {
+			return r // most files: no need to split both paths
+		}
 		r, err := relPath(s.SitePackages, abs)
 		if err != nil {
 			return abs
@@ -330,6 +349,11 @@ func (w *Wheel) Install(tree *layer.Tree, s Scheme) error {
 		script := false
 		if rest, ok := strings.CutPrefix(name, dataDir+"/"); ok {
 			key, sub, _ := strings.Cut(rest, "/")
+			if sub == "" {
+				// "x.data/scripts" as a file would become the venv's bin, "x.data/purelib"
+				// its site-packages: a file where the venv needs a directory.
+				return fmt.Errorf("%s: %s: a file where the wheel format has the .data/%s directory", w.Name.File, name, key)
+			}
 			switch key {
 			case "purelib", "platlib":
 				dest = path.Join(s.SitePackages, sub)
@@ -353,37 +377,48 @@ func (w *Wheel) Install(tree *layer.Tree, s Scheme) error {
 			}
 		}
 		if script {
-			b, err := w.verifiedBytes(zf, rec)
+			rewrite, err := w.pythonShebang(zf)
 			if err != nil {
 				return err
 			}
-			b = rewriteShebang(b, s.Interpreter)
-			if err := tree.AddBytes(dest, mode, b); err != nil {
-				return fmt.Errorf("%s: %w", w.Name.File, err)
+			// Only a script to rewrite is held in memory; the others (often native
+			// programs of tens of MB) stream into the layer like any other file.
+			if rewrite {
+				if zf.UncompressedSize64 > maxScript {
+					return &ArchiveError{w.Name.File, name, fmt.Sprintf("a #!python script of %d bytes; pyship rewrites scripts of up to %d", zf.UncompressedSize64, maxScript)}
+				}
+				b, err := w.verifiedBytes(zf, rec)
+				if err != nil {
+					return err
+				}
+				b = rewriteShebang(b, s.Interpreter)
+				if err := tree.Add(w.bytesEntry(dest, mode, b)); err != nil {
+					return w.addError(err)
+				}
+				record = append(record, [3]string{rel(dest), hashOf(b), strconv.Itoa(len(b))})
+				continue
 			}
-			record = append(record, [3]string{rel(dest), hashOf(b), strconv.Itoa(len(b))})
-			continue
 		}
 		zf, rec, file := zf, rec, w.Name.File
 		if err := tree.Add(layer.Entry{Path: dest, Type: tar.TypeReg, Mode: mode, Size: int64(zf.UncompressedSize64), Open: func() (io.ReadCloser, error) {
 			return openVerified(file, zf, rec)
-		}}); err != nil {
-			return fmt.Errorf("%s: %w", w.Name.File, err)
+		}, Source: file, Digest: rec.algo + "=" + strings.TrimRight(rec.digest, "=")}); err != nil {
+			return w.addError(err)
 		}
 		record = append(record, [3]string{rel(dest), rec.algo + "=" + rec.digest, strconv.FormatUint(zf.UncompressedSize64, 10)})
 	}
 	for _, ep := range eps {
 		b := launcher(ep, s.Interpreter)
 		dest := path.Join(s.Prefix, "bin", ep.name)
-		if err := tree.AddBytes(dest, 0o755, b); err != nil {
-			return fmt.Errorf("%s: entry point %s: %w", w.Name.File, ep.name, err)
+		if err := tree.Add(w.bytesEntry(dest, 0o755, b)); err != nil {
+			return w.addError(fmt.Errorf("entry point %s: %w", ep.name, err))
 		}
 		record = append(record, [3]string{rel(dest), hashOf(b), strconv.Itoa(len(b))})
 	}
 	installer := []byte("pyship\n")
 	instPath := path.Join(s.SitePackages, w.distInfo, "INSTALLER")
-	if err := tree.AddBytes(instPath, 0o644, installer); err != nil {
-		return err
+	if err := tree.Add(w.bytesEntry(instPath, 0o644, installer)); err != nil {
+		return w.addError(err)
 	}
 	record = append(record, [3]string{rel(instPath), hashOf(installer), strconv.Itoa(len(installer))})
 	recPath := path.Join(s.SitePackages, w.distInfo, "RECORD")
@@ -395,7 +430,28 @@ func (w *Wheel) Install(tree *layer.Tree, s Scheme) error {
 		_ = cw.Write(r[:])
 	}
 	cw.Flush()
-	return tree.AddBytes(recPath, 0o644, buf.Bytes())
+	if err := tree.Add(w.bytesEntry(recPath, 0o644, buf.Bytes())); err != nil {
+		return w.addError(err)
+	}
+	return nil
+}
+
+// bytesEntry is a file pyship generates for this wheel (a rewritten script, a launcher,
+// INSTALLER, RECORD), attributed to the wheel in conflict errors.
+func (w *Wheel) bytesEntry(dest string, mode int64, b []byte) layer.Entry {
+	return layer.Entry{Path: dest, Type: tar.TypeReg, Mode: mode, Size: int64(len(b)), Open: func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(b)), nil
+	}, Source: w.Name.File, Digest: hashOf(b)}
+}
+
+// addError names the wheel in a tree error, unless a conflict already names it (and
+// the other side).
+func (w *Wheel) addError(err error) error {
+	var ce *layer.ConflictError
+	if errors.As(err, &ce) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", w.Name.File, err)
 }
 
 func relPath(base, target string) (string, error) {
@@ -439,9 +495,9 @@ func (w *Wheel) verifiedBytes(zf *zip.File, rec recordEntry) ([]byte, error) {
 
 // openVerified streams a member and fails at its end if the bytes do not match RECORD.
 func openVerified(file string, zf *zip.File, rec recordEntry) (io.ReadCloser, error) {
-	rc, err := zf.Open()
+	rc, err := openMember(file, zf)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %s: %v", file, zf.Name, err)
+		return nil, err
 	}
 	return &verifier{rc: rc, h: newHash(rec.algo), rec: rec, file: file, name: zf.Name}, nil
 }
@@ -462,34 +518,50 @@ func (v *verifier) Read(p []byte) (int, error) {
 	if err == io.EOF {
 		got := base64.RawURLEncoding.EncodeToString(v.h.Sum(nil))
 		if got != strings.TrimRight(v.rec.digest, "=") {
-			return n, fmt.Errorf("%s: %s does not match its RECORD hash", v.file, v.name)
+			return n, &ArchiveError{v.file, v.name, "does not match its RECORD hash"}
 		}
-		if v.rec.size > 0 && v.n != v.rec.size {
-			return n, fmt.Errorf("%s: %s is %d bytes, RECORD says %d", v.file, v.name, v.n, v.rec.size)
+		if v.rec.size >= 0 && v.n != v.rec.size {
+			return n, &ArchiveError{v.file, v.name, fmt.Sprintf("is %d bytes, RECORD says %d", v.n, v.rec.size)}
 		}
-	} else if err != nil {
-		err = fmt.Errorf("%s: %s: %v", v.file, v.name, err)
 	}
 	return n, err
 }
 
 func (v *verifier) Close() error { return v.rc.Close() }
 
-// rewriteShebang points a "#!python" script at the image's interpreter (PEP 427).
+// pythonShebang reports whether a script starts with "#!python", reading those bytes only.
+func (w *Wheel) pythonShebang(zf *zip.File) (bool, error) {
+	rc, err := openMember(w.Name.File, zf)
+	if err != nil {
+		return false, err
+	}
+	defer rc.Close()
+	var head [len("#!python")]byte
+	n, err := io.ReadFull(rc, head[:])
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return false, err
+	}
+	return string(head[:n]) == "#!python", nil
+}
+
+// rewriteShebang points a script whose first line starts with "#!python" at the
+// image's interpreter (PEP 427). Like pip (fix_script) and the installer library
+// (fix_shebang), any such first line counts ("#!python3", "#!pythonw", "#!python3.11")
+// and the whole line, through its "\n", is replaced: a "\r" before it goes too (a
+// shebang ending in "\r" names an interpreter that does not exist), and so do
+// arguments after the interpreter, so that the script behaves as it does under pip.
 func rewriteShebang(b []byte, interpreter string) []byte {
 	if !bytes.HasPrefix(b, []byte("#!python")) {
 		return b
 	}
-	nl := bytes.IndexByte(b, '\n')
-	if nl < 0 {
-		nl = len(b)
+	rest := []byte{}
+	if nl := bytes.IndexByte(b, '\n'); nl >= 0 {
+		rest = b[nl+1:]
 	}
-	first := string(b[:nl])
-	if first != "#!python" && first != "#!pythonw" && !strings.HasPrefix(first, "#!python ") {
-		return b
-	}
-	args := strings.TrimPrefix(strings.TrimPrefix(first, "#!pythonw"), "#!python")
-	return append([]byte(shebang(interpreter)+args), b[nl:]...)
+	out := make([]byte, 0, len(interpreter)+len(rest)+64)
+	out = append(out, shebang(interpreter)...)
+	out = append(out, '\n')
+	return append(out, rest...)
 }
 
 // shebang handles interpreters whose path the kernel cannot take on a #! line (over
@@ -505,9 +577,13 @@ type entryPoint struct{ name, module, attr string }
 
 // entryPoints reads [console_scripts] and [gui_scripts] of entry_points.txt.
 func (w *Wheel) entryPoints() ([]entryPoint, error) {
-	b, err := w.readFile(w.distInfo + "/entry_points.txt")
-	if err != nil {
+	name := w.distInfo + "/entry_points.txt"
+	if _, ok := w.files[name]; !ok {
 		return nil, nil // no entry points
+	}
+	b, err := w.readFile(name)
+	if err != nil {
+		return nil, err // not "no entry points": the wheel's commands would be missing
 	}
 	var out []entryPoint
 	section := ""
@@ -517,7 +593,10 @@ func (w *Wheel) entryPoints() ([]entryPoint, error) {
 			continue
 		}
 		if line[0] == '[' {
-			section = strings.Trim(line, "[] ")
+			if line[len(line)-1] != ']' {
+				return nil, fmt.Errorf("%s: entry_points.txt:%d: a section header without ]", w.Name.File, i+1)
+			}
+			section = strings.TrimSpace(line[1 : len(line)-1])
 			continue
 		}
 		if section != "console_scripts" && section != "gui_scripts" {
@@ -529,8 +608,9 @@ func (w *Wheel) entryPoints() ([]entryPoint, error) {
 		}
 		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
 		value, _, _ = strings.Cut(value, "[") // extras on entry points are deprecated and ignored
-		mod, attr, _ := strings.Cut(strings.TrimSpace(value), ":")
-		if name == "" || strings.ContainsAny(name, "/\\") || name == "." || name == ".." || !pyIdentPath(mod) || (attr != "" && !pyIdentPath(attr)) {
+		mod, attr, _ := strings.Cut(value, ":")
+		mod, attr = strings.TrimSpace(mod), strings.TrimSpace(attr)
+		if !scriptName(name) || !pyIdentPath(mod) || (attr != "" && !pyIdentPath(attr)) {
 			return nil, fmt.Errorf("%s: entry_points.txt:%d: invalid entry point %q", w.Name.File, i+1, line)
 		}
 		out = append(out, entryPoint{name, mod, attr})
@@ -538,6 +618,20 @@ func (w *Wheel) entryPoints() ([]entryPoint, error) {
 	return out, nil
 }
 
+// scriptName accepts a command name for bin/: one path element, without the spaces
+// and control characters that made "my tool" or a name with an escape sequence a file
+// (pip's distlib does not accept whitespace in the name either).
+func scriptName(name string) bool {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\") {
+		return false
+	}
+	return strings.IndexFunc(name, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError
+	}) < 0
+}
+
+// pyIdentPath accepts dotted Python identifiers: what the launcher writes into its
+// import line, so nothing else may pass.
 func pyIdentPath(s string) bool {
 	if s == "" {
 		return false
@@ -547,7 +641,8 @@ func pyIdentPath(s string) bool {
 			return false
 		}
 		for i, r := range part {
-			if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r > 127 || (i > 0 && r >= '0' && r <= '9')) {
+			nonASCII := r > 127 && r != utf8.RuneError && (unicode.IsLetter(r) || i > 0 && (unicode.IsDigit(r) || unicode.In(r, unicode.Mn, unicode.Mc, unicode.Pc)))
+			if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || nonASCII || (i > 0 && r >= '0' && r <= '9')) {
 				return false
 			}
 		}

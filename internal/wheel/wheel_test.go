@@ -4,23 +4,32 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
+	"path"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pyship/pyship/internal/layer"
+	"github.com/pyship/pyship/internal/pep440"
+	"github.com/pyship/pyship/internal/pyproject"
 )
 
 type member struct {
 	name string
 	body string
 	mode os.FileMode
+	// declared, when set, is the uncompressed size the archive claims, whatever body's
+	// is (the member is written raw, deflated).
+	declared uint64
+	store    bool // no compression
 }
 
 // build makes a wheel; RECORD is generated unless one is given, and tamper edits the
@@ -36,16 +45,33 @@ func build(t testing.TB, members []member, tamper func(rows []string) []string) 
 			distInfo = strings.SplitN(m.name, "/", 2)[0]
 		}
 		h := &zip.FileHeader{Name: m.name, Method: zip.Deflate}
+		if m.store {
+			h.Method = zip.Store
+		}
 		mode := m.mode
 		if mode == 0 {
 			mode = 0o644
 		}
 		h.SetMode(mode)
-		w, err := zw.CreateHeader(h)
-		if err != nil {
-			t.Fatal(err)
+		if m.declared != 0 {
+			var comp bytes.Buffer
+			fw, _ := flate.NewWriter(&comp, flate.BestCompression)
+			io.WriteString(fw, m.body)
+			fw.Close()
+			h.CRC32 = crc32.ChecksumIEEE([]byte(m.body))
+			h.CompressedSize64, h.UncompressedSize64 = uint64(comp.Len()), m.declared
+			w, err := zw.CreateRaw(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write(comp.Bytes())
+		} else {
+			w, err := zw.CreateHeader(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.WriteString(w, m.body)
 		}
-		io.WriteString(w, m.body)
 		sum := sha256.Sum256([]byte(m.body))
 		rows = append(rows, fmt.Sprintf("%s,sha256=%s,%d", m.name, base64.RawURLEncoding.EncodeToString(sum[:]), len(m.body)))
 	}
@@ -214,20 +240,107 @@ func TestParseName(t *testing.T) {
 func FuzzOpen(f *testing.F) {
 	f.Add(build(f, demo(), nil))
 	f.Add([]byte("PK\x05\x06" + strings.Repeat("\x00", 18)))
+	// The hostile shapes of the tests, small: a member longer and one shorter than it
+	// declares, METADATA naming another project, scripts to rewrite, a file where a
+	// directory must be, entry points in odd sections, a RECORD size that disagrees.
+	long := strings.Repeat("x = 1\n", 50)
+	f.Add(build(f, append(demo(), member{name: "demo/a.py", body: long, declared: 10}), nil))
+	f.Add(build(f, append(demo(), member{name: "demo/a.py", body: long, declared: 1000}), nil))
+	meta := demo()
+	meta[6].body = "Name: flask\nVersion: 1.0\n"
+	f.Add(build(f, meta, nil))
+	scripts := append(demo(), member{name: "demo-1.0.data/scripts/a", body: "#!python3\r\nx"}, member{name: "demo-1.0.data/scripts/b", body: "#!python -u"})
+	f.Add(build(f, scripts, nil))
+	f.Add(build(f, append(demo(), member{name: "demo/__init__.py/x", body: ""}, member{name: "demo-1.0.data/data/bin", body: ""}), nil))
+	eps := demo()
+	eps[8].body = "[console_scripts\nx = a:b\n[gui_scripts]\n\ty=c:d [extra]\n= :\n"
+	f.Add(build(f, eps, nil))
+	f.Add(build(f, demo(), func(r []string) []string { r[0] = r[0][:strings.LastIndex(r[0], ",")+1] + "0"; return r }))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		w, err := OpenReader("demo-1.0-py3-none-any.whl", bytes.NewReader(data), int64(len(data)))
 		if err != nil {
 			return
 		}
-		_, _ = w.Metadata()
+		if m, err := w.Metadata(); err == nil {
+			if v, err := pep440.Parse(m.Version); err != nil || pyproject.Normalize(m.Name) != "demo" || !v.Equal(pep440.MustParse("1.0")) {
+				t.Errorf("opened a wheel whose METADATA says %s %s", m.Name, m.Version)
+			}
+		}
 		tree := layer.NewTree()
-		if w.Install(tree, scheme) == nil {
-			_ = tree.WriteTar(io.Discard, time.Unix(1, 0))
+		if w.Install(tree, scheme) != nil {
+			return
+		}
+		var out bytes.Buffer
+		if tree.WriteTar(&out, time.Unix(1, 0)) != nil {
+			return
+		}
+		// What the engine needs of a layer: no path twice, and every entry's parent a
+		// directory that comes before it.
+		dirs, seen := map[string]bool{".": true}, map[string]bool{}
+		tr := tar.NewReader(&out)
+		for {
+			h, err := tr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := strings.TrimSuffix(h.Name, "/")
+			if seen[name] || !dirs[path.Dir(name)] {
+				t.Fatalf("%s: twice, or its parent is not a directory before it", name)
+			}
+			seen[name] = true
+			if h.Typeflag == tar.TypeDir {
+				dirs[name] = true
+			}
 		}
 	})
 }
 
 func FuzzParseMetadata(f *testing.F) {
 	f.Add([]byte("Name: a\nVersion: 1\nRequires-Dist: b>=1; python_version<'4'\n"))
+	f.Add([]byte("Name: a\r\nVersion: 1\r\nSummary: x\r\n  y\r\n\ty\r\n\r\nbody\n"))
+	f.Add([]byte(" leading continuation\nName: a\n"))
+	f.Add([]byte("Name: a\nVersion: 1\nName: b\n"))
+	f.Add([]byte("Name: a\nVersion: 1\nDescription: x\n" + strings.Repeat(" y\n", 200)))
 	f.Fuzz(func(t *testing.T, data []byte) { _, _ = ParseMetadata("METADATA", data) })
 }
+
+// rewriteShebang's contract: a script starting with "#!python" gets the interpreter's
+// line and keeps everything after its first line; any other is left as it is.
+func FuzzRewriteShebang(f *testing.F) {
+	for _, s := range []string{"#!python\nx", "#!python3\r\nx\r\n", "#!pythonw -u", "#!/usr/bin/env python\n", "", "#!pytho", "#!python\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got := rewriteShebang(b, "/opt/venv/bin/python")
+		if !bytes.HasPrefix(b, []byte("#!python")) {
+			if !bytes.Equal(got, b) {
+				t.Fatalf("%q changed to %q", b, got)
+			}
+			return
+		}
+		rest := []byte{}
+		if nl := bytes.IndexByte(b, '\n'); nl >= 0 {
+			rest = b[nl+1:]
+		}
+		if want := append([]byte("#!/opt/venv/bin/python\n"), rest...); !bytes.Equal(got, want) {
+			t.Fatalf("%q → %q, want %q", b, got, want)
+		}
+	})
+}
+
+func wantErr(t *testing.T, err error, want ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error, want one with %q", want)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("%q lacks %q", err, w)
+		}
+	}
+}
+
+const demoFile = "demo-1.0-py3-none-any.whl"
