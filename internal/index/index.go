@@ -25,6 +25,7 @@ import (
 	"sync"
 
 	"github.com/pyship/pyship/internal/atomicfile"
+	"github.com/pyship/pyship/internal/pep440"
 	"github.com/pyship/pyship/internal/pyproject"
 	"github.com/pyship/pyship/internal/wheel"
 )
@@ -461,10 +462,36 @@ func (c *Client) Metadata(ctx context.Context, f File) (*wheel.Metadata, error) 
 		}
 		return m, nil
 	}
+	m, err := wheel.ParseMetadata(f.Filename+".metadata", data)
+	if err != nil {
+		return nil, err
+	}
+	// The wheel itself is refused when opened if its METADATA names another project;
+	// the PEP 658 file must be held to the same rule, or `pyship lock` would pin it.
+	if err := sameIdentity(f.Filename, m); err != nil {
+		return nil, err
+	}
 	if cachePath != "" {
 		_ = atomicfile.Write(cachePath, data, 0o644)
 	}
-	return wheel.ParseMetadata(f.Filename+".metadata", data)
+	return m, nil
+}
+
+// sameIdentity checks that core metadata names the project and version of the wheel's
+// file name.
+func sameIdentity(filename string, m *wheel.Metadata) error {
+	n, err := wheel.ParseName(filename)
+	if err != nil {
+		return nil // not a wheel (an sdist's metadata): nothing to hold it to
+	}
+	if pyproject.Normalize(m.Name) != n.Dist {
+		return fmt.Errorf("%s.metadata says Name: %s, but the file is for %s", filename, m.Name, n.Dist)
+	}
+	v, err := pep440.Parse(m.Version)
+	if err != nil || !v.Equal(n.Version) {
+		return fmt.Errorf("%s.metadata says Version: %s, but the file name has %s", filename, m.Version, n.Version)
+	}
+	return nil
 }
 
 // metadataText writes the fields pyship reads back in core-metadata form.

@@ -220,3 +220,24 @@ func FuzzParseHTML(f *testing.F) {
 		_, _ = parseJSON(b, mustURL("https://example.com/simple/x/"))
 	})
 }
+
+// A PEP 658 metadata file is held to the wheel's own rule: it must name the project and
+// version of the file it describes, or `pyship lock` would pin an impostor.
+func TestMetadataFileIdentity(t *testing.T) {
+	for _, meta := range []string{"Metadata-Version: 2.1\nName: flask\nVersion: 1.0\n", "Metadata-Version: 2.1\nName: demo\nVersion: 2.0\n"} {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/files/demo-1.0-py3-none-any.whl.metadata", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(meta)) })
+		srv := httptest.NewServer(mux)
+		c := &Client{Indexes: []string{srv.URL + "/simple"}, CacheDir: t.TempDir()}
+		f := File{Filename: "demo-1.0-py3-none-any.whl", URL: srv.URL + "/files/demo-1.0-py3-none-any.whl",
+			Hashes: map[string]string{"sha256": strings.Repeat("a", 64)}, MetadataHashes: map[string]string{}}
+		m, err := c.Metadata(context.Background(), f)
+		if err == nil || !strings.Contains(err.Error(), "demo-1.0-py3-none-any.whl.metadata says") {
+			t.Errorf("metadata %q accepted for demo-1.0: %+v %v", meta, m, err)
+		}
+		if _, err := os.Stat(filepath.Join(c.CacheDir, "metadata", strings.Repeat("a", 64)+".METADATA")); err == nil {
+			t.Error("refused metadata was cached")
+		}
+		srv.Close()
+	}
+}
