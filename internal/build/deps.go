@@ -169,8 +169,47 @@ func readInputs(dir string, p *plan.Plan, opts IndexOptions, pre, fresh bool) (*
 			in.Notes = append(in.Notes, p.ServerPackage+" added: the project's dependencies have no production server")
 		}
 	}
+	if err := projectFindLinks(dir, req); err != nil {
+		return nil, err
+	}
 	in.Indexes, in.FindLinks = indexes(dir, opts, req)
 	return in, nil
+}
+
+// projectFindLinks keeps a requirements file's local --find-links inside the project:
+// the file is the project's, and what it names is read like the project, never from
+// elsewhere on this machine (a -f ../../ or file:///home/... would copy any wheel-named
+// file outside the project into the image). URLs over the network are indexes, fine.
+func projectFindLinks(dir string, req *pyproject.Requirements) error {
+	if req == nil {
+		return nil
+	}
+	for _, f := range req.FindLinks {
+		local := f
+		if u, ok := strings.CutPrefix(f, "file://"); ok {
+			local = u
+		} else if strings.Contains(f, "://") {
+			continue
+		}
+		if !filepath.IsAbs(local) {
+			local = filepath.Join(dir, path.Dir(req.Files[0]), local)
+		}
+		root, local := dir, filepath.Clean(local)
+		// A folder of the project that is a symlink out of it leaves it too.
+		if r, err := filepath.EvalSymlinks(dir); err == nil {
+			root = r
+			if l, err := filepath.EvalSymlinks(local); err == nil {
+				local = l
+			} else if rl, err := filepath.Rel(dir, local); err == nil {
+				local = filepath.Join(root, rl)
+			}
+		}
+		rel, err := filepath.Rel(root, local)
+		if err != nil || !filepath.IsLocal(rel) && rel != "." {
+			return fmt.Errorf("%s: --find-links %s leaves the project; put the wheels in a folder of the project, or pass --find-links on the command line", req.Files[0], f)
+		}
+	}
+	return nil
 }
 
 // manifestsOnly picks the manifest behind a lock: requirements.txt, else

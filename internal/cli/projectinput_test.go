@@ -129,3 +129,30 @@ func TestImageNamesNormalised(t *testing.T) {
 		}
 	}
 }
+
+// A requirements file's local --find-links is part of the project: one that leaves it
+// (a relative path, file://, or a project folder that is a symlink out) is refused.
+func TestRequirementsFindLinksStayInProject(t *testing.T) {
+	base := testutil.FakeBase(t, "amd64")
+	index := testutil.Index(t, lockDists, nil)
+	outside := t.TempDir() // beside the projects: t.TempDir gives siblings
+	for _, fl := range []string{"../" + filepath.Base(outside), "file://" + outside, "linked"} {
+		dir := testutil.WriteProject(t, map[string]string{
+			"requirements.txt": "-f " + fl + "\nflask\n",
+			"app.py":           "from flask import Flask\napp = Flask(__name__)\n",
+		})
+		os.Symlink(outside, filepath.Join(dir, "linked"))
+		code, out, errOut := run("lock", dir, "--base", "oci:"+base, "-i", index, "--cache-dir", t.TempDir())
+		if code == 0 || !strings.Contains(out+errOut, "leaves the project") {
+			t.Errorf("-f %s: exit %d\n%s%s", fl, code, out, errOut)
+		}
+	}
+	inside := testutil.WriteProject(t, map[string]string{
+		"requirements.txt": "-f wheels\nflask\ngunicorn\n",
+		"wheels/README":    "local wheels\n",
+		"app.py":           "from flask import Flask\napp = Flask(__name__)\n",
+	})
+	if code, out, errOut := run("lock", inside, "--base", "oci:"+base, "-i", index, "--cache-dir", t.TempDir()); code != 0 {
+		t.Errorf("-f wheels (inside): exit %d\n%s%s", code, out, errOut)
+	}
+}
