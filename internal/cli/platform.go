@@ -54,6 +54,7 @@ func (f *platformFlags) open(ctx context.Context, stderr io.Writer) (*platform.P
 		eng.Close()
 		return nil, nil, err
 	}
+	reportLoosened(stderr, st)
 	listen := firstNonEmpty(f.gateway, os.Getenv("PYSHIP_GATEWAY"), "127.0.0.1:8080")
 	admin := f.admin
 	if admin == "" {
@@ -64,6 +65,19 @@ func (f *platformFlags) open(ctx context.Context, stderr io.Writer) (*platform.P
 	pr := newProgress(stderr)
 	p := &platform.Platform{Store: st, Engine: eng, Listen: listen, Admin: admin, Log: pr.logf}
 	return p, func() { st.Close(); eng.Close() }, nil
+}
+
+// reportLoosened says, once (the next command finds nothing to fix), that the state
+// directory was readable by other users and is private now.
+func reportLoosened(stderr io.Writer, st *store.Store) {
+	if len(st.Loosened) == 0 {
+		return
+	}
+	first, more := st.Loosened[0], ""
+	if n := len(st.Loosened) - 1; n > 0 {
+		more = fmt.Sprintf("; and %d path(s) under it", n)
+	}
+	fmt.Fprintf(stderr, "pyship: %s was readable by other users (mode %04o%s); pyship made it private. Secret values kept there may have been read: set them again with new values (pyship secret set).\n", first.Path, first.Was, more)
 }
 
 func firstNonEmpty(s ...string) string {
@@ -523,11 +537,15 @@ same health-gated switch, so it can be rolled back.`,
 			func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
 				masked := map[string]string{}
 				for k, d := range app.Secrets {
-					if len(d) < 12 {
+					// The digest is keyed (store.Digest): it tells a changed value
+					// from an unchanged one, and nothing about the value to anyone
+					// without the state directory's key.
+					keyed, ok := strings.CutPrefix(d, store.DigestPrefix)
+					if !ok || len(keyed) < 12 {
 						masked[k] = "(value lost with the state; set it again)"
 						continue
 					}
-					masked[k] = "******** (sha256:" + d[:12] + "…)"
+					masked[k] = "******** (" + store.DigestPrefix + keyed[:12] + "…)"
 				}
 				if g.json {
 					return writeJSON(cmd.OutOrStdout(), masked)

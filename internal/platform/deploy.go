@@ -3,7 +3,6 @@ package platform
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net/http"
@@ -132,8 +131,7 @@ func (p *Platform) env(app *store.App, spec store.Spec) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		sum := sha256.Sum256(v)
-		if hex.EncodeToString(sum[:]) != spec.Secrets[k] {
+		if p.Store.Digest(v) != spec.Secrets[k] {
 			return nil, fmt.Errorf("secret %s of %s changed outside pyship; set it again with pyship secret set", k, app.Name)
 		}
 	}
@@ -581,8 +579,7 @@ func (p *Platform) Rollback(ctx context.Context, app *store.App, to string) (*st
 	s := target.Spec
 	for k, d := range s.Secrets {
 		v, err := p.Store.Secret(app.Name, k)
-		sum := sha256.Sum256(v)
-		if err != nil || hex.EncodeToString(sum[:]) != d {
+		if err != nil || p.Store.Digest(v) != d {
 			return nil, fmt.Errorf("revision %s used another value of secret %s, which pyship does not keep; set it again, then deploy", target.Name, k)
 		}
 	}
