@@ -109,7 +109,7 @@ func (s *Store) migrateDigests(tx *bolt.Tx) (changed bool, err error) {
 	err = b.ForEach(func(k, v []byte) error {
 		a := &App{}
 		if err := json.Unmarshal(v, a); err != nil {
-			return fmt.Errorf("app %s in %s: %w", k, filepath.Join(s.Dir, "pyship.db"), err)
+			return nil // left as it is: Get reports it for that app, other apps work on
 		}
 		dirty := false
 		fix := func(secrets map[string]string) {

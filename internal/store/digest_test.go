@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // A secret's recorded digest must not be a plain hash: "hunter2"'s sha256 is in every
@@ -131,5 +133,30 @@ func TestLegacyDigestsMigrated(t *testing.T) {
 		if bytes.Contains(db, []byte(hexsum(v))) {
 			t.Errorf("the database still holds the plain sha256 of %q", v)
 		}
+	}
+}
+
+// A damaged app record is left to Get to report: opening the state directory (which
+// converts digests) must not stop every command for every app.
+func TestMigrationSkipsDamagedRecords(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(&App{Name: "good"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.update(func(tx *bolt.Tx) error { return tx.Bucket(bucket).Put([]byte("bad"), []byte("{not json")) }); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir); err != nil {
+		t.Fatalf("a damaged record stopped Open: %v", err)
+	}
+	if _, err := s.Get("good"); err != nil {
+		t.Error(err)
+	}
+	if _, err := s.Get("bad"); err == nil {
+		t.Error("the damaged record read without an error")
 	}
 }
