@@ -58,6 +58,11 @@ func (s *Store) makePrivate() ([]Loosened, error) {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil
 			}
+			if errors.Is(err, fs.ErrPermission) && d != nil && d.IsDir() {
+				// A revision's folder belongs to the image's uid (0700) and only
+				// root lists it; its mode was checked before this descent failed.
+				return fs.SkipDir
+			}
 			if err != nil {
 				return err
 			}
