@@ -98,6 +98,10 @@ func (p *Platform) writeSecrets(ctx context.Context, rev string, spec store.Spec
 // once (a replica restarting meanwhile reads either the old or the new file, never a
 // half-written one; both hold the revision's value).
 func writeOwned(dir, name string, value []byte, uid, gid int) error {
+	// Names also come from container labels (recover): one must not lead out of dir.
+	if !store.ValidSecretName(name) {
+		return store.ErrSecretName
+	}
 	tmp, err := os.CreateTemp(dir, "."+name+".tmp-*") // 0600
 	if err != nil {
 		return err
