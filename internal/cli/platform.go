@@ -54,6 +54,7 @@ func (f *platformFlags) open(ctx context.Context, stderr io.Writer) (*platform.P
 		eng.Close()
 		return nil, nil, err
 	}
+	reportLoosened(stderr, st)
 	listen := firstNonEmpty(f.gateway, os.Getenv("PYSHIP_GATEWAY"), "127.0.0.1:8080")
 	admin := f.admin
 	if admin == "" {
@@ -64,6 +65,19 @@ func (f *platformFlags) open(ctx context.Context, stderr io.Writer) (*platform.P
 	pr := newProgress(stderr)
 	p := &platform.Platform{Store: st, Engine: eng, Listen: listen, Admin: admin, Log: pr.logf}
 	return p, func() { st.Close(); eng.Close() }, nil
+}
+
+// reportLoosened says, once (the next command finds nothing to fix), that the state
+// directory was readable by other users and is private now.
+func reportLoosened(stderr io.Writer, st *store.Store) {
+	if len(st.Loosened) == 0 {
+		return
+	}
+	first, more := st.Loosened[0], ""
+	if n := len(st.Loosened) - 1; n > 0 {
+		more = fmt.Sprintf("; and %d path(s) under it", n)
+	}
+	fmt.Fprintf(stderr, "pyship: %s was readable by other users (mode %04o%s); pyship made it private. Secret values kept there may have been read: set them again with new values (pyship secret set).\n", first.Path, first.Was, more)
 }
 
 func firstNonEmpty(s ...string) string {
@@ -197,10 +211,16 @@ The app answers at http://NAME.localhost:8080/ (the gateway port is --gateway).`
 	cmd.Flags().StringArrayVarP(&f.env, "env", "e", nil, "set `KEY=VALUE` in the app's settings")
 	cmd.Flags().StringVar(&f.envFile, "env-file", "", "read settings from `FILE` (KEY=VALUE lines)")
 	cmd.Flags().BoolVar(&f.pf.wait, "wait", true, "wait for another deploy of the app to finish instead of failing")
+	cmd.SetFlagErrorFunc(quietFlagErrors) // --env values
 	return cmd
 }
 
 func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, stdout, stderr io.Writer) error {
+	// Bad settings fail before a build or an engine call.
+	env, err := parseEnv(f.env, "--env", f.envFile)
+	if err != nil {
+		return err
+	}
 	p, done, err := f.pf.open(ctx, stderr)
 	if err != nil {
 		return err
@@ -246,10 +266,6 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 		return errors.New("--app NAME is required with --image")
 	}
 	if err := store.ValidName(f.app); err != nil {
-		return err
-	}
-	env, err := parseEnv(f.env, f.envFile)
-	if err != nil {
 		return err
 	}
 	lock, err := p.Store.LockApp(f.app, f.pf.wait)
@@ -303,54 +319,6 @@ func deployAndReport(ctx context.Context, g *globals, p *platform.Platform, app 
 	}
 	fmt.Fprintf(stdout, "%s: revision %s serving at %s (%.1fs)\n", app.Name, rev.Name, p.URL(app.Name), time.Since(start).Seconds())
 	return nil
-}
-
-// parseEnv reads KEY=VALUE pairs from flags and a file; names must be valid env names.
-func parseEnv(pairs []string, file string) (map[string]string, error) {
-	out := map[string]string{}
-	var lines []string
-	where := map[int]string{}
-	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return nil, err
-		}
-		for i, l := range strings.Split(string(b), "\n") {
-			l = strings.TrimSpace(l)
-			if l == "" || strings.HasPrefix(l, "#") {
-				continue
-			}
-			where[len(lines)] = fmt.Sprintf("%s:%d", file, i+1)
-			lines = append(lines, strings.TrimPrefix(l, "export "))
-		}
-	}
-	for _, pair := range pairs {
-		where[len(lines)] = "--env"
-		lines = append(lines, pair)
-	}
-	for i, l := range lines {
-		k, v, ok := strings.Cut(l, "=")
-		if !ok || !envName(k) {
-			return nil, fmt.Errorf("%s: %q is not KEY=VALUE with KEY of letters, digits and _", where[i], l)
-		}
-		if len(v) >= 2 && (v[0] == '"' && v[len(v)-1] == '"' || v[0] == '\'' && v[len(v)-1] == '\'') {
-			v = v[1 : len(v)-1]
-		}
-		out[k] = v
-	}
-	return out, nil
-}
-
-func envName(k string) bool {
-	if k == "" || (k[0] >= '0' && k[0] <= '9') {
-		return false
-	}
-	for _, r := range k {
-		if !(r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // appCmd is the shape of the commands that act on one deployed app.
@@ -420,11 +388,12 @@ func newEnv(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "env", Short: "Set, unset and list an app's settings (each change is a new, health-gated revision)",
 		Example: `  pyship env set --app shop LOG_LEVEL=debug FEATURE_X=1
   pyship env unset --app shop FEATURE_X
-  pyship env list --app shop`}
+  pyship env list --app shop`, Args: noSubcommand, RunE: noSubcommand}
+	cmd.SetFlagErrorFunc(quietFlagErrors)
 	cmd.AddCommand(
-		appCmd(g, "set --app NAME KEY=VALUE...", "Set settings and roll out a revision", "", "", cobra.MinimumNArgs(1), nil,
+		appCmd(g, "set --app NAME KEY=VALUE...", "Set settings and roll out a revision", "", "", envPairArgs, nil,
 			func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
-				env, err := parseEnv(args, "")
+				env, err := parseEnv(args, "argument", "")
 				if err != nil {
 					return err
 				}
@@ -436,11 +405,12 @@ func newEnv(g *globals) *cobra.Command {
 				}
 				return deployAndReport(ctx, g, p, app, cmd.OutOrStdout())
 			}, true),
-		appCmd(g, "unset --app NAME KEY...", "Remove settings and roll out a revision", "", "", cobra.MinimumNArgs(1), nil,
+		appCmd(g, "unset --app NAME KEY...", "Remove settings and roll out a revision", "", "", envNameArgs, nil,
 			func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
-				for _, k := range args {
+				for i, k := range args {
 					if _, ok := app.Env[k]; !ok {
-						return fmt.Errorf("%s has no setting %s", app.Name, k)
+						// Not quoted: only what pyship recorded is (see envinput.go).
+						return fmt.Errorf("%s has no setting by the name in argument %d (pyship env list --app %s lists them)", app.Name, i+1, app.Name)
 					}
 					delete(app.Env, k)
 				}
@@ -465,15 +435,18 @@ func newSecret(g *globals) *cobra.Command {
 		Long: `Secret values are read from standard input or --file, never from the command line (it
 would land in shell history and ps). They are stored outside the project in 0600 files
 under the state directory, reach the app as environment variables by reference (and,
-after "secret files on", also as files under /run/secrets), and are never printed: list shows a digest. Each change is a new revision, rolled out through the
-same health-gated switch, so it can be rolled back.`,
+after "secret files on", also as files under /run/secrets), and are never printed: list
+shows a digest keyed with the state directory's own random key (it tells a changed value
+from an unchanged one, and nothing about the value). Each change is a new revision,
+rolled out through the same health-gated switch, so it can be rolled back.`,
 		Example: `  printf %s "$DB_PASSWORD" | pyship secret set --app shop DB_PASSWORD
   pyship secret set --app shop API_KEY --file ./api-key.txt
   pyship secret list --app shop
-  pyship secret remove --app shop API_KEY`}
+  pyship secret remove --app shop API_KEY`, Args: noSubcommand, RunE: noSubcommand}
+	cmd.SetFlagErrorFunc(quietFlagErrors)
 	var file string
 	cmd.AddCommand(
-		appCmd(g, "set --app NAME SECRET", "Set a secret from stdin or --file and roll out a revision", "", "", cobra.ExactArgs(1),
+		appCmd(g, "set --app NAME SECRET", "Set a secret from stdin or --file and roll out a revision", "", "", secretNameArg,
 			func(c *cobra.Command) { c.Flags().StringVar(&file, "file", "", "read the value from `FILE`") },
 			func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
 				name := args[0]
@@ -508,10 +481,10 @@ same health-gated switch, so it can be rolled back.`,
 				app.Secrets[name] = digest
 				return deployAndReport(ctx, g, p, app, cmd.OutOrStdout())
 			}, true),
-		appCmd(g, "remove --app NAME SECRET", "Remove a secret and roll out a revision", "", "", cobra.ExactArgs(1), nil,
+		appCmd(g, "remove --app NAME SECRET", "Remove a secret and roll out a revision", "", "", secretNameArg, nil,
 			func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
 				if _, ok := app.Secrets[args[0]]; !ok {
-					return fmt.Errorf("%s has no secret %s", app.Name, args[0])
+					return fmt.Errorf("%s has no secret by that name (pyship secret list --app %s lists them)", app.Name, app.Name)
 				}
 				delete(app.Secrets, args[0])
 				if err := deployAndReport(ctx, g, p, app, cmd.OutOrStdout()); err != nil {
@@ -523,11 +496,15 @@ same health-gated switch, so it can be rolled back.`,
 			func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
 				masked := map[string]string{}
 				for k, d := range app.Secrets {
-					if len(d) < 12 {
+					// The digest is keyed (store.Digest): it tells a changed value
+					// from an unchanged one, and nothing about the value to anyone
+					// without the state directory's key.
+					keyed, ok := strings.CutPrefix(d, store.DigestPrefix)
+					if !ok || len(keyed) < 12 {
 						masked[k] = "(value lost with the state; set it again)"
 						continue
 					}
-					masked[k] = "******** (sha256:" + d[:12] + "…)"
+					masked[k] = "******** (" + store.DigestPrefix + keyed[:12] + "…)"
 				}
 				if g.json {
 					return writeJSON(cmd.OutOrStdout(), masked)
@@ -550,7 +527,7 @@ image's user) beside its environment variable, for libraries that read a path
 				case "off":
 					app.SecretFiles = false
 				default:
-					return fmt.Errorf("secret files %q: say on or off", args[0])
+					return errors.New("secret files: say on or off")
 				}
 				return deployAndReport(ctx, g, p, app, cmd.OutOrStdout())
 			}, true),

@@ -50,12 +50,13 @@ image. Ctrl-C stops and removes the container. With --watch a source change rebu
 	cmd.Flags().StringArrayVarP(&env, "env", "e", nil, "`KEY=VALUE` for the app (read at run time, never copied into the image)")
 	cmd.Flags().StringVar(&envFile, "env-file", "", "read KEY=VALUE lines from `FILE` at run time")
 	cmd.Flags().BoolVar(&watch, "watch", false, "rebuild and restart when a source file changes")
+	cmd.SetFlagErrorFunc(quietFlagErrors) // --env values
 	return cmd
 }
 
 func runRun(ctx context.Context, g *globals, f *buildFlags, args []string, image string, envPairs []string, envFile string, watch bool, stdout, stderr io.Writer) error {
 	pr := newProgress(stderr)
-	env, err := parseEnv(envPairs, envFile)
+	env, err := parseEnv(envPairs, "--env", envFile)
 	if err != nil {
 		return err
 	}

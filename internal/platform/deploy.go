@@ -3,7 +3,6 @@ package platform
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net/http"
@@ -88,7 +87,9 @@ func (p *Platform) Deploy(ctx context.Context, app *store.App) (*store.Revision,
 		for _, id := range ids {
 			p.Engine.Remove(context.WithoutCancel(ctx), id)
 		}
-		os.RemoveAll(p.runDir(name))
+		if gcErr := p.collectSecrets(context.WithoutCancel(ctx), app.Name); gcErr != nil {
+			p.logf("warning: %v (the next command of %s tries again)", gcErr, app.Name)
+		}
 		r := app.Revision(name)
 		r.State, r.Reason = store.Failed, err.Error()
 		if de, ok := err.(*DeployError); ok {
@@ -132,85 +133,12 @@ func (p *Platform) env(app *store.App, spec store.Spec) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		sum := sha256.Sum256(v)
-		if hex.EncodeToString(sum[:]) != spec.Secrets[k] {
+		if p.Store.Digest(v) != spec.Secrets[k] {
 			return nil, fmt.Errorf("secret %s of %s changed outside pyship; set it again with pyship secret set", k, app.Name)
 		}
 	}
 	return env, nil
 }
-
-// secretDir is where a replica's secrets are mounted for secretScript; /run/secrets,
-// the conventional place for secret files, gets them only on request (SecretFiles).
-const secretDir = "/run/pyship/secrets"
-
-// secretScript exports every file of secretDir as an environment variable, then execs
-// the image's own command: the values reach the app by reference, and neither docker
-// inspect nor the image shows them.
-const secretScript = `for f in ` + secretDir + `/*; do [ -f "$f" ] && export "${f##*/}=$(cat "$f")"; done; exec "$@"`
-
-// secretFiles writes the revision's secrets into a directory of their own, readable
-// only by the user the image runs as, and returns the bind mounts and the command
-// override that turns them into environment variables.
-func (p *Platform) secretFiles(ctx context.Context, app *store.App, rev string, spec store.Spec) (binds []string, entrypoint, cmd []string, err error) {
-	return p.writeSecrets(ctx, rev, spec, func(k string) ([]byte, error) { return p.Store.Secret(app.Name, k) })
-}
-
-// writeSecrets is secretFiles with the values from value.
-func (p *Platform) writeSecrets(ctx context.Context, rev string, spec store.Spec, value func(string) ([]byte, error)) (binds []string, entrypoint, cmd []string, err error) {
-	if len(spec.Secrets) == 0 {
-		return nil, nil, nil, nil
-	}
-	cfg, _, err := p.Engine.InspectImage(ctx, spec.Image)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	orig := append(append([]string{}, cfg.Entrypoint...), cfg.Cmd...)
-	if len(spec.Cmd) > 0 {
-		orig = append(append([]string{}, cfg.Entrypoint...), spec.Cmd...)
-	}
-	if len(orig) == 0 {
-		return nil, nil, nil, fmt.Errorf("image %s has no command to start", shortImage(spec.Image))
-	}
-	uid, gid := -1, -1
-	if u, g, _ := strings.Cut(cfg.User, ":"); u != "" {
-		if n, err := strconv.Atoi(u); err == nil {
-			uid = n
-			gid = n
-		}
-		if n, err := strconv.Atoi(g); err == nil {
-			gid = n
-		}
-	}
-	dir := p.runDir(rev)
-	if err := os.MkdirAll(dir, 0o755); err != nil { // names are listable, values are 0400
-		return nil, nil, nil, err
-	}
-	for _, k := range sortedKeys(spec.Secrets) {
-		v, err := value(k)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		f := dir + "/" + k
-		if err := os.WriteFile(f, v, 0o400); err != nil {
-			return nil, nil, nil, err
-		}
-		if uid >= 0 {
-			if err := os.Chown(f, uid, gid); err != nil {
-				return nil, nil, nil, err
-			}
-		} else {
-			os.Chmod(f, 0o444) // a named user: its uid is not known outside the image
-		}
-	}
-	binds = []string{dir + ":" + secretDir + ":ro"}
-	if spec.SecretFiles {
-		binds = append(binds, dir+":/run/secrets:ro")
-	}
-	return binds, []string{"/bin/sh", "-c", secretScript, "pyship-secrets"}, orig, nil
-}
-
-func (p *Platform) runDir(rev string) string { return p.Store.Dir + "/run/" + rev }
 
 func (p *Platform) startReplicas(ctx context.Context, a *store.App, rev string, spec store.Spec, env []string, from, to int) ([]string, error) {
 	app := a.Name
@@ -540,10 +468,15 @@ func (p *Platform) retireOthers(ctx context.Context, app *store.App, keep map[st
 			defer wg.Done()
 			p.Engine.Stop(ctx, c.ID, p.grace())
 			p.Engine.Remove(ctx, c.ID)
-			os.RemoveAll(p.runDir(c.Labels[LabelRevision]))
 		}(c)
 	}
 	wg.Wait()
+	// Only now, and only for revisions with no container left: removing a revision's
+	// secrets while one of its replicas still exists (a stop that timed out, a sibling
+	// not yet removed) would start that replica without them.
+	if err := p.collectSecrets(ctx, app.Name); err != nil {
+		p.logf("warning: %v (the next command of %s tries again)", err, app.Name)
+	}
 	changed := false
 	for i := range app.Revisions {
 		r := &app.Revisions[i]
@@ -581,8 +514,7 @@ func (p *Platform) Rollback(ctx context.Context, app *store.App, to string) (*st
 	s := target.Spec
 	for k, d := range s.Secrets {
 		v, err := p.Store.Secret(app.Name, k)
-		sum := sha256.Sum256(v)
-		if err != nil || hex.EncodeToString(sum[:]) != d {
+		if err != nil || p.Store.Digest(v) != d {
 			return nil, fmt.Errorf("revision %s used another value of secret %s, which pyship does not keep; set it again, then deploy", target.Name, k)
 		}
 	}
@@ -598,7 +530,9 @@ func (p *Platform) Rollback(ctx context.Context, app *store.App, to string) (*st
 	return r, err
 }
 
-// Down stops and removes every replica of the app and forgets it.
+// Down stops and removes every replica of the app, then its secrets' copies, and
+// forgets it (and its secrets). A replica the engine would not remove keeps its copy
+// (it could start again): Down says so, and running it again finishes the job.
 func (p *Platform) Down(ctx context.Context, app string) error {
 	cs, err := p.replicas(ctx, app, "")
 	if err != nil {
@@ -610,9 +544,18 @@ func (p *Platform) Down(ctx context.Context, app string) error {
 	if err := p.PublishRoutes(ctx); err != nil {
 		p.logf("warning: %v", err)
 	}
+	var failed []string
 	for _, c := range cs {
 		p.Engine.Stop(ctx, c.ID, p.grace())
-		p.Engine.Remove(ctx, c.ID)
+		if err := p.Engine.Remove(ctx, c.ID); err != nil {
+			failed = append(failed, fmt.Sprintf("%s (%v)", c.Name, err))
+		}
+	}
+	if err := p.collectSecrets(ctx, app); err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%s is forgotten, but the engine did not remove %s; their secrets stay until they are gone: run pyship down %s again", app, strings.Join(failed, ", "), app)
 	}
 	return nil
 }
@@ -656,6 +599,9 @@ func (p *Platform) SetTraffic(ctx context.Context, app *store.App, weights map[s
 		if err != nil {
 			for _, id := range ids {
 				p.Engine.Remove(context.WithoutCancel(ctx), id)
+			}
+			if gcErr := p.collectSecrets(context.WithoutCancel(ctx), app.Name); gcErr != nil {
+				p.logf("warning: %v (the next command of %s tries again)", gcErr, app.Name)
 			}
 			return err
 		}

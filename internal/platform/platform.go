@@ -219,7 +219,14 @@ func (p *Platform) Reconcile(ctx context.Context, app *store.App) error {
 		}
 	}
 	if changed {
-		return p.Store.Put(app)
+		if err := p.Store.Put(app); err != nil {
+			return err
+		}
+	}
+	// The secret copies of the revisions just removed, and those a killed deploy
+	// wrote before it created any container.
+	if err := p.collectSecrets(ctx, app.Name); err != nil {
+		p.logf("warning: %v (the next command of %s tries again)", err, app.Name)
 	}
 	return nil
 }

@@ -3,8 +3,6 @@ package platform
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -98,8 +96,7 @@ func (p *Platform) recover(ctx context.Context, name string, cs []engine.Summary
 				continue
 			}
 			values[rev+"/"+k] = v
-			sum := sha256.Sum256(v)
-			spec.Secrets[k] = hex.EncodeToString(sum[:])
+			spec.Secrets[k] = p.Store.Digest(v)
 		}
 		r := store.Revision{Name: rev, Spec: spec, State: store.Retired, Reason: "recovered from its containers"}
 		for _, c := range cs {

@@ -26,8 +26,8 @@ type Spec struct {
 	ImageRef string            `json:"image_ref,omitempty"`
 	Cmd      []string          `json:"cmd,omitempty"`
 	Env      map[string]string `json:"env,omitempty"`
-	// Secrets maps the env var a secret reaches the app as to the sha256 of its value
-	// (the value itself stays in the secret file).
+	// Secrets maps the env var a secret reaches the app as to the keyed digest of its
+	// value (Store.Digest; the value itself stays in the secret file).
 	Secrets     map[string]string `json:"secrets,omitempty"`
 	SecretFiles bool              `json:"secret_files,omitempty"` // also as /run/secrets/NAME
 	Port        int               `json:"port"`
@@ -67,7 +67,7 @@ type App struct {
 	Probe       string            `json:"probe"`
 	Replicas    int               `json:"replicas"`
 	Env         map[string]string `json:"env"`
-	Secrets     map[string]string `json:"secrets"` // name → sha256 of the value
+	Secrets     map[string]string `json:"secrets"` // name → keyed digest of the value
 	SecretFiles bool              `json:"secret_files"`
 	Image       string            `json:"image"`
 	ImageRef    string            `json:"image_ref"`
@@ -110,6 +110,10 @@ func ValidName(name string) error {
 // (logs -f, a deploy waiting on probes) must not block every other pyship command.
 type Store struct {
 	Dir string
+	// Loosened lists what Open found readable by other users and made private; the
+	// caller says so (once: the next Open finds nothing to fix).
+	Loosened []Loosened
+	key      []byte // see Digest
 }
 
 var bucket = []byte("apps")
@@ -129,24 +133,70 @@ func DefaultDir() string {
 	return filepath.Join(home, ".local", "share", "pyship")
 }
 
-// Open opens (creating) the state directory.
+// Open opens (creating) the state directory, makes it private if it was not (see
+// Loosened), and turns digests an older pyship recorded into keyed ones.
 func Open(dir string) (*Store, error) {
+	// MkdirAll leaves an existing directory's mode as it is: makePrivate checks it.
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
 	s := &Store{Dir: dir}
-	return s, s.update(func(tx *bolt.Tx) error { _, err := tx.CreateBucketIfNotExists(bucket); return err })
+	var err error
+	if s.Loosened, err = s.makePrivate(); err != nil {
+		return nil, err
+	}
+	if err := s.loadKey(); err != nil {
+		return nil, err
+	}
+	db, err := s.openDB()
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	migrated := false
+	err = db.Update(func(tx *bolt.Tx) error {
+		if _, err := tx.CreateBucketIfNotExists(bucket); err != nil {
+			return err
+		}
+		migrated, err = s.migrateDigests(tx)
+		return err
+	})
+	if err == nil && migrated {
+		err = s.compact(db)
+	}
+	return s, err
 }
 
 // Close is a no-op kept for symmetry with Open: nothing stays open between operations.
 func (s *Store) Close() error { return nil }
 
-// with waits for other commands' short transactions (bbolt's file lock), then runs fn.
+func (s *Store) dbPath() string { return filepath.Join(s.Dir, "pyship.db") }
+
+// openDB opens the database, waiting for other commands' short transactions (bbolt's
+// file lock). A command that waited may find the file replaced meanwhile (the one-time
+// compaction after a digest migration renames a fresh copy over it): it then opens the
+// new one, or its writes would go to the unlinked old file.
+func (s *Store) openDB() (*bolt.DB, error) {
+	path := s.dbPath()
+	for try := 0; ; try++ {
+		before, statErr := os.Stat(path)
+		db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 30 * time.Second})
+		if err != nil {
+			return nil, fmt.Errorf("opening %s: %w", path, err)
+		}
+		after, err := os.Stat(path)
+		if statErr != nil || (err == nil && os.SameFile(before, after)) || try == 10 {
+			return db, nil
+		}
+		db.Close()
+	}
+}
+
+// with runs fn in a transaction of the database.
 func (s *Store) with(write bool, fn func(tx *bolt.Tx) error) error {
-	path := filepath.Join(s.Dir, "pyship.db")
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 30 * time.Second})
+	db, err := s.openDB()
 	if err != nil {
-		return fmt.Errorf("opening %s: %w", path, err)
+		return err
 	}
 	defer db.Close()
 	if write {
@@ -219,10 +269,17 @@ func (s *Store) List() ([]*App, error) {
 
 var secretNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// SetSecret stores a secret's value in a 0600 file and returns its digest.
+// ValidSecretName reports whether name can be a secret's name (an environment variable).
+func ValidSecretName(name string) bool { return secretNameRe.MatchString(name) }
+
+// ErrSecretName is a secret name that is not an environment variable's. It does not
+// quote the name: what was typed there may be the value ("NAME=VALUE").
+var ErrSecretName = errors.New("the secret name is not valid: use letters, digits and _, not starting with a digit (it becomes an environment variable); the value comes from standard input or --file, never from the command line")
+
+// SetSecret stores a secret's value in a 0600 file and returns its keyed digest.
 func (s *Store) SetSecret(app, name string, value []byte) (string, error) {
 	if !secretNameRe.MatchString(name) {
-		return "", fmt.Errorf("secret name %q: use letters, digits and _ (it becomes an environment variable)", name)
+		return "", ErrSecretName
 	}
 	dir := filepath.Join(s.Dir, "secrets", app)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -247,12 +304,14 @@ func (s *Store) SetSecret(app, name string, value []byte) (string, error) {
 	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(value)
-	return hex.EncodeToString(sum[:]), nil
+	return s.Digest(value), nil
 }
 
 // Secret reads a secret's value.
 func (s *Store) Secret(app, name string) ([]byte, error) {
+	if !secretNameRe.MatchString(name) { // names also come from container labels
+		return nil, ErrSecretName
+	}
 	b, err := os.ReadFile(filepath.Join(s.Dir, "secrets", app, name))
 	if err != nil {
 		return nil, fmt.Errorf("secret %s of %s: %w", name, app, err)
@@ -262,6 +321,9 @@ func (s *Store) Secret(app, name string) ([]byte, error) {
 
 // RemoveSecret deletes a secret's file.
 func (s *Store) RemoveSecret(app, name string) error {
+	if !secretNameRe.MatchString(name) {
+		return ErrSecretName
+	}
 	err := os.Remove(filepath.Join(s.Dir, "secrets", app, name))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil

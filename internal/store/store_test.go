@@ -27,7 +27,7 @@ func TestAppsSecretsAndLocks(t *testing.T) {
 		t.Errorf("unknown app: %v", err)
 	}
 	d, err := s.SetSecret("shop", "DB_PASSWORD", []byte("hunter2"))
-	if err != nil || len(d) != 64 {
+	if err != nil || !strings.HasPrefix(d, DigestPrefix) || len(d) != len(DigestPrefix)+64 {
 		t.Fatalf("%s %v", d, err)
 	}
 	st, _ := os.Stat(filepath.Join(dir, "secrets", "shop", "DB_PASSWORD"))
