@@ -176,10 +176,15 @@ func (g *Gateway) Shutdown(ctx context.Context) error { return g.server.Shutdown
 
 func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
+	if err := singleAuthority(&ctx.Request); err != nil {
+		ctx.Error("pyship gateway: bad request: "+err.Error(), fasthttp.StatusBadRequest)
+		g.access("-", string(ctx.Method()), "-", fasthttp.StatusBadRequest, start, "-", "-")
+		return
+	}
 	p, why := g.route(&ctx.Request.Header)
 	if p.b == nil {
 		ctx.Error("pyship gateway: "+why, fasthttp.StatusNotFound)
-		g.access(string(ctx.Host()), string(ctx.Method()), string(ctx.RequestURI()), fasthttp.StatusNotFound, start, "-", "-")
+		g.access(string(ctx.Request.Header.Host()), string(ctx.Method()), string(ctx.RequestURI()), fasthttp.StatusNotFound, start, "-", "-")
 		return
 	}
 	forwarded(ctx)
@@ -211,7 +216,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 		b.inflight.Add(-1)
 		fasthttp.ReleaseResponse(resp)
 		badGateway(ctx, p, err)
-		g.access(string(ctx.Host()), string(ctx.Method()), string(ctx.RequestURI()), fasthttp.StatusBadGateway, start, p.rev.name, b.addr)
+		g.access(string(ctx.Request.Header.Host()), string(ctx.Method()), string(ctx.RequestURI()), fasthttp.StatusBadGateway, start, p.rev.name, b.addr)
 		return
 	}
 	resp.Header.CopyTo(&ctx.Response.Header)
@@ -228,7 +233,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	if body, ok := resp.BodyStream().(fasthttp.ReadCloserWithError); ok {
 		// The body goes out after this handler returns; the replica counts as busy,
 		// and the request is logged, when it is all sent (or the client went away).
-		host, method, uri := string(ctx.Host()), string(ctx.Method()), string(ctx.RequestURI())
+		host, method, uri := string(ctx.Request.Header.Host()), string(ctx.Method()), string(ctx.RequestURI())
 		ctx.Response.SetBodyStream(&streamed{ReadCloserWithError: body, done: func() {
 			fasthttp.ReleaseResponse(resp)
 			b.inflight.Add(-1)
@@ -239,7 +244,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	ctx.Response.SetBody(resp.Body())
 	fasthttp.ReleaseResponse(resp)
 	b.inflight.Add(-1)
-	g.access(string(ctx.Host()), string(ctx.Method()), string(ctx.RequestURI()), status, start, p.rev.name, b.addr)
+	g.access(string(ctx.Request.Header.Host()), string(ctx.Method()), string(ctx.RequestURI()), status, start, p.rev.name, b.addr)
 }
 
 // badGateway answers a request the app did not answer, and says where to look.
@@ -318,7 +323,7 @@ func isUpgrade(h *fasthttp.RequestHeader) bool {
 // on a connection of its own, and after the app's 101 the two connections are piped
 // until either side closes. Any other answer is passed on as a response.
 func (g *Gateway) upgrade(ctx *fasthttp.RequestCtx, p pick, start time.Time) {
-	host, method, uri := string(ctx.Host()), string(ctx.Method()), string(ctx.RequestURI())
+	host, method, uri := string(ctx.Request.Header.Host()), string(ctx.Method()), string(ctx.RequestURI())
 	b := p.b
 	fail := func(err error) {
 		badGateway(ctx, p, err)
