@@ -142,16 +142,17 @@ func sameReplicaRetry(req *fasthttp.Request, _ int, err error) (resetTimeout, re
 	if errors.Is(err, errStale) {
 		return false, true
 	}
-	return false, replayable(req, err)
+	return false, replayable(req.Header.Method(), req.IsBodyStream() || len(req.Body()) > 0, err)
 }
 
 // replayable: after a reset or an early close the app may have acted on the request,
-// so only a request without a body and with an idempotent method goes again.
-func replayable(req *fasthttp.Request, err error) bool {
-	if req.IsBodyStream() || len(req.Body()) > 0 {
+// so only a request without a body and with an idempotent method goes again (a body
+// was read to send it, and could not be sent again anyway).
+func replayable(method []byte, hasBody bool, err error) bool {
+	if hasBody {
 		return false
 	}
-	switch string(req.Header.Method()) {
+	switch string(method) {
 	case fasthttp.MethodGet, fasthttp.MethodHead, fasthttp.MethodOptions, fasthttp.MethodTrace, fasthttp.MethodPut, fasthttp.MethodDelete:
 		return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 			errors.Is(err, fasthttp.ErrConnectionClosed) || errors.Is(err, syscall.EPIPE)
@@ -161,11 +162,11 @@ func replayable(req *fasthttp.Request, err error) bool {
 
 // otherReplica says whether a failed request may go to another replica: always when
 // the connection was refused (it never reached an app), else when it is replayable.
-func otherReplica(req *fasthttp.Request, err error) bool {
+func otherReplica(method []byte, hasBody bool, err error) bool {
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		return true
 	}
-	return replayable(req, err)
+	return replayable(method, hasBody, err)
 }
 
 // Serve answers proxy requests on l until Shutdown.
@@ -197,6 +198,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	// "Connection: close" ends only the client's (fasthttp noted it before this ran).
 	ctx.Request.Header.SetProtocol("HTTP/1.1")
 
+	body := watchBody(&ctx.Request)
 	resp := fasthttp.AcquireResponse()
 	b := p.b
 	b.inflight.Add(1)
@@ -206,7 +208,17 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	for i := 0; i < 3 && errors.Is(err, errStale); i++ {
 		err = b.client.Do(&ctx.Request, resp)
 	}
-	if err != nil && len(p.alts) > 0 && otherReplica(&ctx.Request, err) {
+	if err != nil && body != nil && body.err != nil {
+		// The client's body failed, not the app: no other replica, no 502.
+		b.inflight.Add(-1)
+		fasthttp.ReleaseResponse(resp)
+		status := badBody(ctx, body.err)
+		g.access(string(ctx.Request.Header.Host()), string(ctx.Method()), string(ctx.RequestURI()), status, start, p.rev.name, b.addr)
+		return
+	}
+	// Whether the request had a body is decided before it was sent: writing it
+	// consumed the stream, and the request no longer shows one.
+	if err != nil && len(p.alts) > 0 && otherReplica(ctx.Method(), body != nil, err) {
 		b.inflight.Add(-1)
 		b = p.alts[0] // once: a second failure is the answer
 		b.inflight.Add(1)

@@ -1,0 +1,44 @@
+package gateway
+
+import (
+	"io"
+
+	"github.com/valyala/fasthttp"
+)
+
+// clientBody is a request body on its way from the client to the app. fasthttp's
+// client reads it while it writes the request, so a read that fails (a malformed
+// chunk, a body cut short) comes back from HostClient.Do looking like the app's
+// failure. clientBody keeps the read error, so the gateway can say whose fault it
+// was: the client's is answered 400 and never retried or blamed on the replica.
+type clientBody struct {
+	r   io.Reader
+	err error
+}
+
+func (c *clientBody) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil && err != io.EOF && c.err == nil {
+		c.err = err
+	}
+	return n, err
+}
+
+// watchBody puts a clientBody between the request and its streamed body; nil when
+// the request has no body.
+func watchBody(req *fasthttp.Request) *clientBody {
+	if !req.IsBodyStream() {
+		return nil
+	}
+	c := &clientBody{r: req.BodyStream()}
+	// The server still owns, drains and releases the stream it made; only the
+	// request's reference to it changes.
+	req.SetBodyStream(c, req.Header.ContentLength())
+	return c
+}
+
+// badBody answers a request whose body the client did not send properly.
+func badBody(ctx *fasthttp.RequestCtx, err error) int {
+	ctx.Error("pyship gateway: bad request: the request body could not be read: "+err.Error(), fasthttp.StatusBadRequest)
+	return fasthttp.StatusBadRequest
+}
