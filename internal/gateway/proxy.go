@@ -25,9 +25,9 @@ import (
 // header block: big cookies and CSP headers need more than fasthttp's 4 kB.
 const headerBuffer = 32 << 10
 
-func newServer(h fasthttp.RequestHandler) *fasthttp.Server {
+func (g *Gateway) newServer() *fasthttp.Server {
 	return &fasthttp.Server{
-		Handler: h,
+		Handler: g.handle,
 		Name:    "pyship-gateway",
 		// The app's headers go out as the app wrote them.
 		NoDefaultServerHeader:         true,
@@ -40,14 +40,18 @@ func newServer(h fasthttp.RequestHandler) *fasthttp.Server {
 		// app would get it encoded again, not the bytes the client sent.
 		DisablePreParseMultipartForm: true,
 		ReadBufferSize:               headerBuffer,
-		// No deadline on a request or a response: uploads, long polls and event
-		// streams take as long as they take. An idle keep-alive connection is closed.
-		IdleTimeout: 120 * time.Second,
-		// fasthttp answers a malformed request itself; say where the answer came from.
-		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
-			ctx.Error("pyship gateway: bad request: "+err.Error(), fasthttp.StatusBadRequest)
-		},
-		Logger: quietLogger{},
+		// fasthttp's ReadTimeout runs from a connection's opening (its first request)
+		// or a request's first byte until the handler has read the whole body: on its
+		// own it would cut every upload that takes longer. Here it bounds the header
+		// block; the handler replaces it for the body (Limits.BodyTimeout, a pause
+		// between reads) and fasthttp clears it before a hijack (WebSockets), and it
+		// never applies to a response (event streams).
+		ReadTimeout: g.limits.HeaderTimeout,
+		IdleTimeout: g.limits.IdleTimeout,
+		// fasthttp answers a request it could not read itself; say where the answer
+		// came from.
+		ErrorHandler: g.clientError,
+		Logger:       quietLogger{},
 		// fasthttp's parse errors quote the bytes they stopped at; those can be a
 		// client's cookies or an app's headers, which an error page does not repeat.
 		SecureErrorLogMessage: true,
@@ -170,7 +174,7 @@ func otherReplica(method []byte, hasBody bool, err error) bool {
 }
 
 // Serve answers proxy requests on l until Shutdown.
-func (g *Gateway) Serve(l net.Listener) error { return g.server.Serve(l) }
+func (g *Gateway) Serve(l net.Listener) error { return g.server.Serve(&capListener{Listener: l, g: g}) }
 
 // Shutdown stops accepting, closes idle connections and waits for requests in flight.
 func (g *Gateway) Shutdown(ctx context.Context) error { return g.server.ShutdownWithContext(ctx) }
@@ -198,7 +202,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	// "Connection: close" ends only the client's (fasthttp noted it before this ran).
 	ctx.Request.Header.SetProtocol("HTTP/1.1")
 
-	body := watchBody(&ctx.Request)
+	body := g.watchBody(ctx)
 	resp := fasthttp.AcquireResponse()
 	b := p.b
 	b.inflight.Add(1)
@@ -212,7 +216,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 		// The client's body failed, not the app: no other replica, no 502.
 		b.inflight.Add(-1)
 		fasthttp.ReleaseResponse(resp)
-		status := badBody(ctx, body.err)
+		status := g.badBody(ctx, body.err)
 		g.access(string(ctx.Request.Header.Host()), string(ctx.Method()), string(ctx.RequestURI()), status, start, p.rev.name, b.addr)
 		return
 	}
