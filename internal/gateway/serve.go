@@ -78,7 +78,10 @@ func Serve(ctx context.Context, routesPath, listen, admin string, log io.Writer,
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(Status{Version: g.Version(), Inflight: g.Inflight(), Routes: g.Routes(), StateDir: DirID(dirOf(routesPath))})
 	})
-	adminSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	// The admin endpoint answers small requests on loopback, under the proxy's
+	// limits: without an idle timeout a keep-alive connection stayed for ever.
+	adminSrv := &http.Server{Handler: mux, ReadHeaderTimeout: g.limits.HeaderTimeout, ReadTimeout: g.limits.HeaderTimeout,
+		WriteTimeout: g.limits.WriteTimeout, IdleTimeout: g.limits.IdleTimeout}
 	errc := make(chan error, 2)
 	go func() { errc <- g.Serve(pl) }()
 	go func() { errc <- adminSrv.Serve(al) }()
