@@ -134,3 +134,14 @@ func TestNoReplayOfAStreamedBody(t *testing.T) {
 		t.Errorf("answer %d; the other replica got the PUT %d times", resp.StatusCode, puts.Load())
 	}
 }
+
+// TestUpgradeWithABotchedBody: a protocol switch request whose body the client
+// botches is the client's fault too.
+func TestUpgradeWithABotchedBody(t *testing.T) {
+	b := backendServer(t, "ws")
+	_, gw := oneApp(t, b)
+	code, body := raw(t, gw, "GET /ws HTTP/1.1\r\nHost: web.localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+	if code != 400 || !strings.Contains(body, "pyship gateway: bad request") {
+		t.Errorf("%d %q", code, body)
+	}
+}

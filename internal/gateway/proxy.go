@@ -355,6 +355,7 @@ func (g *Gateway) upgrade(ctx *fasthttp.RequestCtx, p pick, start time.Time) {
 		return
 	}
 	b.inflight.Add(1)
+	body := g.watchBody(ctx)
 	bw := bufio.NewWriter(conn)
 	br := bufio.NewReaderSize(conn, headerBuffer)
 	var resp fasthttp.Response
@@ -369,6 +370,10 @@ func (g *Gateway) upgrade(ctx *fasthttp.RequestCtx, p pick, start time.Time) {
 	if err != nil {
 		conn.Close()
 		b.inflight.Add(-1)
+		if body != nil && body.err != nil {
+			g.access(host, method, uri, g.badBody(ctx, body.err), start, p.rev.name, b.addr)
+			return
+		}
 		fail(err)
 		return
 	}
