@@ -122,13 +122,20 @@ type Gateway struct {
 	server   *fasthttp.Server
 	log      io.Writer
 	logMu    sync.Mutex
+	limits   Limits
+	notices  io.Writer // the operator's log; nil: none
+	noticeMu sync.Mutex
 }
 
-// New returns a gateway with an empty table; access lines go to log.
-func New(log io.Writer) *Gateway {
-	g := &Gateway{backends: map[string]*backend{}, log: log}
+// New returns a gateway with an empty table and DefaultLimits; access lines go to
+// log.
+func New(log io.Writer, opts ...Option) *Gateway {
+	g := &Gateway{backends: map[string]*backend{}, log: log, limits: DefaultLimits()}
+	for _, o := range opts {
+		o(g)
+	}
 	g.table.Store(&table{apps: map[string]*app{}})
-	g.server = newServer(g.handle)
+	g.server = g.newServer()
 	return g
 }
 

@@ -25,9 +25,9 @@ import (
 // header block: big cookies and CSP headers need more than fasthttp's 4 kB.
 const headerBuffer = 32 << 10
 
-func newServer(h fasthttp.RequestHandler) *fasthttp.Server {
+func (g *Gateway) newServer() *fasthttp.Server {
 	return &fasthttp.Server{
-		Handler: h,
+		Handler: g.handle,
 		Name:    "pyship-gateway",
 		// The app's headers go out as the app wrote them.
 		NoDefaultServerHeader:         true,
@@ -40,14 +40,18 @@ func newServer(h fasthttp.RequestHandler) *fasthttp.Server {
 		// app would get it encoded again, not the bytes the client sent.
 		DisablePreParseMultipartForm: true,
 		ReadBufferSize:               headerBuffer,
-		// No deadline on a request or a response: uploads, long polls and event
-		// streams take as long as they take. An idle keep-alive connection is closed.
-		IdleTimeout: 120 * time.Second,
-		// fasthttp answers a malformed request itself; say where the answer came from.
-		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
-			ctx.Error("pyship gateway: bad request: "+err.Error(), fasthttp.StatusBadRequest)
-		},
-		Logger: quietLogger{},
+		// fasthttp's ReadTimeout runs from a connection's opening (its first request)
+		// or a request's first byte until the handler has read the whole body: on its
+		// own it would cut every upload that takes longer. Here it bounds the header
+		// block; the handler replaces it for the body (Limits.BodyTimeout, a pause
+		// between reads) and fasthttp clears it before a hijack (WebSockets), and it
+		// never applies to a response (event streams).
+		ReadTimeout: g.limits.HeaderTimeout,
+		IdleTimeout: g.limits.IdleTimeout,
+		// fasthttp answers a request it could not read itself; say where the answer
+		// came from.
+		ErrorHandler: g.clientError,
+		Logger:       quietLogger{},
 		// fasthttp's parse errors quote the bytes they stopped at; those can be a
 		// client's cookies or an app's headers, which an error page does not repeat.
 		SecureErrorLogMessage: true,
@@ -142,16 +146,17 @@ func sameReplicaRetry(req *fasthttp.Request, _ int, err error) (resetTimeout, re
 	if errors.Is(err, errStale) {
 		return false, true
 	}
-	return false, replayable(req, err)
+	return false, replayable(req.Header.Method(), req.IsBodyStream() || len(req.Body()) > 0, err)
 }
 
 // replayable: after a reset or an early close the app may have acted on the request,
-// so only a request without a body and with an idempotent method goes again.
-func replayable(req *fasthttp.Request, err error) bool {
-	if req.IsBodyStream() || len(req.Body()) > 0 {
+// so only a request without a body and with an idempotent method goes again (a body
+// was read to send it, and could not be sent again anyway).
+func replayable(method []byte, hasBody bool, err error) bool {
+	if hasBody {
 		return false
 	}
-	switch string(req.Header.Method()) {
+	switch string(method) {
 	case fasthttp.MethodGet, fasthttp.MethodHead, fasthttp.MethodOptions, fasthttp.MethodTrace, fasthttp.MethodPut, fasthttp.MethodDelete:
 		return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 			errors.Is(err, fasthttp.ErrConnectionClosed) || errors.Is(err, syscall.EPIPE)
@@ -161,25 +166,30 @@ func replayable(req *fasthttp.Request, err error) bool {
 
 // otherReplica says whether a failed request may go to another replica: always when
 // the connection was refused (it never reached an app), else when it is replayable.
-func otherReplica(req *fasthttp.Request, err error) bool {
+func otherReplica(method []byte, hasBody bool, err error) bool {
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		return true
 	}
-	return replayable(req, err)
+	return replayable(method, hasBody, err)
 }
 
 // Serve answers proxy requests on l until Shutdown.
-func (g *Gateway) Serve(l net.Listener) error { return g.server.Serve(l) }
+func (g *Gateway) Serve(l net.Listener) error { return g.server.Serve(&capListener{Listener: l, g: g}) }
 
 // Shutdown stops accepting, closes idle connections and waits for requests in flight.
 func (g *Gateway) Shutdown(ctx context.Context) error { return g.server.ShutdownWithContext(ctx) }
 
 func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
+	if err := singleAuthority(&ctx.Request); err != nil {
+		ctx.Error("pyship gateway: bad request: "+err.Error(), fasthttp.StatusBadRequest)
+		g.access("-", string(ctx.Method()), "-", fasthttp.StatusBadRequest, start, "-", "-")
+		return
+	}
 	p, why := g.route(&ctx.Request.Header)
 	if p.b == nil {
 		ctx.Error("pyship gateway: "+why, fasthttp.StatusNotFound)
-		g.access(string(ctx.Host()), string(ctx.Method()), string(ctx.RequestURI()), fasthttp.StatusNotFound, start, "-", "-")
+		g.access(string(ctx.Request.Header.Host()), string(ctx.Method()), string(ctx.RequestURI()), fasthttp.StatusNotFound, start, "-", "-")
 		return
 	}
 	forwarded(ctx)
@@ -192,6 +202,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	// "Connection: close" ends only the client's (fasthttp noted it before this ran).
 	ctx.Request.Header.SetProtocol("HTTP/1.1")
 
+	body := g.watchBody(ctx)
 	resp := fasthttp.AcquireResponse()
 	b := p.b
 	b.inflight.Add(1)
@@ -201,7 +212,17 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	for i := 0; i < 3 && errors.Is(err, errStale); i++ {
 		err = b.client.Do(&ctx.Request, resp)
 	}
-	if err != nil && len(p.alts) > 0 && otherReplica(&ctx.Request, err) {
+	if err != nil && body != nil && body.err != nil {
+		// The client's body failed, not the app: no other replica, no 502.
+		b.inflight.Add(-1)
+		fasthttp.ReleaseResponse(resp)
+		status := g.badBody(ctx, body.err)
+		g.access(string(ctx.Request.Header.Host()), string(ctx.Method()), string(ctx.RequestURI()), status, start, p.rev.name, b.addr)
+		return
+	}
+	// Whether the request had a body is decided before it was sent: writing it
+	// consumed the stream, and the request no longer shows one.
+	if err != nil && len(p.alts) > 0 && otherReplica(ctx.Method(), body != nil, err) {
 		b.inflight.Add(-1)
 		b = p.alts[0] // once: a second failure is the answer
 		b.inflight.Add(1)
@@ -211,7 +232,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 		b.inflight.Add(-1)
 		fasthttp.ReleaseResponse(resp)
 		badGateway(ctx, p, err)
-		g.access(string(ctx.Host()), string(ctx.Method()), string(ctx.RequestURI()), fasthttp.StatusBadGateway, start, p.rev.name, b.addr)
+		g.access(string(ctx.Request.Header.Host()), string(ctx.Method()), string(ctx.RequestURI()), fasthttp.StatusBadGateway, start, p.rev.name, b.addr)
 		return
 	}
 	resp.Header.CopyTo(&ctx.Response.Header)
@@ -228,7 +249,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	if body, ok := resp.BodyStream().(fasthttp.ReadCloserWithError); ok {
 		// The body goes out after this handler returns; the replica counts as busy,
 		// and the request is logged, when it is all sent (or the client went away).
-		host, method, uri := string(ctx.Host()), string(ctx.Method()), string(ctx.RequestURI())
+		host, method, uri := string(ctx.Request.Header.Host()), string(ctx.Method()), string(ctx.RequestURI())
 		ctx.Response.SetBodyStream(&streamed{ReadCloserWithError: body, done: func() {
 			fasthttp.ReleaseResponse(resp)
 			b.inflight.Add(-1)
@@ -239,7 +260,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	ctx.Response.SetBody(resp.Body())
 	fasthttp.ReleaseResponse(resp)
 	b.inflight.Add(-1)
-	g.access(string(ctx.Host()), string(ctx.Method()), string(ctx.RequestURI()), status, start, p.rev.name, b.addr)
+	g.access(string(ctx.Request.Header.Host()), string(ctx.Method()), string(ctx.RequestURI()), status, start, p.rev.name, b.addr)
 }
 
 // badGateway answers a request the app did not answer, and says where to look.
@@ -318,7 +339,7 @@ func isUpgrade(h *fasthttp.RequestHeader) bool {
 // on a connection of its own, and after the app's 101 the two connections are piped
 // until either side closes. Any other answer is passed on as a response.
 func (g *Gateway) upgrade(ctx *fasthttp.RequestCtx, p pick, start time.Time) {
-	host, method, uri := string(ctx.Host()), string(ctx.Method()), string(ctx.RequestURI())
+	host, method, uri := string(ctx.Request.Header.Host()), string(ctx.Method()), string(ctx.RequestURI())
 	b := p.b
 	fail := func(err error) {
 		badGateway(ctx, p, err)
@@ -334,6 +355,7 @@ func (g *Gateway) upgrade(ctx *fasthttp.RequestCtx, p pick, start time.Time) {
 		return
 	}
 	b.inflight.Add(1)
+	body := g.watchBody(ctx)
 	bw := bufio.NewWriter(conn)
 	br := bufio.NewReaderSize(conn, headerBuffer)
 	var resp fasthttp.Response
@@ -348,6 +370,10 @@ func (g *Gateway) upgrade(ctx *fasthttp.RequestCtx, p pick, start time.Time) {
 	if err != nil {
 		conn.Close()
 		b.inflight.Add(-1)
+		if body != nil && body.err != nil {
+			g.access(host, method, uri, g.badBody(ctx, body.err), start, p.rev.name, b.addr)
+			return
+		}
 		fail(err)
 		return
 	}

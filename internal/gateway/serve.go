@@ -42,8 +42,9 @@ func DirID(dir string) string {
 }
 
 // Serve runs the gateway until ctx ends: the proxy on listen, the admin endpoint on
-// admin, and a watcher that installs routesPath whenever it changes.
-func Serve(ctx context.Context, routesPath, listen, admin string, log io.Writer) error {
+// admin, and a watcher that installs routesPath whenever it changes. Notices (a limit
+// reached) go to log; opts change the gateway's defaults.
+func Serve(ctx context.Context, routesPath, listen, admin string, log io.Writer, opts ...Option) error {
 	// The access log goes to a file beside the routes, buffered: a line per request on
 	// the container's stdout would make the engine's log driver the bottleneck.
 	access, err := os.OpenFile(dirOf(routesPath)+"/access.log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -56,7 +57,7 @@ func Serve(ctx context.Context, routesPath, listen, admin string, log io.Writer)
 	} else {
 		fmt.Fprintf(log, "access log: %v (not written)\n", err)
 	}
-	g := New(aw)
+	g := New(aw, append([]Option{WithNotices(log)}, opts...)...)
 	r, err := ReadRoutes(routesPath)
 	if err != nil {
 		return err
@@ -77,7 +78,10 @@ func Serve(ctx context.Context, routesPath, listen, admin string, log io.Writer)
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(Status{Version: g.Version(), Inflight: g.Inflight(), Routes: g.Routes(), StateDir: DirID(dirOf(routesPath))})
 	})
-	adminSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	// The admin endpoint answers small requests on loopback, under the proxy's
+	// limits: without an idle timeout a keep-alive connection stayed for ever.
+	adminSrv := &http.Server{Handler: mux, ReadHeaderTimeout: g.limits.HeaderTimeout, ReadTimeout: g.limits.HeaderTimeout,
+		WriteTimeout: g.limits.WriteTimeout, IdleTimeout: g.limits.IdleTimeout}
 	errc := make(chan error, 2)
 	go func() { errc <- g.Serve(pl) }()
 	go func() { errc <- adminSrv.Serve(al) }()
