@@ -27,7 +27,7 @@ func TestEnvAndSecretErrorsDoNotEchoValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Put(&store.App{Name: "a", Env: map[string]string{"X": "1"}, Secrets: map[string]string{"S": digest}}); err != nil {
+	if err := st.Put(&store.App{Name: "a", Port: 8000, Replicas: 1, Probe: "/", Env: map[string]string{"X": "1"}, Secrets: map[string]string{"S": digest}}); err != nil {
 		t.Fatal(err)
 	}
 	envFile := filepath.Join(t.TempDir(), "app.env")

@@ -77,7 +77,13 @@ func reportLoosened(stderr io.Writer, st *store.Store) {
 	if n := len(st.Loosened) - 1; n > 0 {
 		more = fmt.Sprintf("; and %d path(s) under it", n)
 	}
-	fmt.Fprintf(stderr, "pyship: %s was readable by other users (mode %04o%s); pyship made it private. Secret values kept there may have been read: set them again with new values (pyship secret set).\n", first.Path, first.Was, more)
+	advice := ""
+	if len(st.Loosened) > 1 {
+		// Only a file under the directory could have given a value away: names in a
+		// listable folder whose files were private did not.
+		advice = " Secret values kept there may have been read: set them again with new values (pyship secret set)."
+	}
+	fmt.Fprintf(stderr, "pyship: %s was readable by other users (mode %04o%s); pyship made it private.%s\n", first.Path, first.Was, more, advice)
 }
 
 func firstNonEmpty(s ...string) string {
@@ -179,6 +185,7 @@ type deployFlags struct {
 	probe    string
 	env      []string
 	envFile  string
+	set      func(name string) bool // whether a flag was given (--replicas 0 is not "unset")
 }
 
 func newDeploy(g *globals) *cobra.Command {
@@ -199,6 +206,7 @@ The app answers at http://NAME.localhost:8080/ (the gateway port is --gateway).`
   pyship deploy --app shop --image shop:1.4 --port 8000`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.set = cmd.Flags().Changed
 			return runDeploy(cmd.Context(), g, f, args, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -215,8 +223,34 @@ The app answers at http://NAME.localhost:8080/ (the gateway port is --gateway).`
 	return cmd
 }
 
+// validate checks the settings deploy was given, before a build or an engine call.
+func (f *deployFlags) validate() error {
+	if f.set("replicas") {
+		if err := store.ValidReplicas(f.replicas); err != nil {
+			return err
+		}
+	}
+	if f.set("probe") {
+		if err := store.ValidProbe(f.probe); err != nil {
+			return err
+		}
+	}
+	if f.set("port") {
+		if err := store.ValidPort(f.build.detect.port); err != nil {
+			return err
+		}
+	}
+	if f.app != "" {
+		return store.ValidName(f.app)
+	}
+	return nil
+}
+
 func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, stdout, stderr io.Writer) error {
 	// Bad settings fail before a build or an engine call.
+	if err := f.validate(); err != nil {
+		return err
+	}
 	env, err := parseEnv(f.env, "--env", f.envFile)
 	if err != nil {
 		return err
@@ -600,10 +634,14 @@ func newRollback(g *globals) *cobra.Command {
 func newScale(g *globals) *cobra.Command {
 	var n int
 	return appCmd(g, "scale NAME", "Change the number of replicas (a new, health-gated revision)", "", "  pyship scale shop --replicas 3", cobra.ExactArgs(1),
-		func(c *cobra.Command) { c.Flags().IntVar(&n, "replicas", 1, "replica `COUNT`") },
+		func(c *cobra.Command) {
+			c.Flags().IntVar(&n, "replicas", 0, "replica `COUNT` (1-20; required)")
+			_ = c.MarkFlagRequired("replicas") // scale NAME alone scaled to 1
+			c.PreRunE = func(*cobra.Command, []string) error { return store.ValidReplicas(n) }
+		},
 		func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
-			if n < 1 || n > 20 {
-				return fmt.Errorf("--replicas %d: use 1-20", n)
+			if err := store.ValidReplicas(n); err != nil {
+				return err
 			}
 			app.Replicas = n
 			return deployAndReport(ctx, g, p, app, cmd.OutOrStdout())

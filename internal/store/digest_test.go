@@ -106,7 +106,7 @@ func TestLegacyDigestsMigrated(t *testing.T) {
 	if _, err := s.SetSecret("shop", "K", []byte("current")); err != nil {
 		t.Fatal(err)
 	}
-	a := &App{Name: "shop", Secrets: map[string]string{"K": hexsum("current")}, Revisions: []Revision{
+	a := &App{Name: "shop", Port: 8000, Replicas: 1, Probe: "/", Secrets: map[string]string{"K": hexsum("current")}, Revisions: []Revision{
 		{Name: "shop--old", Spec: Spec{Secrets: map[string]string{"K": hexsum("older")}}},
 		{Name: "shop--cur", Spec: Spec{Secrets: map[string]string{"K": hexsum("current")}}},
 	}}
@@ -144,7 +144,7 @@ func TestMigrationSkipsDamagedRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Put(&App{Name: "good"}); err != nil {
+	if err := s.Put(&App{Name: "good", Port: 8000, Replicas: 1, Probe: "/"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.update(func(tx *bolt.Tx) error { return tx.Bucket(bucket).Put([]byte("bad"), []byte("{not json")) }); err != nil {

@@ -235,6 +235,9 @@ func (s *Store) Get(name string) (*App, error) {
 
 // Put writes an app.
 func (s *Store) Put(a *App) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
 	b, err := json.Marshal(a)
 	if err != nil {
 		return err

@@ -15,7 +15,7 @@ func TestAppsSecretsAndLocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	a := &App{Name: "shop", Port: 8000, Replicas: 1, Env: map[string]string{"A": "1"}}
+	a := &App{Name: "shop", Port: 8000, Replicas: 1, Probe: "/", Env: map[string]string{"A": "1"}}
 	if err := s.Put(a); err != nil {
 		t.Fatal(err)
 	}
