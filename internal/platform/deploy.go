@@ -519,12 +519,20 @@ func (p *Platform) Rollback(ctx context.Context, app *store.App, to string) (*st
 		}
 	}
 	app.Image, app.ImageRef, app.Cmd, app.Port, app.Probe, app.Replicas = s.Image, s.ImageRef, s.Cmd, s.Port, s.Probe, s.Replicas
+	app.SecretFiles = s.SecretFiles
 	app.Env, app.Secrets = map[string]string{}, map[string]string{}
 	for k, v := range s.Env {
 		app.Env[k] = v
 	}
 	for k, v := range s.Secrets {
 		app.Secrets[k] = v
+	}
+	// The chosen revision's spec becomes the app's settings even when it already
+	// serves (Deploy then changes nothing and stores nothing): after a failed deploy,
+	// `rollback APP LIVE` is how the failed change is dropped, and the next env set
+	// must not build it again.
+	if err := p.Store.Put(app); err != nil {
+		return nil, err
 	}
 	r, _, err := p.Deploy(ctx, app)
 	return r, err

@@ -479,11 +479,19 @@ def index():
 		}
 	}
 
+	// The refused deploy left its image as the app's desired one (as Container Apps
+	// keeps a failed template); `rollback APP LIVE`, the way out its error names, makes
+	// the serving revision's spec the settings again, so the next change builds on it
+	// and not on the refused image.
+	var live struct{ Live string }
+	json.Unmarshal([]byte(c.must("", "status", "faulty", "--json")), &live)
+	if !strings.Contains(perr, "pyship rollback faulty "+live.Live) {
+		t.Errorf("the refused deploy does not name the way back (rollback faulty %s):\n%s", live.Live, perr)
+	}
+	c.must("", "rollback", "faulty", live.Live)
+
 	// Secrets are environment variables; files under /run/secrets only on request.
-	// (The refused deploy above left its image as the app's desired one: deploy the
-	// good image again first.)
 	const secret = "faults-secret-8812"
-	c.must("", "deploy", "--image", tag, "--app", "faulty", "--port", "5000")
 	c.must("", "env", "unset", "--app", "faulty", "GREETING")
 	c.must(secret+"\n", "secret", "set", "--app", "faulty", "GREETING")
 	liveReplica := func() string {
