@@ -104,7 +104,8 @@ REVISION---NAME.localhost:PORT to one revision. It runs as a container of pyship
 binary with restart policy "always", so it comes back after a crash or an engine restart,
 and re-reads its routes from the state directory. pyship deploy starts it when needed.`,
 		Example: `  pyship gateway start
-  pyship gateway status --json`,
+  pyship gateway status --json
+  pyship gateway stop`,
 	}
 	var pf platformFlags
 	start := &cobra.Command{
@@ -124,6 +125,38 @@ and re-reads its routes from the state directory. pyship deploy starts it when n
 		},
 	}
 	pf.bind(start)
+	var stf platformFlags
+	stop := &cobra.Command{
+		Use:   "stop",
+		Short: "Stop and remove the gateway container (deploy starts it again)",
+		Long: `stop removes this state directory's gateway container. Apps keep running, but nothing
+routes NAME.localhost to them until the gateway is started again (pyship gateway start,
+or any deploy). Stopping a gateway that is not running is not an error.`,
+		Example: `  pyship gateway stop
+  pyship gateway stop --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, done, err := stf.open(cmd.Context(), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer done()
+			was, err := p.StopGateway(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return writeJSON(cmd.OutOrStdout(), map[string]any{"gateway": p.GatewayName(), "was_running": was})
+			}
+			if !was {
+				fmt.Fprintln(cmd.OutOrStdout(), "the gateway is not running")
+				return nil
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "gateway %s stopped and removed\n", p.GatewayName())
+			return nil
+		},
+	}
+	stf.bind(stop)
 	var sf platformFlags
 	status := &cobra.Command{
 		Use:   "status",
@@ -163,7 +196,7 @@ and re-reads its routes from the state directory. pyship deploy starts it when n
 	serve.Flags().StringVar(&routes, "routes", "routes.json", "routes `FILE`")
 	serve.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "proxy `ADDR`")
 	serve.Flags().StringVar(&admin, "admin", "127.0.0.1:8081", "admin `ADDR`")
-	cmd.AddCommand(start, status, serve)
+	cmd.AddCommand(start, stop, status, serve)
 	return cmd
 }
 
@@ -276,6 +309,12 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 			return err
 		}
 		o.Engine = p.Engine
+		// Labelled as this state directory's build for the app: down finds it even when
+		// the revision that ran it was lost with the state file.
+		if o.Labels == nil {
+			o.Labels = map[string]string{}
+		}
+		o.Labels[platform.LabelBuildState], o.Labels[platform.LabelBuildApp] = p.StateID(), f.app
 		res, err := build.Build(ctx, o)
 		if err != nil {
 			return interrupted(ctx, err)
@@ -577,6 +616,7 @@ func newRevisions(g *globals) *cobra.Command {
 				State    string    `json:"state"`
 				Traffic  int       `json:"traffic"`
 				Image    string    `json:"image"`
+				ImageRef string    `json:"image_ref,omitempty"`
 				Replicas int       `json:"replicas"`
 				Created  time.Time `json:"created"`
 				Reason   string    `json:"reason,omitempty"`
@@ -587,7 +627,7 @@ func newRevisions(g *globals) *cobra.Command {
 				if len(app.Traffic) == 0 && r.Name == app.Live {
 					t = 100
 				}
-				rows = append(rows, row{r.Name, r.State, t, shortID(r.Spec.Image), r.Spec.Replicas, r.Created, r.Reason})
+				rows = append(rows, row{r.Name, r.State, t, shortID(r.Spec.Image), r.Spec.ImageRef, r.Spec.Replicas, r.Created, r.Reason})
 			}
 			if g.json {
 				return writeJSON(cmd.OutOrStdout(), rows)
@@ -744,13 +784,122 @@ func newLogs(g *globals) *cobra.Command {
 		}, false)
 }
 
+// downFlags are pyship down's options.
+type downFlags struct {
+	pf         platformFlags
+	yes        bool
+	keepImages bool
+}
+
+// downResult is what down did, printed as text or JSON.
+type downResult struct {
+	App        string                `json:"app"`
+	Existed    bool                  `json:"existed"`
+	Containers int                   `json:"containers_removed"`
+	Revisions  int                   `json:"revisions"`
+	Images     platform.ImageRemoval `json:"images"`
+}
+
 func newDown(g *globals) *cobra.Command {
-	return appCmd(g, "down NAME", "Stop and remove an app, its revisions and its secrets", "", "  pyship down shop", cobra.ExactArgs(1), nil,
-		func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
-			if err := p.Down(ctx, app.Name); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s removed\n", app.Name)
-			return nil
-		}, true)
+	var f downFlags
+	cmd := &cobra.Command{
+		Use:   "down NAME",
+		Short: "Stop and remove an app: its replicas, revisions, secrets and the images pyship built for it",
+		Long: `down stops every replica of the app, forgets its revisions, settings and secrets, and
+removes the images pyship built for it (pyship/NAME:ID) unless --keep-images; an image a
+container still uses, or one given with deploy --image, stays.
+
+On a terminal it asks first; elsewhere (scripts, CI) it needs --yes. An app that is not
+deployed is not an error: down says so and exits 0, so it can be run twice.`,
+		Example: `  pyship down shop
+  pyship down shop --yes --keep-images
+  pyship down shop --yes --json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDown(cmd, g, &f, args[0])
+		},
+	}
+	f.pf.bind(cmd)
+	cmd.Flags().BoolVarP(&f.yes, "yes", "y", false, "remove without asking")
+	cmd.Flags().BoolVar(&f.keepImages, "keep-images", false, "keep the images pyship built for the app")
+	cmd.Flags().BoolVar(&f.pf.wait, "wait", true, "wait for another deploy of the app to finish instead of failing")
+	return cmd
+}
+
+func runDown(cmd *cobra.Command, g *globals, f *downFlags, name string) error {
+	if err := store.ValidName(name); err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	p, done, err := f.pf.open(ctx, cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	defer done()
+	l, err := p.Store.LockApp(name, f.pf.wait)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	res := downResult{App: name, Images: platform.ImageRemoval{Removed: []string{}, Kept: []string{}}}
+	app, err := p.App(ctx, name)
+	switch {
+	case errors.Is(err, store.ErrNoApp):
+	case err != nil:
+		return err
+	default:
+		res.Existed, res.Revisions = true, len(app.Revisions)
+	}
+	replicas, err := p.Replicas(ctx, name)
+	if err != nil {
+		return err
+	}
+	if !res.Existed && len(replicas) == 0 {
+		if g.json {
+			return writeJSON(cmd.OutOrStdout(), res)
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%s is not deployed: nothing to remove\n", name)
+		return nil
+	}
+	if !f.yes {
+		what := fmt.Sprintf("app %s: %d replica(s), %d revision(s), its settings and secrets", name, len(replicas), res.Revisions)
+		if err := confirm(cmd, "Remove "+what+"?"); err != nil {
+			return err
+		}
+	}
+	var images []string
+	if !f.keepImages {
+		if images, err = p.AppImages(ctx, app, name); err != nil {
+			return err
+		}
+	}
+	if err := p.Down(ctx, name); err != nil {
+		return err
+	}
+	res.Containers = len(replicas)
+	res.Images = p.RemoveImages(ctx, images)
+	if g.json {
+		return writeJSON(cmd.OutOrStdout(), res)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s removed: %d container(s), %d revision(s), %d image(s)", name, res.Containers, res.Revisions, len(res.Images.Removed))
+	if n := len(res.Images.Kept); n > 0 {
+		fmt.Fprintf(cmd.OutOrStdout(), "; %d image(s) kept (in use)", n)
+	}
+	fmt.Fprintln(cmd.OutOrStdout())
+	return nil
+}
+
+// confirm asks a yes/no question on a terminal; anywhere else it refuses, since a
+// destructive command in a script must say --yes.
+func confirm(cmd *cobra.Command, question string) error {
+	in, ok := cmd.InOrStdin().(*os.File)
+	if !ok || !term.IsTerminal(int(in.Fd())) {
+		return exitWith(2, errors.New("not a terminal: pass --yes to remove without asking"))
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "%s [y/N] ", question)
+	answer, _ := bufio.NewReader(in).ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		return exitWith(1, errors.New("nothing removed"))
+	}
+	return nil
 }

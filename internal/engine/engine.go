@@ -277,6 +277,32 @@ func (c *Client) RemoveImage(ctx context.Context, ref string) error {
 	return err
 }
 
+// RemoveImageIfUnused removes a tag, and the image when no other tag holds it, unless a
+// container (running or not) uses it: the engine refuses that with a conflict, and
+// found reports whether the tag existed at all.
+func (c *Client) RemoveImageIfUnused(ctx context.Context, ref string) (found bool, err error) {
+	_, err = c.api.ImageRemove(ctx, ref, client.ImageRemoveOptions{PruneChildren: true})
+	if cerrdefs.IsNotFound(err) {
+		return false, nil
+	}
+	return true, err
+}
+
+// ImageTags lists the tags of the images that carry every label in labels.
+func (c *Client) ImageTags(ctx context.Context, labels ...string) ([]string, error) {
+	f := client.Filters{}
+	f.Add("label", labels...)
+	res, err := c.api.ImageList(ctx, client.ImageListOptions{Filters: f})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, im := range res.Items {
+		out = append(out, im.RepoTags...)
+	}
+	return out, nil
+}
+
 // ImageInfo is what pyship needs to know about an image the engine holds.
 type ImageInfo struct {
 	ID          string   // the config digest, "sha256:…"

@@ -262,3 +262,19 @@ func (p *Platform) waitGateway(ctx context.Context, d time.Duration) error {
 		}
 	}
 }
+
+// StopGateway stops and removes this state directory's gateway container; it reports
+// whether there was one.
+func (p *Platform) StopGateway(ctx context.Context) (bool, error) {
+	st, found, err := p.Engine.Inspect(ctx, p.GatewayName())
+	if err != nil || !found {
+		return false, err
+	}
+	if st.Running {
+		p.Engine.Stop(ctx, p.GatewayName(), 10)
+	}
+	if err := p.Engine.Remove(ctx, p.GatewayName()); err != nil {
+		return true, fmt.Errorf("removing the gateway container %s: %w", p.GatewayName(), err)
+	}
+	return true, nil
+}

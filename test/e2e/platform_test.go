@@ -65,7 +65,7 @@ func newPlatformEnv(t *testing.T, apps ...string) *platformEnv {
 	e.c = platformCLI{t: t, flags: []string{"--state-dir", e.state, "--gateway", e.gw}}
 	t.Cleanup(func() {
 		for _, a := range apps {
-			e.c.run("", "down", a)
+			e.c.run("", "down", a, "--yes")
 		}
 		// A test that restarts the engine leaves this client's connection stale.
 		if eng, err := engine.New(context.Background()); err == nil {
@@ -556,10 +556,67 @@ def index():
 	if out := other.must("", "ls", "--json"); strings.Contains(out, "faulty") {
 		t.Errorf("another state directory adopted this one's app: %s", out)
 	}
-	if code, _, _ := other.run("", "down", "faulty"); code == 0 {
-		t.Errorf("down of an app another state directory owns succeeded")
+	if code, out, errOut := other.run("", "down", "faulty", "--yes"); code != 0 || !strings.Contains(out, "not deployed") {
+		t.Errorf("down of an app another state directory owns: exit %d\n%s%s", code, out, errOut)
 	}
 	if code, body := ask(); code != 200 || !strings.Contains(body, secret) {
 		t.Errorf("after another state directory's down: %d %s", code, body)
 	}
+
+	// down asks: without a terminal it needs --yes, and removes nothing until then.
+	if code, _, errOut := c.run("", "down", "faulty"); code != 2 || !strings.Contains(errOut, "--yes") {
+		t.Errorf("down without --yes and without a terminal: exit %d %s", code, errOut)
+	}
+	if code, body := ask(); code != 200 {
+		t.Errorf("down without --yes removed the app: %d %s", code, body)
+	}
+	// down removes the images pyship built for the app (the refused host-rejecting
+	// one, whose revision record went with the deleted state directory above), not the
+	// image given with --image; a second down is not an error.
+	built, err := eng.ImageTags(ctx, platform.LabelBuildState+"="+platformOf(c).StateID(), platform.LabelBuildApp+"=faulty")
+	if err != nil || len(built) == 0 {
+		t.Fatalf("no image labelled as built for faulty: %v %v", built, err)
+	}
+	var res struct {
+		Existed bool `json:"existed"`
+		Images  struct{ Removed, Kept []string }
+	}
+	if err := json.Unmarshal([]byte(c.must("", "down", "faulty", "--yes", "--json")), &res); err != nil || !res.Existed || len(res.Images.Removed) != len(built) {
+		t.Errorf("down --json: %+v %v, want the %d built image(s) %v removed", res, err, len(built), built)
+	}
+	for _, ref := range built {
+		if _, found, _ := eng.Image(ctx, ref); found {
+			t.Errorf("down left the image %s", ref)
+		}
+	}
+	if _, found, _ := eng.Image(ctx, tag); !found {
+		t.Errorf("down removed the image given with --image (%s); built %v, down said %+v", tag, built, res)
+	}
+	if out := c.must("", "down", "faulty", "--yes"); !strings.Contains(out, "not deployed") {
+		t.Errorf("second down: %s", out)
+	}
+	// The gateway can be stopped, twice.
+	var gs struct {
+		WasRunning bool `json:"was_running"`
+	}
+	json.Unmarshal([]byte(c.must("", "gateway", "stop", "--json")), &gs)
+	if !gs.WasRunning {
+		t.Error("gateway stop: it was not running")
+	}
+	if _, found, _ := eng.Inspect(ctx, platformOf(c).GatewayName()); found {
+		t.Error("gateway stop left its container")
+	}
+	if out := c.must("", "gateway", "stop"); !strings.Contains(out, "not running") {
+		t.Errorf("second gateway stop: %s", out)
+	}
+}
+
+// platformOf is a Platform on a CLI's state directory, for its names.
+func platformOf(c platformCLI) *platform.Platform {
+	for i, f := range c.flags {
+		if f == "--state-dir" && i+1 < len(c.flags) {
+			return &platform.Platform{Store: &store.Store{Dir: c.flags[i+1]}}
+		}
+	}
+	return &platform.Platform{Store: &store.Store{}}
 }
