@@ -20,7 +20,9 @@ type Options struct {
 	Server     string    // the full server command line
 	Port       int
 	Python     string
-	Now        time.Time // for end-of-life warnings; zero means time.Now()
+	// SettingsModule is the Django settings module the image runs with.
+	SettingsModule string
+	Now            time.Time // for end-of-life warnings; zero means time.Now()
 }
 
 type detector struct {
@@ -66,6 +68,11 @@ func (d *detector) run() error {
 	// Configuration at the top level first: it may name the app root.
 	if err := d.loadConfig("."); err != nil {
 		return err
+	}
+	if m := d.opts.SettingsModule; m != "" {
+		if err := ValidModule(m); err != nil {
+			return fmt.Errorf("--settings-module: %w", err)
+		}
 	}
 	ctx, err := d.chooseContext()
 	if err != nil {
@@ -319,6 +326,14 @@ func (d *detector) existingFiles(ctx string) {
 }
 
 func (d *detector) finalWarnings() {
+	var unread []string
+	for f := range d.t.pyErrs {
+		unread = append(unread, f)
+	}
+	sort.Strings(unread)
+	for _, f := range unread {
+		d.warn(fmt.Sprintf("%s was not read (%v); if it defines the app or reads settings, detection did not see it", f, d.t.pyErrs[f]))
+	}
 	if d.plan.AddServer {
 		d.warn(fmt.Sprintf("no production server in the dependencies: the image installs %s; add it to %s to pin its version",
 			d.plan.ServerPackage, firstNonEmpty(strings.Join(d.plan.Dependencies.Files, ", "), "your dependencies")))

@@ -290,7 +290,8 @@ func (d *detector) fromProcfile() error {
 	return nil
 }
 
-var runPortRe = regexp.MustCompile(`port\s*=\s*(\d+)`)
+// serverRunners are the calls that start a server from a [project.scripts] function.
+var serverRunners = []string{"uvicorn.run", "hypercorn.run", "hypercorn.asyncio.serve", "hypercorn.trio.serve", "waitress.serve", "serve", "granian.Granian", "web.run_app", "aiohttp.web.run_app"}
 
 func (d *detector) fromScripts(m *manifests) {
 	scripts := m.pyproject.Scripts
@@ -311,21 +312,35 @@ func (d *detector) fromScripts(m *manifests) {
 	target := scripts[name]
 	mod, _, _ := strings.Cut(target, ":")
 	f := d.moduleFile(mod)
-	if f == "" {
+	py := d.t.py(f)
+	if f == "" || py == nil {
 		return
 	}
-	src := string(d.t.read(f))
-	for _, call := range []string{"uvicorn.run(", "hypercorn", "waitress.serve(", "serve(app", "granian", "web.run_app("} {
-		if strings.Contains(src, call) {
-			d.plan.Server = []string{name}
-			d.evidence("server", name, m.pyproject.File, 0, fmt.Sprintf("[project.scripts] %s = %q starts a server (%s in %s)", name, target, strings.TrimSuffix(call, "("), f))
-			if pm := runPortRe.FindStringSubmatch(src); pm != nil {
-				d.scriptPort = atoi(pm[1])
-			}
-			if strings.Contains(src, `"127.0.0.1"`) || strings.Contains(src, `'127.0.0.1'`) || strings.Contains(src, `"localhost"`) {
-				d.warn(fmt.Sprintf("%s binds 127.0.0.1: nothing outside the container can reach it; bind 0.0.0.0", f))
-			}
-			return
+	var found *runCall
+	pyWalk(py.root, func(n *pyNode, _ []*pyNode) bool {
+		if n.kind != "call" || found != nil {
+			return found == nil
 		}
+		callee := py.dotted(n.child("function"))
+		if !contains(serverRunners, callee) {
+			return true
+		}
+		_, kw := callArgs(n, py)
+		c := runCall{callee: callee, line: n.line}
+		if v := kw["port"]; v != nil && v.kind == "integer" {
+			c.port = atoi(py.text(v))
+		}
+		c.host, _ = py.str(kw["host"])
+		found = &c
+		return false
+	})
+	if found == nil {
+		return
+	}
+	d.plan.Server = []string{name}
+	d.evidence("server", name, m.pyproject.File, 0, fmt.Sprintf("[project.scripts] %s = %q starts a server (%s in %s:%d)", name, target, found.callee, f, found.line))
+	d.scriptPort = found.port
+	if found.host == "127.0.0.1" || found.host == "localhost" {
+		d.warn(fmt.Sprintf("%s:%d binds %s: nothing outside the container can reach it; bind 0.0.0.0", f, found.line, found.host))
 	}
 }
