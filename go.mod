@@ -17,6 +17,7 @@ require (
 	github.com/tree-sitter/tree-sitter-python v0.23.6
 	github.com/valyala/fasthttp v1.78.0
 	go.etcd.io/bbolt v1.5.0
+	go.yaml.in/yaml/v3 v3.0.5
 	golang.org/x/term v0.48.0
 	golang.org/x/tools v0.49.0
 	mvdan.cc/sh/v3 v3.14.1

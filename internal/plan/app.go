@@ -17,6 +17,7 @@ type appObj struct {
 	iface              string
 	kind               int // 0: bound in an entry module from a factory, 1: instance, 2: factory
 	rule               string
+	dashVar            string // a Dash app's variable, whose .server is the WSGI app
 }
 
 func (o appObj) entry() string {
@@ -108,7 +109,7 @@ func (d *detector) scanApps(root string) []appObj {
 						rule: fmt.Sprintf("module-level %s = %s(...)", target, callee)}
 					if c.module == "dash" {
 						dashVars[target] = true
-						o.attr = ""
+						o.attr, o.dashVar = "", target
 						o.rule = fmt.Sprintf("Dash app %s = %s(...), served through its Flask server", target, callee)
 					}
 					found = append(found, o)
@@ -218,7 +219,10 @@ func isTestFile(r string) bool {
 	}
 	for _, part := range strings.Split(path.Dir(r), "/") {
 		switch part {
-		case "tests", "test", "testing", "docs", "doc", "migrations", "alembic", "scripts", "examples", "benchmarks":
+		case "migrations", "alembic", "scripts":
+			return true
+		}
+		if sampleDirs[part] {
 			return true
 		}
 	}
