@@ -98,3 +98,21 @@ func FuzzPythonReaders(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDeploymentFiles drives the app-root rules that read a repository's deployment
+// files (azure.yaml, compose.yaml) with arbitrary content: nothing panics, and a chosen
+// app root is a folder of the project.
+func FuzzDeploymentFiles(f *testing.F) {
+	f.Add([]byte("services:\n  web:\n    project: ./src\n    language: py\n"), []byte("services:\n  web:\n    build:\n      context: ./src\n"))
+	f.Add([]byte("services:\n  a: {project: ../../etc}\n  b: {project: /src}\n"), []byte("services: {web: {build: ../outside}}\n"))
+	f.Add([]byte("a: &a [*a, *a]\nservices: *a\n"), []byte("services:\n  web:\n    build: [1, 2]\n"))
+	f.Add([]byte("\x00\xff: ["), []byte("services: null\n"))
+	f.Fuzz(func(t *testing.T, azure, compose []byte) {
+		files := map[string]string{"azure.yaml": string(azure), "compose.yaml": string(compose),
+			"src/requirements.txt": "flask\n", "src/app.py": flaskApp, "other/requirements.txt": "click\n"}
+		p, err := Detect(project(files), Options{Now: goldenNow})
+		if err == nil && p.AppRoot != "." && p.AppRoot != "src" && p.AppRoot != "other" {
+			t.Fatalf("app root %q is not a folder of the project", p.AppRoot)
+		}
+	})
+}
