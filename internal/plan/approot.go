@@ -17,9 +17,10 @@ import (
 
 // sampleDirs hold code that is not the repository's app: a project found only there
 // (falcon's bench/dj Django app) is listed as a candidate, never chosen.
+// ("example" alone is left out: it is also a common name for a tutorial's own project.)
 var sampleDirs = map[string]bool{
 	"bench": true, "benchmark": true, "benchmarks": true, "tests": true, "test": true, "testing": true,
-	"examples": true, "example": true, "docs": true, "doc": true,
+	"examples": true, "docs": true, "doc": true,
 }
 
 // inSampleDir reports whether a slash path lies below one of sampleDirs.
