@@ -23,7 +23,19 @@ func (d *detector) django() (bool, error) {
 	}
 	if len(manages) == 0 {
 		if p.Framework == Django {
-			return false, &AmbiguousError{Field: "Django project", Fix: []string{"run pyship in the folder that holds manage.py", "--app-root <folder with manage.py>"}}
+			// Any manage.py at all (deeper, or in a test or example folder) is a real answer.
+			var cands []Candidate
+			var fixes []string
+			for _, f := range d.t.under(".", "manage.py") {
+				if path.Base(f) == "manage.py" && path.Dir(f) != p.Context {
+					cands = append(cands, Candidate{Value: path.Dir(f), File: f, Reason: "manage.py"})
+					fixes = append(fixes, "--app-root "+path.Dir(f))
+				}
+			}
+			if len(fixes) == 0 {
+				fixes = []string{"run pyship in the folder that holds manage.py", "--app-root <folder with manage.py>"}
+			}
+			return false, &AmbiguousError{Field: "Django project", Candidates: cands, Fix: fixes}
 		}
 		return false, nil
 	}
