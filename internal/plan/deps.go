@@ -135,13 +135,14 @@ func (m *manifests) names() []string {
 		all = append(all, m.pipfile.Names()...)
 	}
 	if len(all) == 0 {
-		// Only a lock: its names, less what the project declares for development (a
-		// lock holds the dev groups too).
+		// Only a lock: its names, less the project itself and what it declares for
+		// development (a lock holds the dev groups too).
 		dev := map[string]bool{}
 		if m.pyproject != nil {
 			for _, n := range m.pyproject.DevNames {
 				dev[n] = true
 			}
+			dev[pyproject.Normalize(m.pyproject.Name)] = true // the project itself
 		}
 		if m.pipfile != nil {
 			for _, n := range m.pipfile.DevNames {
