@@ -45,15 +45,30 @@ type rootSource struct {
 func (d *detector) deployRoot() (rootSource, bool) {
 	for _, find := range []func() []rootSource{d.azureRoots, d.composeRoots, d.dockerfileRoots} {
 		found := find()
-		dirs := map[string]bool{}
-		for _, s := range found {
-			dirs[s.dir] = true
+		if distinctDirs(found) > 1 {
+			// Several Python services (an API and its worker): the one with a web
+			// framework or server is the app.
+			var web []rootSource
+			for _, s := range found {
+				if d.hasWeb(s.dir) {
+					web = append(web, s)
+				}
+			}
+			found = web
 		}
-		if len(dirs) == 1 {
+		if distinctDirs(found) == 1 {
 			return found[0], true
 		}
 	}
 	return rootSource{}, false
+}
+
+func distinctDirs(srcs []rootSource) int {
+	dirs := map[string]bool{}
+	for _, s := range srcs {
+		dirs[s.dir] = true
+	}
+	return len(dirs)
 }
 
 // projectDir cleans a folder named by a deployment file and keeps it only when it is
@@ -147,8 +162,8 @@ func (d *detector) composeRoots() []rootSource {
 	return out
 }
 
-// dockerfileRoots: a Dockerfile in a folder that holds its own Python manifest, when the
-// top directory has none (a top Dockerfile may build anything below it).
+// dockerfileRoots: a Dockerfile in a folder whose own manifest declares a web framework,
+// when the top directory has no Dockerfile (a top Dockerfile may build anything below).
 func (d *detector) dockerfileRoots() []rootSource {
 	if d.t.has("Dockerfile") {
 		return nil
@@ -159,11 +174,10 @@ func (d *detector) dockerfileRoots() []rootSource {
 		if path.Base(f) != "Dockerfile" || dir == "." || strings.Count(dir, "/") > 1 || inSampleDir(f) {
 			continue
 		}
-		for _, g := range rootFilesIn(d.t, dir) {
-			if isManifest(path.Base(g)) && !isDevRequirements(path.Base(g)) {
-				out = append(out, rootSource{dir, f, 0, "the Dockerfile builds the app from this folder, which holds its manifest"})
-				break
-			}
+		// A Dockerfile of a worker or a tool is not the web app's: its folder must
+		// declare a web framework or server.
+		if d.hasWeb(dir) {
+			out = append(out, rootSource{dir, f, 0, "the Dockerfile builds the app from this folder, whose manifest declares a web framework or server"})
 		}
 	}
 	return out

@@ -131,6 +131,10 @@ func resolveSettings(py *pyFile, expr, scope *pyNode, before int, guards []guard
 		name := py.text(expr)
 		var as []assigned
 		assignsIn(py, scope, name, before, nil, &as, 0)
+		if len(as) == 0 && scope != py.root {
+			// A global read in a function: the module's assignment, wherever it is.
+			assignsIn(py, py.root, name, len(py.src)+1, nil, &as, 0)
+		}
 		startAt := 0
 		for i, a := range as {
 			if len(a.guards) == 0 {
