@@ -12,7 +12,7 @@ bash scripts/fixtures.sh >/dev/null
 if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx >/dev/null
 fi
-mkdir -p bin && CGO_ENABLED=0 go build -o bin/pyship ./cmd/pyship && go build -o bin/loadgen ./bench/loadgen
+mkdir -p bin && go build -o bin/pyship ./cmd/pyship && go build -o bin/loadgen ./bench/loadgen
 fixtures=${PYSHIP_FIXTURES:-/var/cache/pyship-fixtures}
 work=$(mktemp -d)
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -71,3 +71,31 @@ func TestExitCodes(t *testing.T) {
 		t.Errorf("missing dir: exit %d %q", code, errs)
 	}
 }
+
+// --settings-module chooses the Django settings the image runs with; a value that is
+// not a module name is refused before anything is detected.
+func TestSettingsModuleFlag(t *testing.T) {
+	dir := testutil.WriteProject(t, map[string]string{
+		"requirements.txt":   "django\n",
+		"manage.py":          "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'site_a.settings')\n",
+		"site_a/__init__.py": "",
+		"site_a/settings.py": "WSGI_APPLICATION = 'site_a.wsgi.application'\n",
+		"site_a/live.py":     "from .settings import *\n",
+		"site_a/wsgi.py":     "application = None\n",
+	})
+	code, out, errs := run("detect", dir, "--json", "--settings-module", "site_a.live")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var p struct {
+		Django struct {
+			SettingsModule string `json:"settings_module"`
+		} `json:"django"`
+	}
+	if err := json.Unmarshal([]byte(out), &p); err != nil || p.Django.SettingsModule != "site_a.live" {
+		t.Errorf("settings_module %q (%v), want site_a.live", p.Django.SettingsModule, err)
+	}
+	if code, _, errs := run("detect", dir, "--settings-module", "site_a/live.py"); code == 0 || !strings.Contains(errs, "--settings-module") {
+		t.Errorf("a path as --settings-module: exit %d, %q", code, errs)
+	}
+}

@@ -12,8 +12,8 @@ import (
 
 // detectFlags are the explicit declarations that win over detection.
 type detectFlags struct {
-	appRoot, entrypoint, framework, server, python string
-	port                                           int
+	appRoot, entrypoint, framework, server, python, settingsModule string
+	port                                                           int
 }
 
 func (f *detectFlags) bind(cmd *cobra.Command) {
@@ -24,6 +24,7 @@ func (f *detectFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&f.server, "server", "", "the full server `command` (e.g. \"gunicorn -w 4 app:app\")")
 	fl.StringVar(&f.python, "python", "", "the Python `version` (e.g. 3.12)")
 	fl.IntVar(&f.port, "port", 0, "the port the app listens on")
+	fl.StringVar(&f.settingsModule, "settings-module", "", "the Django settings `module` the image runs with (e.g. mysite.settings.production)")
 }
 
 func (f *detectFlags) options() (plan.Options, error) {
@@ -35,8 +36,13 @@ func (f *detectFlags) options() (plan.Options, error) {
 	if f.port < 0 || f.port > 65535 {
 		return plan.Options{}, fmt.Errorf("--port %d is not a port", f.port)
 	}
+	if f.settingsModule != "" {
+		if err := plan.ValidModule(f.settingsModule); err != nil {
+			return plan.Options{}, fmt.Errorf("--settings-module: %w", err)
+		}
+	}
 	return plan.Options{AppRoot: f.appRoot, Entrypoint: f.entrypoint, Framework: plan.Framework(f.framework),
-		Server: f.server, Python: f.python, Port: f.port}, nil
+		Server: f.server, Python: f.python, Port: f.port, SettingsModule: f.settingsModule}, nil
 }
 
 // load resolves the project directory from the arguments and detects its Plan.
@@ -81,7 +87,8 @@ pyproject.toml), the Procfile's web: line, a [project.scripts] entry that starts
 		Example: `  pyship detect
   pyship detect ./services/api --json
   pyship detect --entrypoint myapp.wsgi:application
-  pyship detect --app-root backend`,
+  pyship detect --app-root backend
+  pyship detect --settings-module mysite.settings.production`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, p, err := f.load(g, args)

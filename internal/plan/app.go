@@ -1,9 +1,9 @@
 package plan
 
 import (
+	"bytes"
 	"fmt"
 	"path"
-	"regexp"
 	"sort"
 	"strings"
 )
@@ -17,6 +17,7 @@ type appObj struct {
 	iface              string
 	kind               int // 0: bound in an entry module from a factory, 1: instance, 2: factory
 	rule               string
+	dashVar            string // a Dash app's variable, whose .server is the WSGI app
 }
 
 func (o appObj) entry() string {
@@ -44,21 +45,13 @@ var constructors = map[string]ctor{
 	"falcon.asgi.App": {Falcon, "asgi", "falcon"}, "asgi.App": {Falcon, "asgi", "falcon"},
 }
 
-var (
-	assignRe  = regexp.MustCompile(`^(\w+)\s*(?::\s*[\w.\[\], ]+)?\s*=\s*((?:\w+\.)*\w+)\(`)
-	defRe     = regexp.MustCompile(`^(?:async\s+)?def\s+(\w+)\s*\(([^)]*)`)
-	callRe    = regexp.MustCompile(`((?:\w+\.)*\w+)\(`)
-	importRe  = regexp.MustCompile(`^(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))`)
-	dashSrvRe = regexp.MustCompile(`^(\w+)\s*=\s*(\w+)\.server\s*$`)
-)
-
 // scanApps finds app objects in the Python files below root.
 func (d *detector) scanApps(root string) []appObj {
 	var found []appObj
 	factories := map[string]appObj{}
 	type fileInfo struct {
 		file, module string
-		lines        []srcLine
+		py           *pyFile
 	}
 	var files []fileInfo
 	for _, f := range d.t.under(root, ".py") {
@@ -66,67 +59,67 @@ func (d *detector) scanApps(root string) []appObj {
 		if isTestFile(r) {
 			continue
 		}
-		src := d.t.read(f)
-		if len(src) == 0 {
+		if !mayDefineApp(d.t.read(f)) {
+			continue // parsing costs; a file that names no framework and no callable cannot define an app
+		}
+		py := d.t.py(f)
+		if py == nil || len(py.src) == 0 {
 			continue
 		}
 		mod := moduleName(strings.TrimPrefix(r, "src/"))
-		lines := pyLines(src)
-		files = append(files, fileInfo{f, mod, lines})
-		imports := map[string]bool{}
-		for _, l := range lines {
-			if m := importRe.FindStringSubmatch(l.code); m != nil {
-				top := strings.SplitN(firstNonEmpty(m[1], m[2]), ".", 2)[0]
-				imports[top] = true
-			}
-		}
+		files = append(files, fileInfo{f, mod, py})
+		imports := py.topImports()
 		dashVars := map[string]bool{}
-		var curDef string
-		var curDefLine int
-		for _, l := range lines {
-			if l.indent == 0 {
-				curDef = ""
-				if m := defRe.FindStringSubmatch(l.code); m != nil {
-					curDef, curDefLine = m[1], l.n
-					args := strings.ReplaceAll(m[2], " ", "")
-					if args == "environ,start_response" {
-						found = append(found, appObj{file: f, module: mod, attr: m[1], line: l.n, fw: OtherWSGI, iface: "wsgi", kind: 1, rule: "WSGI callable (environ, start_response)"})
-					}
-					if strings.HasPrefix(l.code, "async") && args == "scope,receive,send" {
-						found = append(found, appObj{file: f, module: mod, attr: m[1], line: l.n, fw: OtherASGI, iface: "asgi", kind: 1, rule: "ASGI callable (scope, receive, send)"})
-					}
-					continue
+		for _, s := range statements(py.root) {
+			if s.kind == "function_definition" {
+				name := py.text(s.child("name"))
+				params := paramNames(py, s.child("parameters"))
+				async := s.hasToken(py, "async")
+				if params == "environ,start_response" {
+					found = append(found, appObj{file: f, module: mod, attr: name, line: s.line, fw: OtherWSGI, iface: "wsgi", kind: 1, rule: "WSGI callable (environ, start_response)"})
 				}
-				if m := assignRe.FindStringSubmatch(l.code); m != nil {
-					if c, ok := constructors[m[2]]; ok && imports[c.module] {
-						o := appObj{file: f, module: mod, attr: m[1], line: l.n, fw: c.fw, iface: c.iface, kind: 1,
-							rule: fmt.Sprintf("module-level %s = %s(...)", m[1], m[2])}
-						if c.module == "dash" {
-							dashVars[m[1]] = true
-							o.attr = ""
-							o.rule = fmt.Sprintf("Dash app %s = %s(...), served through its Flask server", m[1], m[2])
-						}
-						found = append(found, o)
-					}
+				if async && params == "scope,receive,send" {
+					found = append(found, appObj{file: f, module: mod, attr: name, line: s.line, fw: OtherASGI, iface: "asgi", kind: 1, rule: "ASGI callable (scope, receive, send)"})
 				}
-				if m := dashSrvRe.FindStringSubmatch(l.code); m != nil && dashVars[m[2]] {
-					for i := range found {
-						if found[i].file == f && found[i].attr == "" {
-							found[i].attr = m[1]
+				// A factory: a def whose body calls a framework's constructor.
+				pyWalk(s.child("body"), func(n *pyNode, _ []*pyNode) bool {
+					if n.kind != "call" {
+						return true
+					}
+					callee := py.dotted(n.child("function"))
+					if c, ok := constructors[callee]; ok && imports[c.module] {
+						if _, dup := factories[mod+":"+name]; !dup {
+							factories[mod+":"+name] = appObj{file: f, module: mod, attr: name, line: s.line, factory: true, fw: c.fw, iface: c.iface, kind: 2,
+								rule: fmt.Sprintf("app factory %s() builds %s(...)", name, callee)}
 						}
 					}
+					return true
+				})
+				continue
+			}
+			left, right := assignment(s)
+			if left == nil || left.kind != "identifier" || right == nil {
+				continue
+			}
+			target := py.text(left)
+			if right.kind == "call" {
+				callee := py.dotted(right.child("function"))
+				if c, ok := constructors[callee]; ok && imports[c.module] {
+					o := appObj{file: f, module: mod, attr: target, line: s.line, fw: c.fw, iface: c.iface, kind: 1,
+						rule: fmt.Sprintf("module-level %s = %s(...)", target, callee)}
+					if c.module == "dash" {
+						dashVars[target] = true
+						o.attr, o.dashVar = "", target
+						o.rule = fmt.Sprintf("Dash app %s = %s(...), served through its Flask server", target, callee)
+					}
+					found = append(found, o)
 				}
-				continue
 			}
-			if curDef == "" {
-				continue
-			}
-			for _, m := range callRe.FindAllStringSubmatch(l.code, -1) {
-				if c, ok := constructors[m[1]]; ok && imports[c.module] {
-					if _, dup := factories[mod+":"+curDef]; !dup {
-						o := appObj{file: f, module: mod, attr: curDef, line: curDefLine, factory: true, fw: c.fw, iface: c.iface, kind: 2,
-							rule: fmt.Sprintf("app factory %s() builds %s(...)", curDef, m[1])}
-						factories[mod+":"+curDef] = o
+			// server = app.server: the Flask server of a Dash app.
+			if right.kind == "attribute" && py.text(right.child("attribute")) == "server" && dashVars[py.dotted(right.child("object"))] {
+				for i := range found {
+					if found[i].file == f && found[i].attr == "" {
+						found[i].attr = target
 					}
 				}
 			}
@@ -137,22 +130,35 @@ func (d *detector) scanApps(root string) []appObj {
 	for _, o := range factories {
 		byName[o.attr] = o
 	}
+	for _, f := range d.t.under(root, ".py") {
+		if len(byName) == 0 || isTestFile(rel(root, f)) || mayDefineApp(d.t.read(f)) {
+			continue // no factory to bind, or already read above
+		}
+		src := d.t.read(f)
+		for name := range byName {
+			if bytes.Contains(src, []byte(name)) {
+				if py := d.t.py(f); py != nil {
+					files = append(files, fileInfo{f, moduleName(strings.TrimPrefix(rel(root, f), "src/")), py})
+				}
+				break
+			}
+		}
+	}
 	for _, fi := range files {
-		for _, l := range fi.lines {
-			if l.indent != 0 {
+		for _, s := range statements(fi.py.root) {
+			left, right := assignment(s)
+			if left == nil || left.kind != "identifier" || right == nil || right.kind != "call" {
 				continue
 			}
-			m := assignRe.FindStringSubmatch(l.code)
-			if m == nil {
-				continue
-			}
-			callee := m[2][strings.LastIndex(m[2], ".")+1:]
+			callee := fi.py.dotted(right.child("function"))
+			callee = callee[strings.LastIndex(callee, ".")+1:]
+			target := fi.py.text(left)
 			fac, ok := byName[callee]
-			if !ok || (fac.file == fi.file && fac.attr == m[1]) {
+			if !ok || (fac.file == fi.file && fac.attr == target) {
 				continue
 			}
-			found = append(found, appObj{file: fi.file, module: fi.module, attr: m[1], line: l.n, fw: fac.fw, iface: fac.iface, kind: 0,
-				rule: fmt.Sprintf("%s = %s() binds the app built by the factory in %s", m[1], callee, fac.file)})
+			found = append(found, appObj{file: fi.file, module: fi.module, attr: target, line: s.line, fw: fac.fw, iface: fac.iface, kind: 0,
+				rule: fmt.Sprintf("%s = %s() binds the app built by the factory in %s", target, callee, fac.file)})
 		}
 	}
 	for _, o := range factories {
@@ -162,9 +168,48 @@ func (d *detector) scanApps(root string) []appObj {
 		if found[i].file != found[j].file {
 			return found[i].file < found[j].file
 		}
-		return found[i].line < found[j].line
+		if found[i].line != found[j].line {
+			return found[i].line < found[j].line
+		}
+		return found[i].attr < found[j].attr
 	})
 	return found
+}
+
+// appWords: a file that can define an app names one of these.
+var appWords = [][]byte{[]byte("Flask"), []byte("Quart"), []byte("FastAPI"), []byte("Starlette"), []byte("Litestar"),
+	[]byte("Dash"), []byte("falcon"), []byte("App("), []byte("start_response"), []byte("receive")}
+
+func mayDefineApp(src []byte) bool {
+	for _, w := range appWords {
+		if bytes.Contains(src, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// paramNames lists a def's parameter names, comma-separated ("environ,start_response").
+func paramNames(f *pyFile, params *pyNode) string {
+	var names []string
+	for _, p := range params.namedChildren() {
+		switch p.kind {
+		case "identifier":
+			names = append(names, f.text(p))
+		case "typed_parameter":
+			for _, c := range p.namedChildren() {
+				if c.kind == "identifier" {
+					names = append(names, f.text(c))
+					break
+				}
+			}
+		case "default_parameter", "typed_default_parameter":
+			names = append(names, f.text(p.child("name")))
+		default:
+			names = append(names, "*")
+		}
+	}
+	return strings.Join(names, ",")
 }
 
 func isTestFile(r string) bool {
@@ -174,7 +219,10 @@ func isTestFile(r string) bool {
 	}
 	for _, part := range strings.Split(path.Dir(r), "/") {
 		switch part {
-		case "tests", "test", "testing", "docs", "doc", "migrations", "alembic", "scripts", "examples", "benchmarks":
+		case "migrations", "alembic", "scripts":
+			return true
+		}
+		if sampleDirs[part] {
 			return true
 		}
 	}

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
@@ -17,7 +18,9 @@ type config struct {
 	Server     string
 	Port       int
 	Python     string
-	where      map[string]srcPos // the file and line each setting came from
+	// SettingsModule is the Django settings module the image runs with.
+	SettingsModule string
+	where          map[string]srcPos // the file and line each setting came from
 }
 
 type srcPos struct {
@@ -54,7 +57,7 @@ func settingLines(data []byte, table string) map[string]int {
 	return out
 }
 
-var configKeys = map[string]bool{"app_root": true, "entrypoint": true, "framework": true, "server": true, "port": true, "python": true}
+var configKeys = map[string]bool{"app_root": true, "entrypoint": true, "framework": true, "server": true, "port": true, "python": true, "settings_module": true}
 
 func (d *detector) loadConfig(dir string) error {
 	if f := join(dir, "pyship.toml"); d.t.has(f) {
@@ -95,7 +98,7 @@ func (d *detector) applyConfig(file string, data []byte, table string) error {
 	for k, v := range section {
 		c.where[k] = srcPos{file, lines[k]}
 		if !configKeys[k] {
-			return &pyproject.ParseError{File: file, Line: lines[k], Msg: fmt.Sprintf("unknown pyship setting %q (known: app_root, entrypoint, framework, server, port, python)", k)}
+			return &pyproject.ParseError{File: file, Line: lines[k], Msg: fmt.Sprintf("unknown pyship setting %q (known: app_root, entrypoint, framework, server, port, python, settings_module)", k)}
 		}
 		switch k {
 		case "port":
@@ -129,9 +132,24 @@ func (d *detector) applyConfig(file string, data []byte, table string) error {
 				c.Framework = s
 			case "python":
 				c.Python = s
+			case "settings_module":
+				if err := ValidModule(s); err != nil {
+					return &pyproject.ParseError{File: file, Line: lines[k], Msg: "settings_module: " + err.Error()}
+				}
+				c.SettingsModule = s
 			}
 		}
 	}
 	d.cfg = c
 	return nil
 }
+
+// ValidModule checks a dotted Python module name (mysite.settings.production).
+func ValidModule(s string) error {
+	if !moduleRe.MatchString(s) {
+		return fmt.Errorf("%q is not a dotted Python module name like mysite.settings", s)
+	}
+	return nil
+}
+
+var moduleRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)

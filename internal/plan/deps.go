@@ -19,6 +19,7 @@ type manifests struct {
 	locks        []*pyproject.Lock
 	setupFiles   []string
 	all          []string // every manifest/lock file seen, for warnings
+	devReqs      []string // requirement files named for development: never installed
 }
 
 // requirementsRe matches requirement files, with or without .txt, e.g.
@@ -55,6 +56,8 @@ func readManifests(t *tree, ctx string) (*manifests, error) {
 		case r == "setup.py" || r == "setup.cfg":
 			m.setupFiles = append(m.setupFiles, f)
 			m.all = append(m.all, f)
+		case requirementsRe.MatchString(r) && !strings.HasSuffix(r, ".in") && isDevRequirements(r):
+			m.devReqs = append(m.devReqs, f)
 		case requirementsRe.MatchString(r) && !strings.HasSuffix(r, ".in"):
 			reqCandidates = append(reqCandidates, f)
 		}
@@ -69,6 +72,26 @@ func readManifests(t *tree, ctx string) (*manifests, error) {
 		m.all = append(m.all, m.reqFile)
 	}
 	return m, nil
+}
+
+// devWords name requirement files that are never production dependencies:
+// requirements-dev.txt, requirements/test.txt, requirements_lint.txt, docs-requirements.
+var devWords = map[string]bool{
+	"dev": true, "develop": true, "development": true, "test": true, "tests": true, "testing": true,
+	"lint": true, "linting": true, "docs": true, "doc": true, "local": true, "ci": true, "typing": true,
+	"style": true, "format": true, "qa": true, "debug": true,
+}
+
+// isDevRequirements reports whether a requirements file (path relative to its
+// project) is named for development, testing, linting or docs.
+func isDevRequirements(r string) bool {
+	r = strings.TrimSuffix(strings.TrimSuffix(r, ".txt"), ".in")
+	for _, w := range strings.FieldsFunc(r, func(c rune) bool { return c == '-' || c == '_' || c == '.' || c == '/' }) {
+		if devWords[strings.ToLower(w)] {
+			return true
+		}
+	}
+	return false
 }
 
 // chooseRequirements picks the production requirements file: requirements.txt, else a
@@ -112,8 +135,26 @@ func (m *manifests) names() []string {
 		all = append(all, m.pipfile.Names()...)
 	}
 	if len(all) == 0 {
+		// Only a lock: its names, less the project itself and what it declares for
+		// development (a lock holds the dev groups too).
+		dev := map[string]bool{}
+		if m.pyproject != nil {
+			for _, n := range m.pyproject.DevNames {
+				dev[n] = true
+			}
+			dev[pyproject.Normalize(m.pyproject.Name)] = true // the project itself
+		}
+		if m.pipfile != nil {
+			for _, n := range m.pipfile.DevNames {
+				dev[n] = true
+			}
+		}
 		for _, l := range m.locks {
-			all = append(all, l.Names()...)
+			for _, n := range l.Names() {
+				if !dev[n] {
+					all = append(all, n)
+				}
+			}
 		}
 	}
 	out := []string{}
@@ -192,6 +233,12 @@ func (d *detector) chooseManager(m *manifests) {
 		deps.Files = m.setupFiles
 		deps.InstallProject = true
 		d.evidence("dependencies.manager", "setuptools", m.setupFiles[0], 0, "setup.py/setup.cfg only")
+	}
+	for _, f := range m.devReqs {
+		d.evidence("dependencies.files", f, f, 0, "named for development, tests, linting or docs: never installed in the image")
+	}
+	if deps.Manager == "" && len(m.devReqs) > 0 {
+		d.warn(fmt.Sprintf("no production dependency file: %s is for development and is not installed; list what the app needs in requirements.txt (it may be included from the dev file with -r requirements.txt)", strings.Join(m.devReqs, ", ")))
 	}
 	if isPackage && deps.Manager != "pip" {
 		deps.InstallProject = true

@@ -20,7 +20,9 @@ type Options struct {
 	Server     string    // the full server command line
 	Port       int
 	Python     string
-	Now        time.Time // for end-of-life warnings; zero means time.Now()
+	// SettingsModule is the Django settings module the image runs with.
+	SettingsModule string
+	Now            time.Time // for end-of-life warnings; zero means time.Now()
 }
 
 type detector struct {
@@ -66,6 +68,11 @@ func (d *detector) run() error {
 	// Configuration at the top level first: it may name the app root.
 	if err := d.loadConfig("."); err != nil {
 		return err
+	}
+	if m := d.opts.SettingsModule; m != "" {
+		if err := ValidModule(m); err != nil {
+			return fmt.Errorf("--settings-module: %w", err)
+		}
 	}
 	ctx, err := d.chooseContext()
 	if err != nil {
@@ -118,6 +125,33 @@ func (d *detector) chooseContext() (string, error) {
 		d.evidence("app_root", root, "", 0, "declared")
 		return root, nil
 	}
+	// What the repository says: its deployment files, then a uv workspace's members.
+	if src, ok := d.deployRoot(); ok {
+		d.evidence("app_root", src.dir, src.file, src.line, src.rule)
+		return src.dir, nil
+	}
+	if ws := d.uvWorkspace(); ws != nil && !d.rootOwnWeb() {
+		var web []string
+		for _, m := range ws.members {
+			if d.hasWeb(m) {
+				web = append(web, m)
+			}
+		}
+		switch len(web) {
+		case 1:
+			d.evidence("app_root", web[0], ws.file, ws.line, "the uv workspace member that declares a web framework or server (the workspace root declares none)")
+			return web[0], nil
+		case 0:
+		default:
+			var cands []Candidate
+			var fixes []string
+			for _, m := range web {
+				cands = append(cands, Candidate{Value: m, File: join(m, "pyproject.toml"), Reason: "uv workspace member with a web framework"})
+				fixes = append(fixes, "--app-root "+m)
+			}
+			return "", &AmbiguousError{Field: "app root", Candidates: cands, Fix: fixes}
+		}
+	}
 	rootHas := false
 	for _, f := range d.t.files {
 		if !strings.Contains(f, "/") && (isManifest(f) || strings.HasSuffix(f, ".py")) {
@@ -125,14 +159,22 @@ func (d *detector) chooseContext() (string, error) {
 			break
 		}
 	}
-	subs := d.subprojects()
+	// A project found only in a benchmark, test, example or docs folder is not the app.
+	var subs, samples []string
+	for _, s := range d.subprojects() {
+		if inSampleDir(s + "/x") {
+			samples = append(samples, s)
+		} else {
+			subs = append(subs, s)
+		}
+	}
 	if rootHas && (d.rootHasWeb() || len(subs) == 0) {
 		return ".", nil
 	}
 	switch len(subs) {
 	case 0:
-		if rootHas {
-			return ".", nil
+		if len(samples) > 0 {
+			return "", d.samplesOnly()
 		}
 		return "", fmt.Errorf("%w: no requirements.txt, pyproject.toml, Pipfile, setup.py, manage.py or .py file here or in the folders below", ErrNotPython)
 	case 1:
@@ -146,6 +188,55 @@ func (d *detector) chooseContext() (string, error) {
 		fixes = append(fixes, "--app-root "+s)
 	}
 	return "", &AmbiguousError{Field: "app root", Candidates: cands, Fix: fixes}
+}
+
+// sampleProjects are the folders below benchmark, test, example and docs folders that
+// hold a project of their own (a manifest or manage.py), innermost manage.py first.
+func (d *detector) sampleProjects() []Candidate {
+	var out []Candidate
+	seen := map[string]bool{}
+	for _, f := range d.t.files {
+		dir, name := path.Dir(f), path.Base(f)
+		if seen[dir] || !inSampleDir(f) || !(name == "manage.py" || name == "requirements.txt" || name == "pyproject.toml" || name == "setup.py" || name == "Pipfile") {
+			continue
+		}
+		seen[dir] = true
+		reason := "a project of its own"
+		if name == "manage.py" {
+			reason = "a Django project"
+		}
+		out = append(out, Candidate{Value: dir, File: f, Reason: reason + " in a benchmark, test, example or docs folder: not chosen on its own"})
+	}
+	return out
+}
+
+// samplesOnly: the only Python projects are samples; list them.
+func (d *detector) samplesOnly() error {
+	cands := d.sampleProjects()
+	var fixes []string
+	for _, c := range cands {
+		fixes = append(fixes, "--app-root "+c.Value)
+	}
+	return &AmbiguousError{Field: "app root", Candidates: cands, Fix: fixes}
+}
+
+// rootOwnWeb: the top directory's own manifests (not a workspace lock, which covers the
+// members) declare a web framework or server, or it holds manage.py.
+func (d *detector) rootOwnWeb() bool {
+	if d.t.has("manage.py") {
+		return true
+	}
+	m, err := readManifests(d.t, ".")
+	if err != nil {
+		return true // the root is the project; run reports the error
+	}
+	m.locks = nil
+	for _, p := range m.names() {
+		if webPackages[p] {
+			return true
+		}
+	}
+	return false
 }
 
 // rootHasWeb: a root manifest that declares a web framework or server, or a manage.py.
@@ -206,7 +297,11 @@ func (d *detector) lockAbove(ctx string) {
 	for dir := path.Dir(ctx); ; dir = path.Dir(dir) {
 		for _, f := range rootFilesIn(d.t, dir) {
 			if pyproject.LockKind(path.Base(f)) != "" {
-				d.warn(fmt.Sprintf("%s sits above the app root %s and is not used; if it is a workspace lock, build from %s with --app-root %s", f, ctx, dir, ctx))
+				if ws := d.uvWorkspace(); ws != nil && dir == "." && contains(ws.members, ctx) {
+					d.warn(fmt.Sprintf("%s is the lock of the uv workspace in %s and sits above the app root %s: pyship installs %s's own [project] dependencies, resolved at build time (not the lock's pins, and none of the workspace's development groups)", f, ws.file, ctx, ctx))
+					continue
+				}
+				d.warn(fmt.Sprintf("%s sits above the app root %s and is not used: the image holds %s only, and its dependencies come from the manifests there", f, ctx, ctx))
 			}
 		}
 		if dir == "." {
@@ -319,6 +414,14 @@ func (d *detector) existingFiles(ctx string) {
 }
 
 func (d *detector) finalWarnings() {
+	var unread []string
+	for f := range d.t.pyErrs {
+		unread = append(unread, f)
+	}
+	sort.Strings(unread)
+	for _, f := range unread {
+		d.warn(fmt.Sprintf("%s was not read (%v); if it defines the app or reads settings, detection did not see it", f, d.t.pyErrs[f]))
+	}
 	if d.plan.AddServer {
 		d.warn(fmt.Sprintf("no production server in the dependencies: the image installs %s; add it to %s to pin its version",
 			d.plan.ServerPackage, firstNonEmpty(strings.Join(d.plan.Dependencies.Files, ", "), "your dependencies")))

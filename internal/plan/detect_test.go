@@ -260,7 +260,7 @@ func TestDetectRefuses(t *testing.T) {
 	}{
 		{"two-apps-same-rank", map[string]string{"requirements.txt": "flask\n", "app.py": flaskApp, "main.py": flaskApp}, "entry point", "--entrypoint"},
 		{"no-app-object", map[string]string{"requirements.txt": "flask\n", "app.py": "print('hi')\n"}, "entry point", "--entrypoint"},
-		{"monorepo-two-services", map[string]string{"api/requirements.txt": "fastapi\n", "api/main.py": "x", "web/requirements.txt": "flask\n", "web/app.py": "x"}, "app root", "--app-root api"},
+		{"monorepo-two-services", map[string]string{"api/requirements.txt": "fastapi\n", "api/main.py": "from fastapi import FastAPI\napp = FastAPI()\n", "web/requirements.txt": "flask\n", "web/app.py": flaskApp}, "app root", "--app-root api"},
 		{"two-django-projects", merge(djangoProject("a/"), djangoProject("b/"), map[string]string{"requirements.txt": "django\n"}), "Django project", "--app-root a"},
 		{"dash-without-server", map[string]string{"requirements.txt": "dash\n", "app.py": "from dash import Dash\napp = Dash(__name__)\n"}, "entry point", "server = app.server"},
 	}
@@ -274,6 +274,8 @@ func TestDetectRefuses(t *testing.T) {
 			if amb.Field != tc.field || !strings.Contains(err.Error(), tc.fix) {
 				t.Errorf("error = %q (field %q), want field %q and fix %q", err, amb.Field, tc.field, tc.fix)
 			}
+			// Each suggested fix, followed, settles it (renderDetect applies them).
+			t.Log(renderDetect(t, project(tc.files), Options{Now: goldenNow}))
 		})
 	}
 }
@@ -284,6 +286,7 @@ func TestDetectBadInputNamesFileAndLine(t *testing.T) {
 		"requirements.txt:2": {"requirements.txt": "flask\n--bogus-option\n", "app.py": flaskApp},
 		".python-version:1":  {".python-version": "banana\n", "requirements.txt": "flask\n", "app.py": flaskApp},
 		"pyship.toml:1":      {"pyship.toml": "colour = 'blue'\n", "requirements.txt": "flask\n", "app.py": flaskApp},
+		"pyship.toml:2":      {"pyship.toml": "port = 8000\nsettings_module = 'blog/settings.py'\n", "requirements.txt": "django\n", "manage.py": djangoManage},
 	}
 	for loc, files := range cases {
 		_, err := Detect(project(files), Options{})

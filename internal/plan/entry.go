@@ -105,14 +105,25 @@ func (d *detector) chooseApp(m *manifests) error {
 		return d.noEntry()
 	}
 	if o.attr == "" {
-		return &AmbiguousError{Field: "entry point", Candidates: []Candidate{{Value: o.module + ":<server>", File: o.file, Line: o.line, Reason: o.rule}},
-			Fix: []string{"add `server = app.server` to " + o.file + " (the Dash docs' convention), then run pyship again", "--entrypoint " + o.module + ":<name of the Flask server>"}}
+		// gunicorn cannot serve an attribute of an object (app.server): the Flask
+		// server needs a name of its own in the module.
+		dash := o.dashVar
+		return &AmbiguousError{Field: "entry point", Candidates: []Candidate{{Value: o.module + ":" + dash + ".server", File: o.file, Line: o.line, Reason: o.rule}},
+			Fix: []string{fmt.Sprintf("add `server = %s.server` to %s (the Dash docs' convention), then run pyship again", dash, o.file)}}
 	}
-	p.Entrypoint, p.Factory, p.Framework, p.Interface = o.entry(), o.factory, o.fw, o.iface
-	if strings.HasPrefix(rel(p.Context, o.file), "src/") {
+	// How the code imports itself decides where it runs from: backend/app/main.py that
+	// imports app.core runs with backend/ as its working directory, as app.main.
+	root, ev := d.importRoot(p.Context, o.file)
+	switch {
+	case root == join(p.Context, "src") || (root == "" && strings.HasPrefix(rel(p.Context, o.file), "src/")):
 		p.PythonPath = []string{"src"}
 		d.evidence("python_path", "src", o.file, 0, "src layout: the app's package lives under src/")
+	case root != "":
+		p.AppRoot = root
+		p.Evidence = append(p.Evidence, ev)
+		o.module = moduleName(rel(root, o.file))
 	}
+	p.Entrypoint, p.Factory, p.Framework, p.Interface = o.entry(), o.factory, o.fw, o.iface
 	d.evidence("entrypoint", p.Entrypoint, o.file, o.line, o.rule)
 	d.evidence("framework", string(p.Framework), o.file, o.line, "the app object is created with this framework")
 	for _, other := range others {
@@ -206,17 +217,80 @@ func (d *detector) fillFramework() error {
 
 func (d *detector) noEntry() error {
 	var cands []Candidate
+	var fixes []string
+	// Names bound at the top of the conventional entry modules (app.py's `app =
+	// make_app()`, `from .factory import application`): real answers to offer.
 	for _, f := range d.t.under(d.plan.Context, ".py") {
 		r := rel(d.plan.Context, f)
-		if !strings.Contains(r, "/") && conventionalNames[strings.TrimSuffix(r, ".py")] {
-			cands = append(cands, Candidate{Value: moduleName(r) + ":<app>", File: f, Reason: "no app object found in it"})
+		if strings.Contains(r, "/") || !conventionalNames[strings.TrimSuffix(r, ".py")] {
+			continue
+		}
+		py := d.t.py(f)
+		if py == nil {
+			continue
+		}
+		for _, name := range boundAppNames(py) {
+			e := moduleName(r) + ":" + name
+			cands = append(cands, Candidate{Value: e, File: f, Reason: "a module-level " + name + " pyship cannot tell is an app"})
+			fixes = append(fixes, "--entrypoint "+e)
 		}
 	}
-	return &AmbiguousError{Field: "entry point", Candidates: cands, Fix: []string{
-		"--entrypoint module.path:app (the module and the name of your WSGI/ASGI app object)",
-		`pyship.toml: entrypoint = "module.path:app"`,
-		"a Procfile line: web: gunicorn module.path:app",
-	}}
+	// Projects in benchmark, test, example and docs folders: listed, never chosen.
+	field := "entry point"
+	if len(cands) == 0 {
+		field = "app root" // only other folders' projects to offer
+	}
+	for _, c := range d.sampleProjects() {
+		if strings.HasPrefix(c.Value+"/", strings.TrimPrefix(d.plan.Context+"/", "./")) || d.plan.Context == "." {
+			cands = append(cands, c)
+			fixes = append(fixes, "--app-root "+c.Value)
+		}
+	}
+	if len(cands) == 0 {
+		fixes = []string{
+			"--entrypoint module.path:app (the module and the name of your WSGI/ASGI app object)",
+			`pyship.toml: entrypoint = "module.path:app"`,
+			"a Procfile line: web: gunicorn module.path:app",
+		}
+	}
+	if len(cands) == 0 {
+		field = "entry point"
+	}
+	return &AmbiguousError{Field: field, Candidates: cands, Fix: fixes}
+}
+
+// appNames are the names an entry module conventionally binds its app to.
+var appNames = map[string]bool{"app": true, "application": true, "api": true, "server": true, "asgi_app": true, "wsgi_app": true}
+
+// boundAppNames lists the conventional app names a module binds at its top level, by an
+// assignment from a call or an import.
+func boundAppNames(py *pyFile) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(n string) {
+		if appNames[n] && !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	for _, s := range statements(py.root) {
+		if l, r := assignment(s); l != nil && l.kind == "identifier" && r != nil && r.kind == "call" {
+			add(py.text(l))
+		}
+		if s.kind == "import_from_statement" {
+			for _, c := range s.children {
+				if c.field != "name" {
+					continue
+				}
+				if c.kind == "aliased_import" {
+					add(py.text(c.child("alias")))
+				} else {
+					add(py.dotted(c))
+				}
+			}
+		}
+	}
+	return out
 }
 
 // useCommand applies an explicit server command line (flag, config or Procfile). A chain
@@ -290,7 +364,8 @@ func (d *detector) fromProcfile() error {
 	return nil
 }
 
-var runPortRe = regexp.MustCompile(`port\s*=\s*(\d+)`)
+// serverRunners are the calls that start a server from a [project.scripts] function.
+var serverRunners = []string{"uvicorn.run", "hypercorn.run", "hypercorn.asyncio.serve", "hypercorn.trio.serve", "waitress.serve", "serve", "granian.Granian", "web.run_app", "aiohttp.web.run_app"}
 
 func (d *detector) fromScripts(m *manifests) {
 	scripts := m.pyproject.Scripts
@@ -311,21 +386,35 @@ func (d *detector) fromScripts(m *manifests) {
 	target := scripts[name]
 	mod, _, _ := strings.Cut(target, ":")
 	f := d.moduleFile(mod)
-	if f == "" {
+	py := d.t.py(f)
+	if f == "" || py == nil {
 		return
 	}
-	src := string(d.t.read(f))
-	for _, call := range []string{"uvicorn.run(", "hypercorn", "waitress.serve(", "serve(app", "granian", "web.run_app("} {
-		if strings.Contains(src, call) {
-			d.plan.Server = []string{name}
-			d.evidence("server", name, m.pyproject.File, 0, fmt.Sprintf("[project.scripts] %s = %q starts a server (%s in %s)", name, target, strings.TrimSuffix(call, "("), f))
-			if pm := runPortRe.FindStringSubmatch(src); pm != nil {
-				d.scriptPort = atoi(pm[1])
-			}
-			if strings.Contains(src, `"127.0.0.1"`) || strings.Contains(src, `'127.0.0.1'`) || strings.Contains(src, `"localhost"`) {
-				d.warn(fmt.Sprintf("%s binds 127.0.0.1: nothing outside the container can reach it; bind 0.0.0.0", f))
-			}
-			return
+	var found *runCall
+	pyWalk(py.root, func(n *pyNode, _ []*pyNode) bool {
+		if n.kind != "call" || found != nil {
+			return found == nil
 		}
+		callee := py.dotted(n.child("function"))
+		if !contains(serverRunners, callee) {
+			return true
+		}
+		_, kw := callArgs(n, py)
+		c := runCall{callee: callee, line: n.line}
+		if v := kw["port"]; v != nil && v.kind == "integer" {
+			c.port = atoi(py.text(v))
+		}
+		c.host, _ = py.str(kw["host"])
+		found = &c
+		return false
+	})
+	if found == nil {
+		return
+	}
+	d.plan.Server = []string{name}
+	d.evidence("server", name, m.pyproject.File, 0, fmt.Sprintf("[project.scripts] %s = %q starts a server (%s in %s:%d)", name, target, found.callee, f, found.line))
+	d.scriptPort = found.port
+	if found.host == "127.0.0.1" || found.host == "localhost" {
+		d.warn(fmt.Sprintf("%s:%d binds %s: nothing outside the container can reach it; bind 0.0.0.0", f, found.line, found.host))
 	}
 }

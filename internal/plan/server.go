@@ -98,8 +98,6 @@ func granian(iface, entry string, factory bool) []string {
 
 var (
 	bindArgRe   = regexp.MustCompile(`^(?:--bind=|-b|--listen=)?([\w.\[\]:]*):(\d+|\$\{PORT\})$`)
-	confBindRe  = regexp.MustCompile(`^bind\s*=\s*(.*)$`)
-	appRunRe    = regexp.MustCompile(`\.run\(([^)]*)\)`)
 	exposeRe    = regexp.MustCompile(`(?i)^\s*EXPOSE\s+(\d+)`)
 	composePort = regexp.MustCompile(`["']?(?:[\d.]+:)?(\d+):(\d+)["']?`)
 )
@@ -133,30 +131,38 @@ func (d *detector) choosePort() {
 	set(d.scriptPort, "", 0, "the [project.scripts] server passes port=")
 	// gunicorn.conf.py: gunicorn loads it from the working directory.
 	conf := join(p.AppRoot, "gunicorn.conf.py")
-	if d.t.has(conf) {
-		for _, l := range pyLines(d.t.read(conf)) {
-			if m := confBindRe.FindStringSubmatch(l.code); m != nil && l.indent == 0 {
-				v := pyString(m[1])
-				if strings.HasPrefix(v, "unix:") {
-					d.warn(fmt.Sprintf("%s:%d binds a unix socket; pyship's command line --bind 0.0.0.0:$PORT overrides it in the image", conf, l.n))
-					continue
-				}
-				host, port, _ := strings.Cut(v, ":")
-				if host == "127.0.0.1" || host == "localhost" {
-					d.warn(fmt.Sprintf("%s:%d binds %s; pyship's command line --bind 0.0.0.0:$PORT overrides it in the image, but anything else that reads this file will not be reachable from outside a container", conf, l.n, host))
-				}
-				set(atoi(port), conf, l.n, "gunicorn.conf.py bind")
+	if py := d.t.py(conf); d.t.has(conf) && py != nil {
+		for _, s := range statements(py.root) {
+			left, right := assignment(s)
+			if left == nil || py.text(left) != "bind" {
+				continue
 			}
+			v, ok := py.str(right)
+			if !ok && right.kind == "list" {
+				if kids := right.namedChildren(); len(kids) > 0 {
+					v, ok = py.str(kids[0])
+				}
+			}
+			if !ok {
+				continue
+			}
+			if strings.HasPrefix(v, "unix:") {
+				d.warn(fmt.Sprintf("%s:%d binds a unix socket; pyship's command line --bind 0.0.0.0:$PORT overrides it in the image", conf, s.line))
+				continue
+			}
+			host, port, _ := strings.Cut(v, ":")
+			if host == "127.0.0.1" || host == "localhost" {
+				d.warn(fmt.Sprintf("%s:%d binds %s; pyship's command line --bind 0.0.0.0:$PORT overrides it in the image, but anything else that reads this file will not be reachable from outside a container", conf, s.line, host))
+			}
+			set(atoi(port), conf, s.line, "gunicorn.conf.py bind")
 		}
 	}
 	// app.run(port=…) / uvicorn.run(…, port=…) in the entry module.
 	if mod, _, ok := strings.Cut(p.Entrypoint, ":"); ok {
 		if f := d.moduleFile(mod); f != "" {
-			for _, l := range pyLines(d.t.read(f)) {
-				if m := appRunRe.FindStringSubmatch(l.code); m != nil {
-					if pm := runPortRe.FindStringSubmatch(m[1]); pm != nil {
-						set(atoi(pm[1]), f, l.n, "the app's own run(port=...) call")
-					}
+			if py := d.t.py(f); py != nil {
+				for _, c := range runCalls(py) {
+					set(c.port, f, c.line, "the app's own run(port=...) call")
 				}
 			}
 		}
@@ -192,4 +198,35 @@ func (d *detector) choosePort() {
 		}
 		set(port, "", 0, fmt.Sprintf("%s's customary port", p.Framework))
 	}
+}
+
+// runCall is a call that starts a server from the code: app.run(port=5002),
+// uvicorn.run("m:app", host="127.0.0.1", port=8123), waitress.serve(app, port=…).
+type runCall struct {
+	callee string
+	port   int
+	host   string
+	line   int
+}
+
+func runCalls(f *pyFile) []runCall {
+	var out []runCall
+	pyWalk(f.root, func(n *pyNode, _ []*pyNode) bool {
+		if n.kind != "call" {
+			return true
+		}
+		callee := f.dotted(n.child("function"))
+		if !strings.HasSuffix(callee, ".run") && !strings.HasSuffix(callee, "serve") && !strings.HasSuffix(callee, ".run_app") {
+			return true
+		}
+		_, kw := callArgs(n, f)
+		c := runCall{callee: callee, line: n.line}
+		if v := kw["port"]; v != nil && v.kind == "integer" {
+			c.port = atoi(f.text(v))
+		}
+		c.host, _ = f.str(kw["host"])
+		out = append(out, c)
+		return true
+	})
+	return out
 }

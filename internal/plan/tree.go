@@ -27,10 +27,15 @@ type tree struct {
 	set   map[string]bool // files
 	dirs  map[string]bool
 	cache map[string][]byte
+	pys   map[string]*pyFile
+	// pyErrs are the Python files that could not be read (too large, too complex): the
+	// Plan says so rather than silently deciding without them.
+	pyErrs map[string]error
 }
 
 func walk(fsys fs.FS) (*tree, error) {
-	t := &tree{fsys: fsys, set: map[string]bool{}, dirs: map[string]bool{".": true}, cache: map[string][]byte{}}
+	t := &tree{fsys: fsys, set: map[string]bool{}, dirs: map[string]bool{".": true}, cache: map[string][]byte{},
+		pys: map[string]*pyFile{}, pyErrs: map[string]error{}}
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if p == "." {
@@ -64,7 +69,8 @@ func walk(fsys fs.FS) (*tree, error) {
 
 func (t *tree) has(p string) bool { return t.set[path.Clean(p)] }
 
-// read returns a file's content, cached; large files are cut at 1 MiB.
+// read returns a file's content, cached; large files are cut at 1 MiB (py refuses
+// Python files over maxPySource, so a cut one is never parsed).
 func (t *tree) read(p string) []byte {
 	if b, ok := t.cache[p]; ok {
 		return b
@@ -109,4 +115,19 @@ func rel(dir, p string) string {
 		return p
 	}
 	return strings.TrimPrefix(p, dir+"/")
+}
+
+// py returns a Python file's syntax tree, parsed once; nil when it cannot be read or is
+// beyond the parser's bounds (recorded in pyErrs).
+func (t *tree) py(p string) *pyFile {
+	if f, ok := t.pys[p]; ok {
+		return f
+	}
+	f, err := parsePython(t.read(p))
+	if err != nil {
+		t.pyErrs[p] = err
+		f = nil
+	}
+	t.pys[p] = f
+	return f
 }

@@ -89,6 +89,26 @@ func TestDockerfileDjangoNoSecretInEnv(t *testing.T) {
 	}
 }
 
+// A project that picks its settings with a condition on the platform's variable (the
+// Azure samples) gets the production branch as DJANGO_SETTINGS_MODULE in the image,
+// set before collectstatic runs with it.
+func TestDockerfileSetsConditionalSettingsModule(t *testing.T) {
+	choose := "settings_module = 'shop.deployment' if 'WEBSITE_HOSTNAME' in os.environ else 'shop.settings'\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', settings_module)\n"
+	p := detect(t, map[string]string{
+		"requirements.txt":   "django\nwhitenoise\n",
+		"manage.py":          "import os\n" + choose,
+		"shop/__init__.py":   "",
+		"shop/settings.py":   "INSTALLED_APPS = ['django.contrib.staticfiles']\nSTATIC_ROOT = BASE_DIR / 'staticfiles'\nWSGI_APPLICATION = 'shop.wsgi.application'\n",
+		"shop/deployment.py": "from .settings import *\nDEBUG = False\n",
+		"shop/wsgi.py":       "import os\n" + choose + "application = None\n",
+	})
+	text := Dockerfile(p, Options{})
+	env := strings.Index(text, "DJANGO_SETTINGS_MODULE=shop.deployment")
+	if env < 0 || env > strings.Index(text, "collectstatic") {
+		t.Errorf("DJANGO_SETTINGS_MODULE=shop.deployment is not set before collectstatic:\n%s", text)
+	}
+}
+
 func TestDockerignoreMerge(t *testing.T) {
 	merged := Dockerignore("# mine\n!.env.example\nnode_modules\n")
 	if !strings.HasPrefix(merged, "# mine\n!.env.example\nnode_modules\n") {
