@@ -149,7 +149,7 @@ func sharedLibs(exe string) ([]string, error) {
 				}
 			}
 			if found == "" {
-				return fmt.Errorf("the gateway needs %s, which is not on this machine; build pyship with CGO_ENABLED=0", n)
+				return fmt.Errorf("the gateway container is made of pyship's own binary and the libraries it loads, and %s is not found on this machine (looked in the usual lib folders)", n)
 			}
 			real, _ := filepath.EvalSymlinks(found)
 			out = append(out, found)
