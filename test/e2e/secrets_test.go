@@ -200,31 +200,46 @@ func TestPlatformSecrets(t *testing.T) {
 
 	// A deploy killed once its replica exists: the next command removes the replica,
 	// and the value in its writable layer goes with it.
-	before, _ := eng.List(ctx, e.stateLabel, "pyship.app=sec")
 	exe, _ := os.Executable()
 	cmd := exec.Command(exe, append([]string{"env", "set", "--app", "sec", "KILLED=1"}, c.flags...)...)
 	cmd.Env = append(os.Environ(), "PYSHIP_MAIN=1")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var killed []string
-	for deadline := time.Now().Add(30 * time.Second); ; {
+	// Killed once a replica of the new revision holds the value (when the storage
+	// driver shows its writable layer), or once it exists. A replica the deploy
+	// removes and creates again meanwhile (a port taken between choice and start) is
+	// waited past.
+	killedUpper := ""
+	for deadline := time.Now().Add(30 * time.Second); killedUpper == ""; {
 		cs, _ := eng.List(ctx, e.stateLabel, "pyship.app=sec")
-		if len(cs) > len(before) {
-			for _, c := range cs {
-				if c.Labels[platform.LabelRevision] != rev1 {
-					killed = append(killed, c.ID)
-				}
+		for _, c := range cs {
+			if c.Labels[platform.LabelRevision] == rev1 {
+				continue
 			}
-			break
+			raw, err := eng.InspectContainerRaw(ctx, c.ID)
+			if err != nil {
+				continue
+			}
+			d := writableLayer(raw)
+			if d == "" {
+				killedUpper = "-" // nothing to look into: kill now
+				break
+			}
+			if b, _ := os.ReadFile(filepath.Join(d, "run", "pyship", "secrets", "GREETING")); string(b) == v1 {
+				killedUpper = d
+				break
+			}
 		}
-		if time.Now().After(deadline) {
+		if killedUpper == "" && time.Now().After(deadline) {
 			cmd.Process.Kill()
-			t.Fatal("the deploy never created its replica")
+			t.Fatal("the deploy never put the secret into its replica")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	killedUpper := upperDir(t, eng, killed[0])
+	if killedUpper == "-" {
+		killedUpper = ""
+	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	c.must("", "revisions", "sec")
@@ -315,13 +330,21 @@ func upperDir(t *testing.T, eng *engine.Client, id string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	d := writableLayer(raw)
+	if d == "" {
+		t.Logf("no writable layer to look into for %s", id[:12])
+	}
+	return d
+}
+
+// writableLayer is the UpperDir of a container's docker inspect, if this machine has it.
+func writableLayer(inspect []byte) string {
 	var c struct {
 		GraphDriver struct{ Data map[string]string }
 	}
-	json.Unmarshal(raw, &c)
+	json.Unmarshal(inspect, &c)
 	d := c.GraphDriver.Data["UpperDir"]
 	if _, err := os.Stat(d); d == "" || err != nil {
-		t.Logf("no writable layer to look into for %s (%q: %v)", id[:12], d, err)
 		return ""
 	}
 	return d
