@@ -36,9 +36,13 @@ type CreateOptions struct {
 	Restart     string   // "always", "unless-stopped", "no"
 	Binds       []string // host:container[:ro]
 	StopTimeout int      // seconds between SIGTERM and SIGKILL
+	// Files are put into the container's own filesystem (its writable layer) after it
+	// is created and before it starts: they last as long as the container, through
+	// every restart, and go with it.
+	Files []Entry
 }
 
-// Create creates and starts a container.
+// Create creates a container, puts its Files into it, and starts it.
 func (c *Client) Create(ctx context.Context, o CreateOptions) (string, error) {
 	cfg := &container.Config{Image: o.Image, Entrypoint: o.Entrypoint, Cmd: o.Cmd, Env: o.Env, Labels: o.Labels, User: o.User}
 	if o.StopTimeout > 0 {
@@ -75,6 +79,12 @@ func (c *Client) Create(ctx context.Context, o CreateOptions) (string, error) {
 	created, err := c.api.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc, NetworkingConfig: nc, Name: o.Name})
 	if err != nil {
 		return "", fmt.Errorf("creating container %s: %w", o.Name, err)
+	}
+	if len(o.Files) > 0 {
+		if err := c.putEntries(ctx, created.ID, o.Files); err != nil {
+			c.Remove(context.WithoutCancel(ctx), created.ID)
+			return "", fmt.Errorf("putting files into container %s: %w", o.Name, err)
+		}
 	}
 	if _, err := c.api.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
 		c.Remove(context.WithoutCancel(ctx), created.ID)

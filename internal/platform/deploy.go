@@ -87,9 +87,6 @@ func (p *Platform) Deploy(ctx context.Context, app *store.App) (*store.Revision,
 		for _, id := range ids {
 			p.Engine.Remove(context.WithoutCancel(ctx), id)
 		}
-		if gcErr := p.collectSecrets(context.WithoutCancel(ctx), app.Name); gcErr != nil {
-			p.logf("warning: %v (the next command of %s tries again)", gcErr, app.Name)
-		}
 		r := app.Revision(name)
 		r.State, r.Reason = store.Failed, err.Error()
 		if de, ok := err.(*DeployError); ok {
@@ -142,7 +139,7 @@ func (p *Platform) env(app *store.App, spec store.Spec) ([]string, error) {
 
 func (p *Platform) startReplicas(ctx context.Context, a *store.App, rev string, spec store.Spec, env []string, from, to int) ([]string, error) {
 	app := a.Name
-	binds, entrypoint, cmd, err := p.secretFiles(ctx, a, rev, spec)
+	files, entrypoint, cmd, err := p.secretFiles(ctx, a, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +169,7 @@ func (p *Platform) startReplicas(ctx context.Context, a *store.App, rev string, 
 				Entrypoint: entrypoint,
 				Cmd:        cmd,
 				Env:        env,
-				Binds:      binds,
+				Files:      files,
 				Labels: map[string]string{LabelState: p.StateID(), LabelApp: app, LabelRevision: rev, LabelReplica: strconv.Itoa(i), LabelSpec: short(rev),
 					"pyship.hostport": strconv.Itoa(port), "pyship.port": strconv.Itoa(spec.Port), LabelIP: ip.String(), LabelSpecJSON: specLabel(spec)},
 				Port:        spec.Port,
@@ -471,10 +468,9 @@ func (p *Platform) retireOthers(ctx context.Context, app *store.App, keep map[st
 		}(c)
 	}
 	wg.Wait()
-	// Only now, and only for revisions with no container left: removing a revision's
-	// secrets while one of its replicas still exists (a stop that timed out, a sibling
-	// not yet removed) would start that replica without them.
-	if err := p.collectSecrets(ctx, app.Name); err != nil {
+	// The secrets of the replicas just removed went with them. An older pyship's copies
+	// on the host go now, once no container of their revision is left.
+	if err := p.removeLegacySecretCopies(ctx); err != nil {
 		p.logf("warning: %v (the next command of %s tries again)", err, app.Name)
 	}
 	changed := false
@@ -538,9 +534,9 @@ func (p *Platform) Rollback(ctx context.Context, app *store.App, to string) (*st
 	return r, err
 }
 
-// Down stops and removes every replica of the app, then its secrets' copies, and
-// forgets it (and its secrets). A replica the engine would not remove keeps its copy
-// (it could start again): Down says so, and running it again finishes the job.
+// Down stops and removes every replica of the app — its secrets go with them — and
+// forgets it (and its secrets). A replica the engine would not remove keeps its
+// secrets (it could start again): Down says so, and running it again finishes the job.
 func (p *Platform) Down(ctx context.Context, app string) error {
 	cs, err := p.replicas(ctx, app, "")
 	if err != nil {
@@ -559,7 +555,7 @@ func (p *Platform) Down(ctx context.Context, app string) error {
 			failed = append(failed, fmt.Sprintf("%s (%v)", c.Name, err))
 		}
 	}
-	if err := p.collectSecrets(ctx, app); err != nil {
+	if err := p.removeLegacySecretCopies(ctx); err != nil {
 		return err
 	}
 	if len(failed) > 0 {
@@ -607,9 +603,6 @@ func (p *Platform) SetTraffic(ctx context.Context, app *store.App, weights map[s
 		if err != nil {
 			for _, id := range ids {
 				p.Engine.Remove(context.WithoutCancel(ctx), id)
-			}
-			if gcErr := p.collectSecrets(context.WithoutCancel(ctx), app.Name); gcErr != nil {
-				p.logf("warning: %v (the next command of %s tries again)", gcErr, app.Name)
 			}
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/moby/sys/user"
 )
@@ -14,6 +15,21 @@ import (
 // LabelProbe marks the containers pyship creates, and never starts, to read files of an
 // image (engine.ImageFiles); Reconcile removes any that a killed command left.
 const LabelProbe = "pyship.probe"
+
+// removeStaleProbes removes the probe containers killed commands left. One younger than
+// a minute may be another command's, still in use.
+func (p *Platform) removeStaleProbes(ctx context.Context) error {
+	probes, err := p.Engine.List(ctx, LabelState+"="+p.StateID(), LabelProbe)
+	if err != nil {
+		return err
+	}
+	for _, c := range probes {
+		if time.Since(c.Created) > time.Minute {
+			p.Engine.Remove(ctx, c.ID)
+		}
+	}
+	return nil
+}
 
 // maxUserDB bounds the /etc/passwd and /etc/group read from an image (untrusted input).
 const maxUserDB = 1 << 20

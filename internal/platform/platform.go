@@ -223,9 +223,12 @@ func (p *Platform) Reconcile(ctx context.Context, app *store.App) error {
 			return err
 		}
 	}
-	// The secret copies of the revisions just removed, and those a killed deploy
-	// wrote before it created any container.
-	if err := p.collectSecrets(ctx, app.Name); err != nil {
+	// An older pyship's secret copies of revisions with no container left, and the
+	// probe containers of killed commands.
+	if err := p.removeLegacySecretCopies(ctx); err != nil {
+		p.logf("warning: %v (the next command of %s tries again)", err, app.Name)
+	}
+	if err := p.removeStaleProbes(ctx); err != nil {
 		p.logf("warning: %v (the next command of %s tries again)", err, app.Name)
 	}
 	return nil

@@ -108,19 +108,9 @@ func (p *Platform) recover(ctx context.Context, name string, cs []engine.Summary
 				r.State, running[rev] = store.Ready, true
 			}
 		}
+		// The replicas keep their secret files (in their own filesystems, not in
+		// the state directory): a restart after the loss finds them.
 		a.Revisions = append(a.Revisions, r)
-		// The replicas' secret directory went with the state: write it again, or
-		// the next restart of a replica (an engine reboot) starts it without them.
-		if running[rev] && len(spec.Secrets) > 0 {
-			if _, _, _, err := p.writeSecrets(ctx, rev, spec, func(k string) ([]byte, error) {
-				if v, ok := values[rev+"/"+k]; ok {
-					return v, nil
-				}
-				return nil, fmt.Errorf("secret %s: value lost", k)
-			}); err != nil {
-				p.logf("%s: secrets of %s not written again: %v", name, rev, err)
-			}
-		}
 	}
 	if len(a.Revisions) == 0 {
 		return nil, fmt.Errorf("%w %q: its containers carry no revision spec", store.ErrNoApp, name)
@@ -198,8 +188,8 @@ func serving(a *store.App) string {
 }
 
 // secretFromReplica reads a secret back from the environment the wrapper gave a running
-// replica's main process: the secret files may be gone with the state directory (the
-// bind mount shows the same, deleted, files), but the process still holds its values.
+// replica's main process: that is the value the app runs with (a replica of an older
+// pyship has its files on the host, maybe gone with the state directory).
 func (p *Platform) secretFromReplica(ctx context.Context, cs []engine.Summary, key string) ([]byte, error) {
 	err := errors.New("no running replica")
 	for _, c := range cs {

@@ -1,59 +1,65 @@
 package platform
 
 import (
-	"os"
-	"path/filepath"
+	"errors"
 	"slices"
 	"testing"
 
 	"github.com/pyship/pyship/internal/engine"
+	"github.com/pyship/pyship/internal/store"
 )
 
-// A revision's secret copy is removed only when no container of it exists, in any
-// state; other apps' copies (even with a name that starts alike) are left alone.
-func TestOrphanSecretDirs(t *testing.T) {
-	dirs := []string{"web--aaaaaaaa", "web--bbbbbbbb", "web--cccccccc", "web-x--dddddddd", "api--eeeeeeee", ".tmp"}
+// The secret files are the image user's own (0400 in a 0500 folder), under /run/secrets
+// too only on request, and a name that is not a plain one never becomes a path.
+func TestSecretEntries(t *testing.T) {
+	values := map[string][]byte{"B": []byte("b-value"), "A": []byte("a-value")}
+	got, err := secretEntries(values, false, 10001, 10002)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []engine.Entry{
+		{Path: "/run/pyship", Dir: true, Mode: 0o755},
+		{Path: "/run/pyship/secrets", Dir: true, Mode: 0o500, UID: 10001, GID: 10002},
+		{Path: "/run/pyship/secrets/A", Mode: 0o400, UID: 10001, GID: 10002, Data: []byte("a-value")},
+		{Path: "/run/pyship/secrets/B", Mode: 0o400, UID: 10001, GID: 10002, Data: []byte("b-value")},
+	}
+	if !slices.EqualFunc(got, want, equalEntry) {
+		t.Errorf("entries:\n%+v\nwant\n%+v", got, want)
+	}
+	got, err = secretEntries(values, true, 33, 33)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, e := range got {
+		paths = append(paths, e.Path)
+		if e.Path != "/run/pyship" && (e.UID != 33 || e.GID != 33) {
+			t.Errorf("%s belongs to %d:%d", e.Path, e.UID, e.GID)
+		}
+	}
+	if !slices.Equal(paths, []string{"/run/pyship", "/run/pyship/secrets", "/run/pyship/secrets/A", "/run/pyship/secrets/B", "/run/secrets", "/run/secrets/A", "/run/secrets/B"}) {
+		t.Errorf("with secret files on: %v", paths)
+	}
+	for _, bad := range []string{"../../etc/passwd", "a/b", "..", ""} {
+		if _, err := secretEntries(map[string][]byte{bad: []byte("x")}, false, 1, 1); !errors.Is(err, store.ErrSecretName) {
+			t.Errorf("name %q: %v", bad, err)
+		}
+	}
+}
+
+func equalEntry(a, b engine.Entry) bool {
+	return a.Path == b.Path && a.Dir == b.Dir && a.Mode == b.Mode && a.UID == b.UID && a.GID == b.GID && string(a.Data) == string(b.Data)
+}
+
+// An older pyship's copy under run/ goes only when no container of its revision is
+// left, in any state.
+func TestUnusedSecretCopies(t *testing.T) {
+	dirs := []string{"web--aaaaaaaa", "web--bbbbbbbb", "web--cccccccc", "api--eeeeeeee"}
 	cs := []engine.Summary{
 		{Labels: map[string]string{LabelRevision: "web--aaaaaaaa"}, State: "running"},
 		{Labels: map[string]string{LabelRevision: "web--cccccccc"}, State: "exited"}, // restartable
 	}
-	got := orphanSecretDirs("web", dirs, cs)
-	if !slices.Equal(got, []string{"web--bbbbbbbb"}) {
-		t.Errorf("orphans of web: %v", got)
-	}
-	if got := orphanSecretDirs("web-x", dirs, nil); !slices.Equal(got, []string{"web-x--dddddddd"}) {
-		t.Errorf("orphans of web-x: %v", got)
-	}
-}
-
-// A secret copy is 0400, of the given owner, and only ever inside its folder (names
-// also come from container labels when the state is recovered).
-func TestWriteOwned(t *testing.T) {
-	root := t.TempDir()
-	dir := filepath.Join(root, "run", "web--aaaaaaaa")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	uid, gid := os.Geteuid(), os.Getegid()
-	if err := writeOwned(dir, "K", []byte("v1"), uid, gid); err != nil {
-		t.Fatal(err)
-	}
-	if err := writeOwned(dir, "K", []byte("v2"), uid, gid); err != nil { // over a 0400 copy
-		t.Fatal(err)
-	}
-	st, err := os.Stat(filepath.Join(dir, "K"))
-	if b, _ := os.ReadFile(filepath.Join(dir, "K")); err != nil || st.Mode().Perm() != 0o400 || string(b) != "v2" {
-		t.Errorf("K: %v %v %q", st, err, b)
-	}
-	for _, bad := range []string{"../../escaped", "a/b", "..", ""} {
-		if err := writeOwned(dir, bad, []byte("x"), uid, gid); err == nil {
-			t.Errorf("name %q written", bad)
-		}
-	}
-	if _, err := os.Stat(filepath.Join(root, "escaped")); !os.IsNotExist(err) {
-		t.Errorf("a file was written outside its folder: %v", err)
-	}
-	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
-		t.Errorf("the folder holds %v", ents)
+	if got := unusedSecretCopies(dirs, cs); !slices.Equal(got, []string{"web--bbbbbbbb", "api--eeeeeeee"}) {
+		t.Errorf("unused: %v", got)
 	}
 }

@@ -49,7 +49,10 @@ type platformEnv struct {
 	eng         *engine.Client
 	state, gw   string
 	gwName      string
-	c           platformCLI
+	// stateLabel selects the containers of this state directory alone: another run of
+	// the same test on the engine has the same app and revision names.
+	stateLabel string
+	c          platformCLI
 }
 
 func newPlatformEnv(t *testing.T, apps ...string) *platformEnv {
@@ -62,6 +65,7 @@ func newPlatformEnv(t *testing.T, apps ...string) *platformEnv {
 	}
 	e.eng = eng
 	e.gwName = (&platform.Platform{Store: &store.Store{Dir: e.state}}).GatewayName()
+	e.stateLabel = platform.LabelState + "=" + (&platform.Platform{Store: &store.Store{Dir: e.state}}).StateID()
 	e.c = platformCLI{t: t, flags: []string{"--state-dir", e.state, "--gateway", e.gw}}
 	t.Cleanup(func() {
 		for _, a := range apps {
@@ -249,7 +253,7 @@ func TestPlatform(t *testing.T) {
 	if strings.Contains(outputs.String(), secret) {
 		t.Errorf("a pyship output shows the secret:\n%s", outputs.String())
 	}
-	cs, _ := eng.List(ctx, "pyship.app=web")
+	cs, _ := eng.List(ctx, e.stateLabel, "pyship.app=web")
 	if len(cs) != 2 {
 		t.Errorf("%d replicas running, want 2", len(cs))
 	}
@@ -260,7 +264,7 @@ func TestPlatform(t *testing.T) {
 		}
 	}
 	filepath.Walk(state, func(p string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() || strings.Contains(p, "/secrets/") || strings.Contains(p, "/run/") {
+		if err != nil || info.IsDir() || strings.Contains(p, "/secrets/") {
 			return nil
 		}
 		if b, _ := os.ReadFile(p); bytes.Contains(b, []byte(secret)) {
@@ -315,7 +319,7 @@ func TestPlatformFaults(t *testing.T) {
 	if code, body := ask(); code != 200 || !strings.Contains(body, "v1") {
 		t.Fatalf("v1: %d %s", code, body)
 	}
-	before, _ := eng.List(ctx, "pyship.app=faulty")
+	before, _ := eng.List(ctx, e.stateLabel, "pyship.app=faulty")
 
 	// kill -9 a deploy once its replica exists, before it is healthy.
 	exe, _ := os.Executable()
@@ -326,7 +330,7 @@ func TestPlatformFaults(t *testing.T) {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		cs, _ := eng.List(ctx, "pyship.app=faulty")
+		cs, _ := eng.List(ctx, e.stateLabel, "pyship.app=faulty")
 		if len(cs) > len(before) {
 			break
 		}
@@ -347,7 +351,7 @@ func TestPlatformFaults(t *testing.T) {
 	if len(revs) != 2 || revs[1].State != "failed" || !strings.Contains(revs[1].Reason, "interrupted") {
 		t.Errorf("after the next command: %+v", revs)
 	}
-	if after, _ := eng.List(ctx, "pyship.app=faulty"); len(after) != len(before) {
+	if after, _ := eng.List(ctx, e.stateLabel, "pyship.app=faulty"); len(after) != len(before) {
 		t.Errorf("the killed deploy's replica is still there: %d containers, want %d\n%s", len(after), len(before), lastErr)
 	}
 
@@ -498,7 +502,7 @@ def index():
 		t.Helper()
 		var st struct{ Live string }
 		json.Unmarshal([]byte(c.must("", "status", "faulty", "--json")), &st)
-		cs, _ := eng.List(ctx, "pyship.revision="+st.Live)
+		cs, _ := eng.List(ctx, e.stateLabel, "pyship.revision="+st.Live)
 		if len(cs) == 0 {
 			t.Fatalf("no replica of %q", st.Live)
 		}
@@ -526,6 +530,34 @@ def index():
 	if code, body := ask(); code != 200 || !strings.Contains(body, secret) {
 		t.Fatalf("after the state was lost: %d %s", code, body)
 	}
+	// A replica that crashes now, before any pyship command, is restarted by the
+	// engine alone: its secrets are in its own filesystem, not in the lost state.
+	servingCs, _ := eng.List(ctx, e.stateLabel, "pyship.revision="+before2.Live)
+	if len(servingCs) == 0 {
+		t.Fatalf("no replica of %s", before2.Live)
+	}
+	lost := servingCs[0].ID
+	st, _, err := eng.Inspect(ctx, lost)
+	if err != nil || st.Pid == 0 {
+		t.Fatalf("inspect %s: %+v %v", lost, st, err)
+	}
+	if err := syscall.Kill(st.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		now, _, _ := eng.Inspect(ctx, lost)
+		code, body, _ := get("http://127.0.0.1:" + servingCs[0].Labels["pyship.hostport"] + "/env") // this replica, not the gateway's choice
+		if now.Running && now.Pid != st.Pid && code == 200 {
+			if !strings.Contains(body, secret) {
+				t.Errorf("the replica restarted after the state was lost answers without its secret: %s", body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica did not come back after a crash: %+v %d %s", now, code, body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	var apps []struct{ Name, Live string }
 	json.Unmarshal([]byte(c.must("", "ls", "--json")), &apps)
 	if len(apps) != 1 || apps[0].Name != "faulty" || apps[0].Live != before2.Live {
@@ -546,7 +578,7 @@ def index():
 	if len(revs3) != 2 || revs3[0].Name != before2.Live || revs3[0].State != "retired" || revs3[1].State != "ready" {
 		t.Errorf("revisions after the recovery and a change: %+v", revs3)
 	}
-	if cs, _ := eng.List(ctx, "pyship.app=faulty"); len(cs) != 2 { // scaled to 2 above
+	if cs, _ := eng.List(ctx, e.stateLabel, "pyship.app=faulty"); len(cs) != 2 { // scaled to 2 above
 		t.Errorf("%d replicas after the change, want 2 of the new revision", len(cs))
 	}
 
