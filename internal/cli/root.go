@@ -78,7 +78,7 @@ writes its container files (Dockerfile, .dockerignore, compose.yaml) and checks 
 	root.PersistentFlags().BoolVar(&g.json, "json", false, "print machine-readable JSON")
 	root.PersistentFlags().StringVarP(&g.dir, "directory", "C", "", "run as if pyship was started in `DIR`")
 	root.AddCommand(newVersion(g), newDetect(g), newInit(g), newCheck(g), newBuild(g), newLock(g),
-		newDeploy(g), newEnv(g), newSecret(g), newRevisions(g), newRollback(g), newScale(g), newTraffic(g), newLs(g), newStatus(g), newLogs(g), newDown(g), newGateway(g), newRun(g))
+		newDeploy(g), newExec(g), newEnv(g), newSecret(g), newRevisions(g), newRollback(g), newScale(g), newTraffic(g), newLs(g), newStatus(g), newLogs(g), newDown(g), newGateway(g), newRun(g))
 	return root
 }
 

@@ -40,15 +40,33 @@ type CreateOptions struct {
 	// is created and before it starts: they last as long as the container, through
 	// every restart, and go with it.
 	Files []Entry
+	// AutoRemove has the engine remove the container when it ends, even when the
+	// pyship that started it was killed.
+	AutoRemove bool
 }
 
 // Create creates a container, puts its Files into it, and starts it.
 func (c *Client) Create(ctx context.Context, o CreateOptions) (string, error) {
-	cfg := &container.Config{Image: o.Image, Entrypoint: o.Entrypoint, Cmd: o.Cmd, Env: o.Env, Labels: o.Labels, User: o.User}
+	id, err := c.create(ctx, o, false)
+	if err != nil {
+		return "", err
+	}
+	if _, err := c.api.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+		c.Remove(context.WithoutCancel(ctx), id)
+		return "", fmt.Errorf("starting container %s: %w", o.Name, err)
+	}
+	return id, nil
+}
+
+// create creates a container and puts its Files into it; stdin keeps its standard
+// input open for an attached client.
+func (c *Client) create(ctx context.Context, o CreateOptions, stdin bool) (string, error) {
+	cfg := &container.Config{Image: o.Image, Entrypoint: o.Entrypoint, Cmd: o.Cmd, Env: o.Env, Labels: o.Labels, User: o.User,
+		AttachStdout: stdin, AttachStderr: stdin, AttachStdin: stdin, OpenStdin: stdin, StdinOnce: stdin}
 	if o.StopTimeout > 0 {
 		cfg.StopTimeout = &o.StopTimeout
 	}
-	hc := &container.HostConfig{Binds: o.Binds}
+	hc := &container.HostConfig{Binds: o.Binds, AutoRemove: o.AutoRemove}
 	if o.Restart != "" {
 		hc.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyMode(o.Restart)}
 	}
@@ -85,10 +103,6 @@ func (c *Client) Create(ctx context.Context, o CreateOptions) (string, error) {
 			c.Remove(context.WithoutCancel(ctx), created.ID)
 			return "", fmt.Errorf("putting files into container %s: %w", o.Name, err)
 		}
-	}
-	if _, err := c.api.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
-		c.Remove(context.WithoutCancel(ctx), created.ID)
-		return "", fmt.Errorf("starting container %s: %w", o.Name, err)
 	}
 	return created.ID, nil
 }

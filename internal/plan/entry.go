@@ -316,7 +316,7 @@ func (d *detector) useCommand(cmd, file string, line int, rule string) error {
 		c := shellJoin(step)
 		p.ReleaseCommands = append(p.ReleaseCommands, c)
 		d.evidence("release_commands", c, file, line, rule+": a step before the server")
-		d.warn(fmt.Sprintf("%s runs %q before the server: a release step, left out of the image's command (at every replica start, migrations race each other); run it once per release as a one-off command: docker run --rm IMAGE %s", where, c, c))
+		d.warn(fmt.Sprintf("%s runs %q before the server: a release step, left out of the image's command (at every replica start, migrations race each other); run it once per release as a one-off command: pyship exec APP -- %s (or docker run --rm IMAGE %s)", where, c, c, c))
 	}
 	if dev := devServer(strings.Join(argv, " ")); dev != "" {
 		d.warn(fmt.Sprintf("%s starts %s, a development server; pyship uses a production server instead", where, dev))

@@ -94,6 +94,14 @@ func (c platformCLI) run(stdin string, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
+// exec runs pyship exec with the platform flags before the "--" that starts COMMAND.
+func (c platformCLI) exec(stdin string, args []string, command ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	all := append(append(append(append([]string{"exec"}, args...), c.flags...), "--"), command...)
+	code := cli.ExecuteWithInput(context.Background(), all, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
 func (c platformCLI) must(stdin string, args ...string) string {
 	c.t.Helper()
 	code, out, errOut := c.run(stdin, args...)
@@ -498,6 +506,28 @@ def index():
 	const secret = "faults-secret-8812"
 	c.must("", "env", "unset", "--app", "faulty", "GREETING")
 	c.must(secret+"\n", "secret", "set", "--app", "faulty", "GREETING")
+
+	// A one-off command runs in a new container of the live revision, with its
+	// settings and secrets, streams both outputs, returns its exit code, takes no
+	// traffic and leaves nothing behind.
+	replicasBefore, _ := eng.List(ctx, platform.LabelApp+"=faulty", platform.LabelState+"="+platformOf(c).StateID())
+	code, out, errOut := c.exec("", []string{"faulty"}, "sh", "-c", `echo "out-$GREETING-$PORT"; echo to-stderr >&2; exit 7`)
+	if code != 7 || !strings.Contains(out, "out-"+secret+"-5000") || !strings.Contains(errOut, "to-stderr") {
+		t.Errorf("exec: exit %d, want 7 with the secret and the port in the output\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	if _, out, _ := c.exec("input-for-the-command\n", []string{"faulty", "-i"}, "cat"); !strings.Contains(out, "input-for-the-command") {
+		t.Errorf("exec -i: stdin did not reach the command: %q", out)
+	}
+	if cs, _ := eng.List(ctx, platform.LabelExec+"=faulty"); len(cs) > 0 {
+		t.Errorf("exec left %d container(s)", len(cs))
+	}
+	if after, _ := eng.List(ctx, platform.LabelApp+"=faulty", platform.LabelState+"="+platformOf(c).StateID()); len(after) != len(replicasBefore) {
+		t.Errorf("exec changed the replicas: %d before, %d after", len(replicasBefore), len(after))
+	}
+	if code, _, errOut := c.exec("", []string{"faulty", "--revision", "faulty--00000000"}, "true"); code == 0 || !strings.Contains(errOut, "no revision") {
+		t.Errorf("exec in an unknown revision: exit %d %s", code, errOut)
+	}
+
 	liveReplica := func() string {
 		t.Helper()
 		var st struct{ Live string }
