@@ -16,6 +16,8 @@ staticcheck ./...
 go test -count=1 -timeout 40m -skip '^TestPlatform' ./...
 go test -count=1 -timeout 20m -race ./internal/gateway ./internal/platform ./internal/store
 go test -count=1 -timeout 20m -race -run '^TestPlatform' ./test/e2e
+# The README's offline quick start, as written (free ports, a temporary state directory).
+bash scripts/readme-quickstart.sh
 # Opt-in, as it stops every container on the machine (yours too): the engine restarts
 # under two apps. CI sets PYSHIP_TEST_ENGINE_RESTART=1 (.ci/run).
 if [ "${PYSHIP_TEST_ENGINE_RESTART:-}" = 1 ]; then
