@@ -1,18 +1,14 @@
 package build
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -22,40 +18,6 @@ import (
 	"github.com/pyship/pyship/internal/testutil"
 	"github.com/pyship/pyship/internal/wheel"
 )
-
-// wheelZip makes a wheel of exactly these files (METADATA and WHEEL included) and a
-// RECORD listing them; the .dist-info directory is taken from the file names.
-func wheelZip(t testing.TB, files map[string]string) []byte {
-	t.Helper()
-	names := make([]string, 0, len(files))
-	distInfo := ""
-	for n := range files {
-		names = append(names, n)
-		if top, _, _ := strings.Cut(n, "/"); strings.HasSuffix(top, ".dist-info") {
-			distInfo = top
-		}
-	}
-	sort.Strings(names)
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	var rec strings.Builder
-	for _, n := range names {
-		w, err := zw.Create(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write([]byte(files[n]))
-		sum := sha256.Sum256([]byte(files[n]))
-		fmt.Fprintf(&rec, "%s,sha256=%s,%d\n", n, base64.RawURLEncoding.EncodeToString(sum[:]), len(files[n]))
-	}
-	rec.WriteString(distInfo + "/RECORD,,\n")
-	w, _ := zw.Create(distInfo + "/RECORD")
-	w.Write([]byte(rec.String()))
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 // evil is a wheel of project evil 1.0 with extra files; meta replaces its METADATA.
 func evil(t testing.TB, meta string, extra map[string]string) (string, []byte) {
@@ -70,7 +32,7 @@ func evil(t testing.TB, meta string, extra map[string]string) (string, []byte) {
 	for k, v := range extra {
 		files[k] = v
 	}
-	return "evil-1.0-py3-none-any.whl", wheelZip(t, files)
+	return "evil-1.0-py3-none-any.whl", testutil.WheelZip(t, files)
 }
 
 // hostileIndex serves the test dists and the given wheels as a PEP 503 index.
@@ -177,19 +139,19 @@ func TestPlanDepsAcrossLayers(t *testing.T) {
 		n, _ := wheel.ParseName(file)
 		return Wheel{Name: n.Dist, Version: n.Version.String(), Filename: file, Path: p}
 	}
-	a := write("a-1.0-py3-none-any.whl", wheelZip(t, map[string]string{
+	a := write("a-1.0-py3-none-any.whl", testutil.WheelZip(t, map[string]string{
 		"shared/x.py": "a\n", "same/__init__.py": "",
 		"a-1.0.dist-info/METADATA": "Name: a\nVersion: 1.0\n", "a-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\n",
 	}))
-	same := write("b-1.0-py3-none-any.whl", wheelZip(t, map[string]string{
+	same := write("b-1.0-py3-none-any.whl", testutil.WheelZip(t, map[string]string{
 		"same/__init__.py":         "",
 		"b-1.0.dist-info/METADATA": "Name: b\nVersion: 1.0\n", "b-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\n",
 	}))
-	differs := write("c-1.0-py3-none-any.whl", wheelZip(t, map[string]string{
+	differs := write("c-1.0-py3-none-any.whl", testutil.WheelZip(t, map[string]string{
 		"shared/x.py":              "c\n",
 		"c-1.0.dist-info/METADATA": "Name: c\nVersion: 1.0\n", "c-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\n",
 	}))
-	underFile := write("d-1.0-py3-none-any.whl", wheelZip(t, map[string]string{
+	underFile := write("d-1.0-py3-none-any.whl", testutil.WheelZip(t, map[string]string{
 		"d-1.0.data/data/pyvenv.cfg/x": "d\n",
 		"d-1.0.dist-info/METADATA":     "Name: d\nVersion: 1.0\n", "d-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\n",
 	}))

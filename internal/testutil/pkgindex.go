@@ -53,9 +53,21 @@ func Wheel(t testing.TB, d Dist) []byte {
 		}
 		files[di+"/entry_points.txt"] = ep
 	}
+	return WheelZip(t, files)
+}
+
+// WheelZip makes a wheel of exactly these files (METADATA and WHEEL included, as the
+// caller writes them) and a RECORD with the sha256 of each; the .dist-info directory
+// is taken from the file names.
+func WheelZip(t testing.TB, files map[string]string) []byte {
+	t.Helper()
 	names := make([]string, 0, len(files))
+	distInfo := ""
 	for n := range files {
 		names = append(names, n)
+		if top, _, _ := strings.Cut(n, "/"); strings.HasSuffix(top, ".dist-info") {
+			distInfo = top
+		}
 	}
 	sort.Strings(names)
 	var buf bytes.Buffer
@@ -70,8 +82,8 @@ func Wheel(t testing.TB, d Dist) []byte {
 		sum := sha256.Sum256([]byte(files[n]))
 		fmt.Fprintf(&rec, "%s,sha256=%s,%d\n", n, base64.RawURLEncoding.EncodeToString(sum[:]), len(files[n]))
 	}
-	rec.WriteString(di + "/RECORD,,\n")
-	w, _ := zw.Create(di + "/RECORD")
+	rec.WriteString(distInfo + "/RECORD,,\n")
+	w, _ := zw.Create(distInfo + "/RECORD")
 	w.Write([]byte(rec.String()))
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
