@@ -36,6 +36,12 @@ func (f *detectFlags) options() (plan.Options, error) {
 	if f.port < 0 || f.port > 65535 {
 		return plan.Options{}, fmt.Errorf("--port %d is not a port", f.port)
 	}
+	if f.python != "" {
+		// Refused here, before detection, a build or a stored setting.
+		if err := plan.ValidPython(f.python); err != nil {
+			return plan.Options{}, fmt.Errorf("--python: %w", err)
+		}
+	}
 	if f.settingsModule != "" {
 		if err := plan.ValidModule(f.settingsModule); err != nil {
 			return plan.Options{}, fmt.Errorf("--settings-module: %w", err)

@@ -258,6 +258,10 @@ The app answers at http://NAME.localhost:8080/ (the gateway port is --gateway).`
 
 // validate checks the settings deploy was given, before a build or an engine call.
 func (f *deployFlags) validate() error {
+	// The detection flags (--python, --framework, --settings-module) too.
+	if _, err := f.build.detect.options(); err != nil {
+		return err
+	}
 	if f.set("replicas") {
 		if err := store.ValidReplicas(f.replicas); err != nil {
 			return err
