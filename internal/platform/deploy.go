@@ -14,21 +14,32 @@ import (
 	"github.com/pyship/pyship/internal/store"
 )
 
-// DeployError is a revision that never became healthy: the previous one keeps serving.
+// DeployError is a revision that never became healthy: it gets no traffic, and what
+// served before (if anything did) keeps serving.
 type DeployError struct {
 	Revision  string
 	Diagnosis string
 	Logs      string
 	// App and Live name the app and the revision that keeps serving, if one does.
 	App, Live string
+	// NothingServes: no revision of the app serves (its first deploy, or every earlier
+	// one failed), so there is no previous revision to fall back on.
+	NothingServes bool
 }
 
 func (e *DeployError) Error() string {
-	s := fmt.Sprintf("revision %s did not become healthy: %s; the previous revision keeps serving", e.Revision, e.Diagnosis)
-	if e.Live != "" {
+	s := fmt.Sprintf("revision %s did not become healthy: %s", e.Revision, e.Diagnosis)
+	switch {
+	case e.NothingServes:
+		// Saying "the previous revision keeps serving" here sent users looking for
+		// one; the gateway answers 503 for the app until a deploy succeeds.
+		s += fmt.Sprintf("; nothing serves %s yet (no revision of it has become healthy): fix it and run the same pyship deploy again", e.App)
+	case e.Live != "":
 		// As in Container Apps, the change stays the app's desired state; saying so
 		// spares a surprise when the next env or secret change fails the same way.
-		s += fmt.Sprintf(" (the app's settings keep this change: fix it and deploy again, or go back to the serving revision's settings with pyship rollback %s %s)", e.App, e.Live)
+		s += fmt.Sprintf("; the previous revision keeps serving (the app's settings keep this change: fix it and deploy again, or go back to the serving revision's settings with pyship rollback %s %s)", e.App, e.Live)
+	default:
+		s += "; the revisions that served before keep serving"
 	}
 	if e.Logs != "" {
 		s += "\n--- its logs ---\n" + e.Logs
@@ -87,11 +98,19 @@ func (p *Platform) Deploy(ctx context.Context, app *store.App) (*store.Revision,
 		}
 		r := app.Revision(name)
 		r.State, r.Reason = store.Failed, err.Error()
+		nothing := app.Live == "" && len(app.Traffic) == 0
 		if de, ok := err.(*DeployError); ok {
 			r.Reason = de.Diagnosis
-			de.App, de.Live = app.Name, app.Live
+			de.App, de.Live, de.NothingServes = app.Name, app.Live, nothing
 		}
 		p.Store.Put(app)
+		if nothing {
+			// The gateway learns that the app exists and why it does not serve, so it
+			// answers 503 naming the failed revision, not 404 "no app is deployed".
+			if perr := p.PublishRoutes(context.WithoutCancel(ctx)); perr != nil {
+				p.logf("warning: %v", perr)
+			}
+		}
 		return nil, false, err
 	}
 	return p.switchTo(ctx, app, name, ids)
