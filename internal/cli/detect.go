@@ -97,10 +97,11 @@ pyproject.toml), the Procfile's web: line, a [project.scripts] entry that starts
   pyship detect --settings-module mysite.settings.production`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, p, err := f.load(g, args)
+			dir, p, err := f.load(g, args)
 			if err != nil {
 				return err
 			}
+			p.Warnings = append(p.Warnings, envWarnings(p, imageAdvice(imageName(dir)), nil)...)
 			if g.json {
 				return writeJSON(cmd.OutOrStdout(), p)
 			}

@@ -312,6 +312,18 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 		if err := store.ValidName(f.app); err != nil {
 			return err
 		}
+		preflight(p.Log, o.Plan, deployAdvice(f.app), func(name string) bool {
+			if _, ok := env[name]; ok {
+				return true
+			}
+			a, err := p.Store.Get(f.app)
+			if err != nil {
+				return false
+			}
+			_, inEnv := a.Env[name]
+			_, inSecrets := a.Secrets[name]
+			return inEnv || inSecrets
+		})
 		o.Engine = p.Engine
 		// Labelled as this state directory's build for the app: down finds it even when
 		// the revision that ran it was lost with the state file.

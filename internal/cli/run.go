@@ -71,6 +71,7 @@ func runRun(ctx context.Context, g *globals, f *buildFlags, args []string, image
 	if err != nil {
 		return err
 	}
+	preflight(pr.logf, o.Plan, runAdvice, func(name string) bool { _, ok := env[name]; return ok })
 	if eng == nil {
 		ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		_, err := engine.New(ectx)

@@ -104,6 +104,8 @@ func (d *detector) run() error {
 	d.choosePort()
 	d.scanEnv()
 	d.services()
+	d.serverUndeclared(m)
+	d.undeclaredImports(m)
 	d.finalWarnings()
 	return nil
 }

@@ -21,7 +21,7 @@ func diagProject(t *testing.T, name, procfile string, slow bool) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), name)
 	os.MkdirAll(dir, 0o755)
-	app := "from flask import Flask\napp = Flask(__name__)\n\n@app.get('/')\ndef index():\n    return 'diag ok\\n'\n"
+	app := "import os\nfrom flask import Flask\napp = Flask(__name__)\nTOKEN = os.environ.get('DIAG_API_TOKEN')\n\n@app.get('/')\ndef index():\n    return 'diag ok\\n'\n"
 	if slow {
 		app = "import time\ntime.sleep(7)\n" + app
 	}
@@ -72,6 +72,10 @@ func TestDeployDiagnosis(t *testing.T) {
 	if strings.Contains(errOut, "127.0.0.11") {
 		t.Errorf("the engine's DNS listener is named as the app's:\n%s", errOut)
 	}
+	// Before the build: the secret the code reads, with the command that sets it.
+	if !strings.Contains(errOut, "warning: app.py:4 reads the secret DIAG_API_TOKEN without a default, and nothing sets it: pyship secret set --app diagapp DIAG_API_TOKEN") {
+		t.Errorf("no warning about the secret the code reads:\n%s", errOut)
+	}
 	// Nothing served before: no "previous revision" to keep serving.
 	if strings.Contains(errOut, "previous revision keeps serving") || !strings.Contains(errOut, "nothing serves diagapp yet") {
 		t.Errorf("a failed first deploy must say nothing serves yet:\n%s", errOut)
@@ -100,16 +104,22 @@ func TestDeployDiagnosis(t *testing.T) {
 
 	// 127.0.0.1 only, on the right port.
 	loop := diagProject(t, "loop", "web: gunicorn --bind 127.0.0.1:5000 app:app\n", false)
-	code, _, errOut = deploy("deploy", loop, "--app", "diagapp", "--port", "5000")
+	code, _, errOut = deploy("deploy", loop, "--app", "diagapp", "--port", "5000", "--env", "DIAG_API_TOKEN=t")
 	if code == 0 || !strings.Contains(errOut, "127.0.0.1:5000 only") || !strings.Contains(errOut, "bind 0.0.0.0") {
 		t.Fatalf("app on 127.0.0.1: exit %d, want the loopback bind and its fix named:\n%s", code, errOut)
 	}
 
+	if strings.Contains(errOut, "DIAG_API_TOKEN without a default") {
+		t.Errorf("a warning about a variable --env sets:\n%s", errOut)
+	}
 	// A slow start: progress while waiting, then it serves.
 	slow := diagProject(t, "slow", "", true)
 	code, out, errOut := deploy("deploy", slow, "--app", "diagapp", "--port", "5000")
 	if code != 0 {
 		t.Fatalf("slow app: exit %d\n%s%s", code, out, errOut)
+	}
+	if strings.Contains(errOut, "DIAG_API_TOKEN without a default") {
+		t.Errorf("a warning about a variable the app's settings hold:\n%s", errOut)
 	}
 	if !strings.Contains(errOut, "waiting for its replica to answer GET / on port 5000") {
 		t.Errorf("no progress while the replica started:\n%s", errOut)
