@@ -265,6 +265,7 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, args []string, std
 	if eng != nil {
 		defer eng.Close()
 	}
+	preflight(pr.logf, o.Plan, imageAdvice(imageName(o.Dir)), nil)
 	tag := f.tag
 	if tag == "" && f.push != "" && f.output == "" {
 		tag = f.push

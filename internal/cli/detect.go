@@ -36,6 +36,12 @@ func (f *detectFlags) options() (plan.Options, error) {
 	if f.port < 0 || f.port > 65535 {
 		return plan.Options{}, fmt.Errorf("--port %d is not a port", f.port)
 	}
+	if f.python != "" {
+		// Refused here, before detection, a build or a stored setting.
+		if err := plan.ValidPython(f.python); err != nil {
+			return plan.Options{}, fmt.Errorf("--python: %w", err)
+		}
+	}
 	if f.settingsModule != "" {
 		if err := plan.ValidModule(f.settingsModule); err != nil {
 			return plan.Options{}, fmt.Errorf("--settings-module: %w", err)
@@ -91,10 +97,11 @@ pyproject.toml), the Procfile's web: line, a [project.scripts] entry that starts
   pyship detect --settings-module mysite.settings.production`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, p, err := f.load(g, args)
+			dir, p, err := f.load(g, args)
 			if err != nil {
 				return err
 			}
+			p.Warnings = append(p.Warnings, envWarnings(p, imageAdvice(imageName(dir)), nil)...)
 			if g.json {
 				return writeJSON(cmd.OutOrStdout(), p)
 			}

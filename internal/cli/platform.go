@@ -258,6 +258,10 @@ The app answers at http://NAME.localhost:8080/ (the gateway port is --gateway).`
 
 // validate checks the settings deploy was given, before a build or an engine call.
 func (f *deployFlags) validate() error {
+	// The detection flags (--python, --framework, --settings-module) too.
+	if _, err := f.build.detect.options(); err != nil {
+		return err
+	}
 	if f.set("replicas") {
 		if err := store.ValidReplicas(f.replicas); err != nil {
 			return err
@@ -308,6 +312,18 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 		if err := store.ValidName(f.app); err != nil {
 			return err
 		}
+		preflight(p.Log, o.Plan, deployAdvice(f.app), func(name string) bool {
+			if _, ok := env[name]; ok {
+				return true
+			}
+			a, err := p.Store.Get(f.app)
+			if err != nil {
+				return false
+			}
+			_, inEnv := a.Env[name]
+			_, inSecrets := a.Secrets[name]
+			return inEnv || inSecrets
+		})
 		o.Engine = p.Engine
 		// Labelled as this state directory's build for the app: down finds it even when
 		// the revision that ran it was lost with the state file.

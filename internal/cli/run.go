@@ -71,6 +71,7 @@ func runRun(ctx context.Context, g *globals, f *buildFlags, args []string, image
 	if err != nil {
 		return err
 	}
+	preflight(pr.logf, o.Plan, runAdvice, func(name string) bool { _, ok := env[name]; return ok })
 	if eng == nil {
 		ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		_, err := engine.New(ectx)
@@ -144,7 +145,8 @@ func supervise(ctx context.Context, eng *engine.Client, id string, port, hostPor
 	url := ""
 	start := time.Now()
 	client := &http.Client{Timeout: 2 * time.Second}
-	diagnosed := false
+	listen := &platform.ListenWatch{Port: port}
+	lastProgress, reported := start, false
 	for {
 		st, found, err := eng.Inspect(ctx, id)
 		if err != nil || !found {
@@ -164,9 +166,25 @@ func supervise(ctx context.Context, eng *engine.Client, id string, port, hostPor
 				resp.Body.Close()
 				url = u
 				fmt.Fprintf(pr.w, "\n  → %s  (answered %d after %.1fs; Ctrl-C stops it)\n\n", url, resp.StatusCode, time.Since(start).Seconds())
-			} else if !diagnosed && time.Since(start) > 10*time.Second {
-				diagnosed = true
-				pr.logf("no answer after 10s: %s", platform.ListenDiagnosis(st.Pid, port))
+			} else {
+				// An app listening only elsewhere (another port, 127.0.0.1) will not
+				// change its mind: stop with the fix rather than wait in silence.
+				state, diagnosis := listen.Check(st.Pid, time.Now())
+				switch {
+				case diagnosis != "" && !watch:
+					return false, exitWith(1, fmt.Errorf("the app does not answer: %s", diagnosis))
+				case diagnosis != "" && !reported:
+					// With --watch the fix is a source change away: say it once, keep watching.
+					reported = true
+					pr.logf("the app does not answer: %s; waiting for a source change", diagnosis)
+				}
+				if time.Since(lastProgress) >= platform.ProgressEvery && !reported {
+					lastProgress = time.Now()
+					if state == "" {
+						state = "no answer yet"
+					}
+					pr.logf("waiting for the app to answer on %s (%.0fs): %s", u, time.Since(start).Seconds(), state)
+				}
 			}
 		}
 		if watch {

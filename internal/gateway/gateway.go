@@ -35,6 +35,17 @@ type Routes struct {
 type AppRoutes struct {
 	Revisions map[string][]string `json:"revisions"`
 	Weights   map[string]int      `json:"weights"`
+	// Idle says why an app that exists serves nothing (no replica in Revisions): its
+	// requests get 503 with this, not 404 "no app is deployed" while pyship ls lists it.
+	Idle *Idle `json:"idle,omitempty"`
+}
+
+// Idle describes an app with no live revision.
+type Idle struct {
+	// Revision is the app's newest revision and State its state (store's "failed",
+	// "provisioning", ...); both empty when it has none.
+	Revision string `json:"revision,omitempty"`
+	State    string `json:"state,omitempty"`
 }
 
 // ReadRoutes reads a routes file; a missing file is an empty table.
@@ -106,6 +117,7 @@ type revision struct {
 type app struct {
 	revisions []*revision // sorted by name
 	total     int
+	idle      *Idle
 }
 
 type table struct {
@@ -146,7 +158,7 @@ func (g *Gateway) Load(r *Routes) {
 	t := &table{version: r.Version, apps: map[string]*app{}, src: r}
 	used := map[string]bool{}
 	for name, ar := range r.Apps {
-		a := &app{}
+		a := &app{idle: ar.Idle}
 		var revs []string
 		for rev := range ar.Revisions {
 			revs = append(revs, rev)
@@ -216,8 +228,37 @@ type pick struct {
 	cookie bool
 }
 
+// noRoute is why a request has nowhere to go, and its status: 404 for what does not
+// exist, 503 for an app that exists but has nothing serving.
+type noRoute struct {
+	why    string
+	status int
+}
+
+func notFound(format string, args ...any) *noRoute {
+	return &noRoute{fmt.Sprintf(format, args...), fasthttp.StatusNotFound}
+}
+
+func unavailable(format string, args ...any) *noRoute {
+	return &noRoute{fmt.Sprintf(format, args...), fasthttp.StatusServiceUnavailable}
+}
+
+// idleWhy says why a known app serves nothing, and what to do about it.
+func idleWhy(name string, idle *Idle) *noRoute {
+	if idle == nil || idle.Revision == "" {
+		return unavailable("app %q has no running replica (pyship status %s)", name, name)
+	}
+	switch idle.State {
+	case "failed":
+		return unavailable("app %q is not serving: its revision %s did not become healthy and no earlier revision serves (pyship revisions %s says why; fix it and deploy again)", name, idle.Revision, name)
+	case "provisioning":
+		return unavailable("app %q is not serving yet: its revision %s is starting (pyship revisions %s)", name, idle.Revision, name)
+	}
+	return unavailable("app %q is not serving: its revision %s is %s (pyship status %s; pyship logs %s)", name, idle.Revision, idle.State, name, name)
+}
+
 // route finds the app, revision and backend for a request, or says why there is none.
-func (g *Gateway) route(req *fasthttp.RequestHeader) (pick, string) {
+func (g *Gateway) route(req *fasthttp.RequestHeader) (pick, *noRoute) {
 	host := string(req.Host())
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
@@ -225,7 +266,7 @@ func (g *Gateway) route(req *fasthttp.RequestHeader) (pick, string) {
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
 	name, ok := strings.CutSuffix(host, ".localhost")
 	if !ok {
-		return pick{}, "use NAME.localhost as the host name"
+		return pick{}, notFound("use NAME.localhost as the host name")
 	}
 	want := ""
 	if rev, appName, ok := strings.Cut(name, "---"); ok {
@@ -233,8 +274,11 @@ func (g *Gateway) route(req *fasthttp.RequestHeader) (pick, string) {
 	}
 	t := g.table.Load()
 	a := t.apps[name]
-	if a == nil || len(a.revisions) == 0 {
-		return pick{}, fmt.Sprintf("no app %q is deployed (pyship ls lists the apps)", name)
+	if a == nil {
+		return pick{}, notFound("no app %q is deployed (pyship ls lists the apps)", name)
+	}
+	if len(a.revisions) == 0 {
+		return pick{}, idleWhy(name, a.idle)
 	}
 	p := pick{app: name}
 	switch {
@@ -245,7 +289,7 @@ func (g *Gateway) route(req *fasthttp.RequestHeader) (pick, string) {
 			}
 		}
 		if p.rev == nil {
-			return pick{}, fmt.Sprintf("app %q has no running revision %q", name, want)
+			return pick{}, notFound("app %q has no running revision %q", name, want)
 		}
 	case a.total > 0:
 		// Sticky: a client keeps its revision while that revision takes traffic.
@@ -272,7 +316,7 @@ func (g *Gateway) route(req *fasthttp.RequestHeader) (pick, string) {
 	}
 	rv := p.rev
 	if rv == nil || len(rv.backends) == 0 {
-		return pick{}, fmt.Sprintf("app %q has no ready replica", name)
+		return pick{}, unavailable("app %q has no ready replica (pyship status %s)", name, name)
 	}
 	i := rv.next.Add(1)
 	p.b = rv.backends[int(i)%len(rv.backends)]
@@ -285,7 +329,7 @@ func (g *Gateway) route(req *fasthttp.RequestHeader) (pick, string) {
 			p.alts = append(p.alts, x.backends...)
 		}
 	}
-	return p, ""
+	return p, nil
 }
 
 func multiple(a *app) bool {

@@ -186,10 +186,10 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 		g.access("-", string(ctx.Method()), "-", fasthttp.StatusBadRequest, start, "-", "-")
 		return
 	}
-	p, why := g.route(&ctx.Request.Header)
-	if p.b == nil {
-		ctx.Error("pyship gateway: "+why, fasthttp.StatusNotFound)
-		g.access(string(ctx.Request.Header.Host()), string(ctx.Method()), string(ctx.RequestURI()), fasthttp.StatusNotFound, start, "-", "-")
+	p, no := g.route(&ctx.Request.Header)
+	if no != nil {
+		ctx.Error("pyship gateway: "+no.why, no.status)
+		g.access(string(ctx.Request.Header.Host()), string(ctx.Method()), string(ctx.RequestURI()), no.status, start, "-", "-")
 		return
 	}
 	forwarded(ctx)

@@ -131,6 +131,9 @@ func (d *detector) applyConfig(file string, data []byte, table string) error {
 			case "framework":
 				c.Framework = s
 			case "python":
+				if err := ValidPython(s); err != nil {
+					return &pyproject.ParseError{File: file, Line: lines[k], Msg: "python: " + err.Error()}
+				}
 				c.Python = s
 			case "settings_module":
 				if err := ValidModule(s); err != nil {

@@ -104,6 +104,8 @@ func (d *detector) run() error {
 	d.choosePort()
 	d.scanEnv()
 	d.services()
+	d.serverUndeclared(m)
+	d.undeclaredImports(m)
 	d.finalWarnings()
 	return nil
 }
@@ -329,6 +331,9 @@ func (d *detector) choosePython(m *manifests) error {
 	ctx := p.Context
 	switch {
 	case d.opts.Python != "":
+		if err := ValidPython(d.opts.Python); err != nil {
+			return fmt.Errorf("--python: %w", err)
+		}
 		set(d.opts.Python, "", 0, "--python flag")
 	case d.cfg.Python != "":
 		file, line := d.cfg.at("python")

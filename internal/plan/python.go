@@ -52,6 +52,38 @@ func PythonEOL(version string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// KnownPythons lists the minors pyship builds for, oldest first.
+func KnownPythons() []string {
+	out := make([]string, len(knownPythons))
+	for i, r := range knownPythons {
+		out[i] = r.minor
+	}
+	return out
+}
+
+// ErrUnknownPython is a declared Python version (--python, pyship.toml's python) whose
+// minor pyship does not build for: refused before anything is built or stored, since a
+// base image python:3.99-slim or a resolver target 2.7 fails much later and less clearly.
+type ErrUnknownPython struct{ Version string }
+
+func (e *ErrUnknownPython) Error() string {
+	return fmt.Sprintf("Python %q is not a version pyship knows; choose one of %s", e.Version, strings.Join(KnownPythons(), ", "))
+}
+
+// ValidPython checks a declared version: X.Y or X.Y.Z of a known minor.
+func ValidPython(v string) error {
+	if _, err := pyproject.ParseVersion(v); err != nil || strings.Count(v, ".") < 1 || strings.Count(v, ".") > 2 {
+		return &ErrUnknownPython{Version: v}
+	}
+	minor := minorOf(v)
+	for _, r := range knownPythons {
+		if r.minor == minor {
+			return nil
+		}
+	}
+	return &ErrUnknownPython{Version: v}
+}
+
 // chooseForConstraint returns the newest known minor that satisfies a constraint.
 func chooseForConstraint(constraint string) (string, error) {
 	c, err := pyproject.ParseConstraint(constraint)

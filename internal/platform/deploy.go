@@ -1,14 +1,9 @@
 package platform
 
 import (
-	"bufio"
 	"context"
-	"encoding/hex"
 	"fmt"
-	"net/http"
-	"os"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,21 +14,32 @@ import (
 	"github.com/pyship/pyship/internal/store"
 )
 
-// DeployError is a revision that never became healthy: the previous one keeps serving.
+// DeployError is a revision that never became healthy: it gets no traffic, and what
+// served before (if anything did) keeps serving.
 type DeployError struct {
 	Revision  string
 	Diagnosis string
 	Logs      string
 	// App and Live name the app and the revision that keeps serving, if one does.
 	App, Live string
+	// NothingServes: no revision of the app serves (its first deploy, or every earlier
+	// one failed), so there is no previous revision to fall back on.
+	NothingServes bool
 }
 
 func (e *DeployError) Error() string {
-	s := fmt.Sprintf("revision %s did not become healthy: %s; the previous revision keeps serving", e.Revision, e.Diagnosis)
-	if e.Live != "" {
+	s := fmt.Sprintf("revision %s did not become healthy: %s", e.Revision, e.Diagnosis)
+	switch {
+	case e.NothingServes:
+		// Saying "the previous revision keeps serving" here sent users looking for
+		// one; the gateway answers 503 for the app until a deploy succeeds.
+		s += fmt.Sprintf("; nothing serves %s yet (no revision of it has become healthy): fix it and run the same pyship deploy again", e.App)
+	case e.Live != "":
 		// As in Container Apps, the change stays the app's desired state; saying so
 		// spares a surprise when the next env or secret change fails the same way.
-		s += fmt.Sprintf(" (the app's settings keep this change: fix it and deploy again, or go back to the serving revision's settings with pyship rollback %s %s)", e.App, e.Live)
+		s += fmt.Sprintf("; the previous revision keeps serving (the app's settings keep this change: fix it and deploy again, or go back to the serving revision's settings with pyship rollback %s %s)", e.App, e.Live)
+	default:
+		s += "; the revisions that served before keep serving"
 	}
 	if e.Logs != "" {
 		s += "\n--- its logs ---\n" + e.Logs
@@ -89,11 +95,19 @@ func (p *Platform) Deploy(ctx context.Context, app *store.App) (*store.Revision,
 		}
 		r := app.Revision(name)
 		r.State, r.Reason = store.Failed, err.Error()
+		nothing := app.Live == "" && len(app.Traffic) == 0
 		if de, ok := err.(*DeployError); ok {
 			r.Reason = de.Diagnosis
-			de.App, de.Live = app.Name, app.Live
+			de.App, de.Live, de.NothingServes = app.Name, app.Live, nothing
 		}
 		p.Store.Put(app)
+		if nothing {
+			// The gateway learns that the app exists and why it does not serve, so it
+			// answers 503 naming the failed revision, not 404 "no app is deployed".
+			if perr := p.PublishRoutes(context.WithoutCancel(ctx)); perr != nil {
+				p.logf("warning: %v", perr)
+			}
+		}
 		return nil, false, err
 	}
 	return p.switchTo(ctx, app, name, ids)
@@ -199,98 +213,6 @@ func (p *Platform) grace() int {
 	return 30
 }
 
-// waitHealthy probes every replica until each answers twice in a row, diagnosing a
-// replica that crashes or listens in the wrong place instead of just timing out.
-func (p *Platform) waitHealthy(ctx context.Context, rev string, spec store.Spec, ids []string) error {
-	timeout := p.StartTimeout
-	if timeout == 0 {
-		timeout = 90 * time.Second
-	}
-	errs := make([]error, len(ids))
-	var wg sync.WaitGroup
-	for i, id := range ids {
-		wg.Add(1)
-		go func(i int, id string) {
-			defer wg.Done()
-			errs[i] = p.waitOne(ctx, rev, id, spec, timeout)
-		}(i, id)
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (p *Platform) waitOne(ctx context.Context, rev, id string, spec store.Spec, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	client := &http.Client{Timeout: 2 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	ok := 0
-	for {
-		st, found, err := p.Engine.Inspect(ctx, id)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return &DeployError{Revision: rev, Diagnosis: "its container disappeared"}
-		}
-		if !st.Running || st.Restarting || st.RestartCount > 0 {
-			logs, _ := p.Engine.Logs(ctx, id)
-			return &DeployError{Revision: rev, Diagnosis: CrashDiagnosis(st, logs), Logs: tail(logs, 30)}
-		}
-		port := st.Labels["pyship.hostport"]
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+port+spec.Probe, nil)
-		// The probe uses the name the gateway will forward, so an app that rejects it
-		// (Django's ALLOWED_HOSTS) fails here and not in front of its users.
-		app := rev
-		if i := strings.LastIndex(rev, "--"); i > 0 {
-			app = rev[:i]
-		}
-		req.Host = app + ".localhost"
-		resp, err := client.Do(req)
-		if err == nil && resp.StatusCode == http.StatusBadRequest {
-			// 400 for NAME.localhost but not for 127.0.0.1: the app rejects the host name.
-			plain, perr := client.Get("http://127.0.0.1:" + port + spec.Probe)
-			if perr == nil {
-				plain.Body.Close()
-				if plain.StatusCode < 400 {
-					resp.Body.Close()
-					logs, _ := p.Engine.Logs(ctx, id)
-					return &DeployError{Revision: rev, Diagnosis: fmt.Sprintf("the app answers 400 for the host %s.localhost and %d for 127.0.0.1: it rejects the host name (Django: add it to ALLOWED_HOSTS, e.g. pyship env set --app %s DJANGO_ALLOWED_HOSTS=%s.localhost when the settings read that variable)", app, plain.StatusCode, app, app), Logs: tail(logs, 10)}
-				}
-			}
-		}
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode < 500 {
-				ok++
-				if ok >= 2 {
-					return nil
-				}
-			} else {
-				ok = 0
-			}
-		} else {
-			ok = 0
-		}
-		if time.Now().After(deadline) {
-			logs, _ := p.Engine.Logs(ctx, id)
-			d := ListenDiagnosis(st.Pid, spec.Port)
-			if err == nil {
-				d = fmt.Sprintf("GET %s answers %d (a 5xx) after %s", spec.Probe, resp.StatusCode, timeout)
-			}
-			return &DeployError{Revision: rev, Diagnosis: d, Logs: tail(logs, 30)}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
 var hints = []struct {
 	re   *regexp.Regexp
 	hint string
@@ -318,73 +240,6 @@ func CrashDiagnosis(st engine.State, logs string) string {
 		}
 	}
 	return what
-}
-
-// ListenDiagnosis reads the replica's listening sockets from /proc/PID/net/tcp{,6} (its
-// network namespace): an app bound to 127.0.0.1 or to another port is named as such.
-func ListenDiagnosis(pid, port int) string {
-	if pid == 0 {
-		return "it is not running"
-	}
-	type sock struct {
-		ip   string
-		port int
-	}
-	var socks []sock
-	for _, f := range []string{"tcp", "tcp6"} {
-		fh, err := os.Open(fmt.Sprintf("/proc/%d/net/%s", pid, f))
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(fh)
-		for sc.Scan() {
-			fields := strings.Fields(sc.Text())
-			if len(fields) < 4 || fields[3] != "0A" { // 0A = LISTEN
-				continue
-			}
-			host, ph, _ := strings.Cut(fields[1], ":")
-			pn, _ := strconv.ParseInt(ph, 16, 32)
-			socks = append(socks, sock{hexIP(host), int(pn)})
-		}
-		fh.Close()
-	}
-	if len(socks) == 0 {
-		return fmt.Sprintf("it listens on no TCP port; the app should listen on 0.0.0.0:%d (PORT)", port)
-	}
-	var list []string
-	for _, s := range socks {
-		if s.port == port && (s.ip == "127.0.0.1" || s.ip == "::1") {
-			return fmt.Sprintf("it listens on %s:%d only, which nothing outside the container reaches: bind 0.0.0.0 (gunicorn --bind 0.0.0.0:$PORT, uvicorn --host 0.0.0.0)", s.ip, port)
-		}
-		if s.port == port {
-			return fmt.Sprintf("it listens on port %d but does not answer HTTP", port)
-		}
-		list = append(list, fmt.Sprintf("%s:%d", s.ip, s.port))
-	}
-	sort.Strings(list)
-	return fmt.Sprintf("it listens on %s, not on port %d: make the server use $PORT (or deploy with --port %d)", strings.Join(list, ", "), port, socks[0].port)
-}
-
-func hexIP(h string) string {
-	switch len(h) {
-	case 8:
-		b, _ := hex.DecodeString(h)
-		if len(b) == 4 {
-			return fmt.Sprintf("%d.%d.%d.%d", b[3], b[2], b[1], b[0])
-		}
-	case 32:
-		if h == "00000000000000000000000001000000" {
-			return "::1"
-		}
-		if strings.Trim(h, "0") == "" {
-			return "::"
-		}
-		if strings.HasPrefix(h, "0000000000000000FFFF0000") {
-			return hexIP(h[24:])
-		}
-		return "[" + h + "]"
-	}
-	return h
 }
 
 func tail(s string, n int) string {

@@ -118,9 +118,21 @@ func (p *Platform) PublishRoutes(ctx context.Context) error {
 			}
 			ar.Revisions[rv.Name], ar.Weights[rv.Name] = addrs, w
 		}
-		if len(ar.Revisions) > 0 {
-			r.Apps[a.Name] = ar
+		if !hasReplica(ar) {
+			// Known but serving nothing (a first deploy that failed, replicas gone): the
+			// gateway says so with a 503 naming the newest revision, not "no app".
+			ar.Idle = &gateway.Idle{}
+			if n := len(a.Revisions); n > 0 {
+				newest := a.Revisions[n-1]
+				for _, rv := range a.Revisions {
+					if rv.Created.After(newest.Created) {
+						newest = rv
+					}
+				}
+				ar.Idle.Revision, ar.Idle.State = newest.Name, newest.State
+			}
 		}
+		r.Apps[a.Name] = ar
 	}
 	if err := gateway.WriteRoutes(p.routesPath(), r); err != nil {
 		return err
@@ -136,6 +148,16 @@ func (p *Platform) PublishRoutes(ctx context.Context) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// hasReplica reports whether an app's routes have a replica to send a request to.
+func hasReplica(ar gateway.AppRoutes) bool {
+	for _, addrs := range ar.Revisions {
+		if len(addrs) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // addrs are the addresses the gateway uses for a revision's running replicas.
