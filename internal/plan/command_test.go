@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -58,5 +59,17 @@ func TestShellStepsRefusesWhatIsNotACommand(t *testing.T) {
 		if steps, err := shellSteps(bad); err == nil {
 			t.Errorf("shellSteps(%q) = %q, want an error", bad, steps)
 		}
+	}
+}
+
+// A syntax error that hides the app is named, with its line, among the ways out.
+func TestSyntaxErrorHidingTheApp(t *testing.T) {
+	_, err := Detect(project(map[string]string{
+		"requirements.txt": "flask\n",
+		"app.py":           "from flask import Flask\napp = Flask(__name__\n",
+	}), Options{Now: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)})
+	var amb *AmbiguousError
+	if !errors.As(err, &amb) || len(amb.Fix) == 0 || !strings.Contains(amb.Fix[0], "app.py:2") {
+		t.Fatalf("Detect = %v, want the syntax error at app.py:2 first among the fixes", err)
 	}
 }

@@ -247,11 +247,20 @@ func (d *detector) noEntry() error {
 		}
 	}
 	if len(cands) == 0 {
-		fixes = []string{
+		// A syntax error can hide the app (`app = Flask(__name__` unclosed): say where,
+		// before the generic ways out.
+		for _, f := range d.t.under(d.plan.Context, ".py") {
+			if py := d.t.py(f); py != nil && mentionsFramework(py) {
+				if line := py.firstSyntaxError(); line > 0 {
+					fixes = append(fixes, fmt.Sprintf("fix the syntax error at %s:%d, which hides what the file defines (python -m py_compile %s shows it)", f, line, f))
+				}
+			}
+		}
+		fixes = append(fixes,
 			"--entrypoint module.path:app (the module and the name of your WSGI/ASGI app object)",
 			`pyship.toml: entrypoint = "module.path:app"`,
 			"a Procfile line: web: gunicorn module.path:app",
-		}
+		)
 	}
 	if len(cands) == 0 {
 		field = "entry point"
@@ -417,4 +426,16 @@ func (d *detector) fromScripts(m *manifests) {
 	if found.host == "127.0.0.1" || found.host == "localhost" {
 		d.warn(fmt.Sprintf("%s:%d binds %s: nothing outside the container can reach it; bind 0.0.0.0", f, found.line, found.host))
 	}
+}
+
+// mentionsFramework reports whether a module imports a web framework or server: the
+// files whose syntax errors can hide an app.
+func mentionsFramework(py *pyFile) bool {
+	src := string(py.src)
+	for _, fw := range []string{"flask", "fastapi", "django", "starlette", "quart", "litestar", "falcon", "sanic", "aiohttp", "bottle", "pyramid", "tornado", "dash"} {
+		if strings.Contains(src, "import "+fw) || strings.Contains(src, "from "+fw) {
+			return true
+		}
+	}
+	return false
 }

@@ -148,7 +148,12 @@ func (b *builder) node(c *sitter.TreeCursor, depth int) *pyNode {
 	sn := c.Node()
 	id := int(sn.KindId())
 	n := &pyNode{start: int(sn.StartByte()), end: int(sn.EndByte())}
-	if id < len(pyKinds) {
+	switch {
+	case sn.IsError():
+		n.kind, n.named = "ERROR", true // its id (0xffff) is outside the grammar's table
+	case sn.IsMissing():
+		n.kind, n.named = "MISSING", true // a token the parser invented: `)` of `f(x`
+	case id < len(pyKinds):
 		n.kind, n.named = pyKinds[id], pyNamed[id]
 	}
 	if f := int(c.FieldId()); f < len(pyFields) {

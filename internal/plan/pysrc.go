@@ -305,3 +305,26 @@ func moduleName(p string) string {
 	p = strings.TrimSuffix(p, "/__init__")
 	return strings.ReplaceAll(p, "/", ".")
 }
+
+// firstSyntaxError is the line of the first part of the file the parser could not read
+// (an ERROR node), or 0: error-tolerant parsing reads past it, but what it hides (an
+// unclosed `app = Flask(`) is not seen.
+func (f *pyFile) firstSyntaxError() int {
+	var walk func(n *pyNode) int
+	walk = func(n *pyNode) int {
+		if n == nil {
+			return 0
+		}
+		// An ERROR node, or a token the parser had to invent (the `)` of an unclosed call).
+		if n.kind == "ERROR" || n.kind == "MISSING" {
+			return n.line
+		}
+		for _, c := range n.children {
+			if l := walk(c); l > 0 {
+				return l
+			}
+		}
+		return 0
+	}
+	return walk(f.root)
+}

@@ -210,12 +210,14 @@ func TestPlatform(t *testing.T) {
 		}
 	}
 
-	// v3 is broken: it never becomes healthy, gets no traffic, and deploy says why.
+	// v3 is broken: it never becomes healthy, gets no traffic, and deploy says why. (It
+	// fails when it starts, importing a module the image lacks: a syntax error is now
+	// refused by detection, before any build.)
 	broken := filepath.Join(t.TempDir(), "broken")
 	copyDir(t, dir, broken)
-	os.WriteFile(filepath.Join(broken, "app.py"), []byte("from flask import Flask\napp = Flask(__name__\n"), 0o644)
+	os.WriteFile(filepath.Join(broken, "app.py"), []byte("import flask_cors_missing\nfrom flask import Flask\napp = Flask(__name__)\n"), 0o644)
 	code, bout, berr := c.run("", "deploy", broken, "--app", "web", "--base", base, "-i", index, "--cache-dir", t.TempDir())
-	if code == 0 || !strings.Contains(berr, "syntax error") || !strings.Contains(berr, "previous revision keeps serving") || !strings.Contains(berr, "pyship rollback web web--") {
+	if code == 0 || !strings.Contains(berr, "no module flask_cors_missing") || !strings.Contains(berr, "previous revision keeps serving") || !strings.Contains(berr, "pyship rollback web web--") {
 		t.Fatalf("broken deploy: exit %d\n%s%s", code, bout, berr)
 	}
 	mark = l.mark()
