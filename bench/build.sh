@@ -94,7 +94,7 @@ with zipfile.ZipFile(os.path.join(out, name), "w", zipfile.ZIP_STORED) as z:
     z.writestr("bigdist-1.0.dist-info/RECORD", "\n".join(rec) + "\n")
 PY
 peak=$(sort -n "$work/rss-all" | tail -1)
-bt=$(timeit pbuild "$big" big -t bench-pyship/big:latest -f "$work/wheels")
+bt=$(timeit pbuild "$big" big -t bench-pyship/big:latest --find-links "$work/wheels")
 bigrss=$(cat "$work/rss")
 bo=$(timeit pbuild "$big" big --output "oci:$work/big-oci" -f "$work/wheels")
 bigoci=$(cat "$work/rss")

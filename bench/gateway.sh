@@ -27,12 +27,12 @@ old_reuse=$(sysctl -n net.ipv4.tcp_tw_reuse); old_range=$(sysctl -n net.ipv4.ip_
 tuned=0
 if sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="15000 64999" 2>/dev/null; then tuned=1; fi
 echo "host: $(nproc) cores; tcp_tw_reuse=1 and ports 15000-64999 for the run: $([ $tuned = 1 ] && echo yes || echo 'no (not root?)')"
-cleanup() { [ $tuned = 1 ] && sysctl -qw net.ipv4.tcp_tw_reuse="$old_reuse" net.ipv4.ip_local_port_range="$old_range"; bin/pyship down bench "${flags[@]}" >/dev/null 2>&1 || true; docker rm -f "$(docker ps -aq --filter label=pyship.gateway.listen=127.0.0.1:$gport)" >/dev/null 2>&1 || true; kill $ipid 2>/dev/null || true; rm -rf "$work"; }
+cleanup() { [ $tuned = 1 ] && sysctl -qw net.ipv4.tcp_tw_reuse="$old_reuse" net.ipv4.ip_local_port_range="$old_range"; bin/pyship down bench --yes "${flags[@]}" >/dev/null 2>&1 || true; docker rm -f "$(docker ps -aq --filter label=pyship.gateway.listen=127.0.0.1:$gport)" >/dev/null 2>&1 || true; kill $ipid 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 sleep 0.5
 bin/pyship deploy examples/flask --app bench "${flags[@]}" --base pyship-fixtures/python:3.11-slim -i "http://127.0.0.1:$iport/simple/" --cache-dir "$work/cache" >/dev/null 2>&1
 own="$(docker ps --filter label=pyship.app=bench --format '{{.Label "pyship.ip"}}' | head -1):5000"
-replica=$(bin/pyship status bench --json "${flags[@]}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["replicas"][0]["Address"])')
+replica=$(bin/pyship status bench --json "${flags[@]}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["replicas"][0]["address"])')
 # nginx in front of the same replica, as the reference proxy: one worker (the gateway
 # runs with GOMAXPROCS = half the cores), keep-alive upstream, a buffered access log,
 # X-Forwarded-For: what a hop costs on this machine, whoever makes it.
@@ -138,7 +138,7 @@ done
 echo "deploys (a settings change: new revision, health-gated switch, drain, stop):"
 for i in 1 2 3; do
   t0=$(date +%s.%N)
-  log=$(bin/pyship env set --app bench "RUN=$i" "${flags[@]}" 2>&1 >/dev/null)
+  log=$(bin/pyship env set bench "RUN=$i" "${flags[@]}" 2>&1 >/dev/null)
   t1=$(date +%s.%N)
   python3 - "$t0" "$t1" "$log" <<'PY'
 import re, sys

@@ -100,14 +100,29 @@ func (c *Context) Files() ([]string, error) {
 	return out, err
 }
 
+// File is a file sent with the context that is not in its directory: a Dockerfile
+// from elsewhere (docker build -f ../Dockerfile .).
+type File struct {
+	Name string // slash-separated, relative to the context's root
+	Data []byte
+}
+
 // WriteTar writes the context as an uncompressed tar (what the Engine API's /build
-// takes), with the Dockerfile always included even when .dockerignore names it.
-func (c *Context) WriteTar(w io.Writer, dockerfile string) error {
+// takes), with the Dockerfile always included even when .dockerignore names it, and
+// extra files after the context's own.
+func (c *Context) WriteTar(w io.Writer, dockerfile string, extra ...File) error {
 	files, err := c.Files()
 	if err != nil {
 		return err
 	}
-	if dockerfile != "" {
+	isExtra := map[string]bool{}
+	for _, e := range extra {
+		if !filepath.IsLocal(filepath.FromSlash(e.Name)) {
+			return fmt.Errorf("%s: not a path inside the build context", e.Name)
+		}
+		isExtra[e.Name] = true
+	}
+	if dockerfile != "" && !isExtra[dockerfile] {
 		found := false
 		for _, f := range files {
 			found = found || f == dockerfile
@@ -148,6 +163,15 @@ func (c *Context) WriteTar(w io.Writer, dockerfile string) error {
 			if err != nil {
 				return err
 			}
+		}
+	}
+	for _, e := range extra {
+		h := &tar.Header{Name: e.Name, Mode: 0o644, Size: int64(len(e.Data)), ModTime: epoch, Typeflag: tar.TypeReg}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if _, err := tw.Write(e.Data); err != nil {
+			return err
 		}
 	}
 	return tw.Close()

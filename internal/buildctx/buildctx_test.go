@@ -1,7 +1,10 @@
 package buildctx
 
 import (
+	"archive/tar"
+	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -73,5 +76,39 @@ func BenchmarkFilesDeepTree(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// A Dockerfile from outside the context (build -f ../Dockerfile .) travels with the
+// context as an extra file; an extra file's name cannot leave the context.
+func TestWriteTarExtraFile(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "app.py"), []byte("print(1)\n"), 0o644)
+	c, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := c.WriteTar(&buf, ".pyship.Dockerfile.x", File{Name: ".pyship.Dockerfile.x", Data: []byte("FROM scratch\n")}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	tr := tar.NewReader(&buf)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		got[h.Name] = string(b)
+	}
+	if got["app.py"] != "print(1)\n" || got[".pyship.Dockerfile.x"] != "FROM scratch\n" || len(got) != 2 {
+		t.Errorf("tar holds %v", got)
+	}
+	if err := c.WriteTar(io.Discard, "", File{Name: "../x", Data: nil}); err == nil {
+		t.Error("an extra file named ../x was written")
 	}
 }

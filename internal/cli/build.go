@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -36,7 +37,8 @@ type buildFlags struct {
 	noCache    bool
 	cacheDir   string
 	labels     []string
-	dockerfile string
+	dockerfile string // --file/--dockerfile; "" with viaEngine: DIR's Dockerfile
+	viaEngine  bool
 	buildArgs  []string
 	network    string
 }
@@ -46,7 +48,8 @@ func (f *buildFlags) bindIndex(cmd *cobra.Command) {
 	cmd.Flags().StringSliceVar(&f.platforms, "platform", nil, "target `os/arch` list, e.g. linux/amd64,linux/arm64 (several make a multi-arch index)")
 	cmd.Flags().StringVarP(&f.index.IndexURL, "index-url", "i", "", "package index `URL` (PEP 503/691); default: requirements file, PIP_INDEX_URL, pip.conf, PyPI")
 	cmd.Flags().StringArrayVar(&f.index.ExtraIndexURL, "extra-index-url", nil, "extra index `URL` (first index that has a package wins)")
-	cmd.Flags().StringArrayVarP(&f.index.FindLinks, "find-links", "f", nil, "directory or page `LOC` of wheels to use besides the indexes")
+	// No -f: in a docker tool -f is --file (docker build -f), and logs -f is --follow.
+	cmd.Flags().StringArrayVar(&f.index.FindLinks, "find-links", nil, "directory or page `LOC` of wheels to use besides the indexes (pip's -f)")
 	cmd.Flags().BoolVar(&f.index.NoIndex, "no-index", false, "use only --find-links")
 	cmd.Flags().BoolVar(&f.pre, "pre", false, "allow pre-release versions")
 	cmd.Flags().StringVar(&f.cacheDir, "cache-dir", "", "cache `DIR` for wheels, metadata and layers (default $PYSHIP_CACHE_DIR or ~/.cache/pyship)")
@@ -73,15 +76,21 @@ inputs, so a code-only change rebuilds and sends only the app layer.
 Outputs: the local Docker engine (default when one runs; only missing layers are sent),
 --output oci:DIR, --output tar:FILE (for docker load), --push REF (any registry; auth
 from ~/.docker/config.json and credential helpers). --dockerfile builds through the
-engine instead, for projects that need compilers or sdists.`,
+engine instead, for projects that need compilers or sdists.
+
+-f PATH (or --file, --dockerfile PATH) builds that Dockerfile through the engine, as
+docker build -f does: PATH is relative to the current directory and may lie outside
+DIR, which stays the build context. --dockerfile alone builds DIR's Dockerfile.`,
 		Example: `  pyship build                                  # into the local engine as <dir>:latest
   pyship build -t myapp:1.2 --push registry.example.com/team/myapp:1.2
   pyship build --output oci:./out --platform linux/amd64,linux/arm64
   pyship build --base docker:python:3.12-slim -i http://127.0.0.1:8080/simple
   pyship build --dockerfile                     # docker build of ./Dockerfile, streamed
+  pyship build -f docker/Dockerfile.prod ./app  # docker build -f docker/Dockerfile.prod ./app
   SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) pyship build --json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.viaEngine = cmd.Flags().Changed("file") || cmd.Flags().Changed("dockerfile")
 			return runBuild(cmd.Context(), g, f, args, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -91,10 +100,11 @@ engine instead, for projects that need compilers or sdists.`,
 	cmd.Flags().StringVarP(&f.tag, "tag", "t", "", "image `NAME[:TAG]` (default <dir>:latest)")
 	cmd.Flags().BoolVar(&f.noCache, "no-cache", false, "rebuild every layer (downloads stay hash-checked in the cache)")
 	cmd.Flags().StringArrayVar(&f.labels, "label", nil, "image label `KEY=VALUE`")
-	cmd.Flags().StringVar(&f.dockerfile, "dockerfile", "", "build `PATH` (default Dockerfile) through the Docker engine instead")
-	cmd.Flags().Lookup("dockerfile").NoOptDefVal = "Dockerfile"
-	cmd.Flags().StringArrayVar(&f.buildArgs, "build-arg", nil, "with --dockerfile: `KEY=VALUE` build argument")
-	cmd.Flags().StringVar(&f.network, "network", "", "with --dockerfile: network `MODE` for RUN steps (host reaches an index on 127.0.0.1)")
+	cmd.Flags().StringVarP(&f.dockerfile, "file", "f", "", "build the Dockerfile at `PATH` through the Docker engine instead (as docker build -f)")
+	cmd.Flags().StringVar(&f.dockerfile, "dockerfile", "", "the same as --file; alone (no `PATH`), DIR's Dockerfile")
+	cmd.Annotations = map[string]string{optionalValueAnnotation: "dockerfile"}
+	cmd.Flags().StringArrayVar(&f.buildArgs, "build-arg", nil, "with --file: `KEY=VALUE` build argument")
+	cmd.Flags().StringVar(&f.network, "network", "", "with --file: network `MODE` for RUN steps (host reaches an index on 127.0.0.1)")
 	return cmd
 }
 
@@ -151,10 +161,10 @@ func parsePlatforms(in []string) ([]v1.Platform, error) {
 	for _, s := range in {
 		p, err := v1.ParsePlatform(s)
 		if err != nil {
-			return nil, fmt.Errorf("--platform %s: %v", s, err)
+			return nil, usagef("--platform %s: %v", s, err)
 		}
 		if p.OS == "" || p.Architecture == "" {
-			return nil, fmt.Errorf("--platform %s: expected os/arch[/variant], e.g. linux/arm64", s)
+			return nil, usagef("--platform %s: expected os/arch[/variant], e.g. linux/arm64", s)
 		}
 		out = append(out, *p)
 	}
@@ -178,7 +188,7 @@ func (f *buildFlags) options(ctx context.Context, g *globals, args []string, log
 	for _, l := range f.labels {
 		k, v, ok := strings.Cut(l, "=")
 		if !ok || k == "" {
-			return build.Options{}, nil, fmt.Errorf("--label %q: expected KEY=VALUE", l)
+			return build.Options{}, nil, usagef("--label %q: expected KEY=VALUE", l)
 		}
 		labels[k] = v
 	}
@@ -277,11 +287,14 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, args []string, std
 	// (a fresh engine failed the demo's -t pyship-demo/flask).
 	norm, err := imageref.Tag(tag)
 	if err != nil {
-		return fmt.Errorf("--tag: %w", err)
+		return usage(fmt.Errorf("--tag: %w", err))
 	}
 	tag = norm
 	if _, err := name.NewTag(tag); err != nil {
-		return fmt.Errorf("--tag %s: %v", tag, err)
+		return usagef("--tag %s: %v", tag, err)
+	}
+	if f.viaEngine {
+		return dockerfileBuild(ctx, g, f, o, eng, tag, stdout, stderr)
 	}
 	output := f.output
 	if output == "" && f.push == "" {
@@ -290,11 +303,8 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, args []string, std
 		}
 		output = "docker"
 	}
-	if f.dockerfile != "" {
-		return dockerfileBuild(ctx, g, f, o, eng, tag, stdout, stderr)
-	}
 	if output != "" && output != "docker" && !strings.HasPrefix(output, "oci:") && !strings.HasPrefix(output, "tar:") {
-		return fmt.Errorf("--output %s: expected docker, oci:DIR or tar:FILE", output)
+		return usagef("--output %s: expected docker, oci:DIR or tar:FILE", output)
 	}
 	if output == "docker" && eng == nil {
 		return fmt.Errorf("--output docker: %w", engine.ErrUnreachable)
@@ -383,7 +393,8 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, args []string, std
 	}
 	res.Timings["output"] = time.Since(start)
 	for k, v := range res.Timings {
-		sum.Timings[k] = v.Seconds()
+		// JSON keys are snake_case field names ("dependency layers" is a phase's name).
+		sum.Timings[strings.ReplaceAll(k, " ", "_")] = v.Seconds()
 	}
 	for i, bi := range res.Images {
 		id, _, _ := bi.ConfigDigest()
@@ -442,17 +453,21 @@ func interrupted(ctx context.Context, err error) error {
 }
 
 func dockerfileBuild(ctx context.Context, g *globals, f *buildFlags, o build.Options, eng *engine.Client, tag string, stdout, stderr io.Writer) error {
-	if eng == nil {
-		return fmt.Errorf("--dockerfile: %w", engine.ErrUnreachable)
-	}
 	ctxDir := filepath.Join(o.Dir, filepath.FromSlash(o.Plan.Context))
+	dockerfile, data, err := resolveDockerfile(g, f.dockerfile, ctxDir)
+	if err != nil {
+		return err
+	}
 	args := map[string]string{}
 	for _, a := range f.buildArgs {
 		k, v, ok := strings.Cut(a, "=")
 		if !ok {
-			return fmt.Errorf("--build-arg %q: expected KEY=VALUE", a)
+			return usagef("--build-arg %q: expected KEY=VALUE", a)
 		}
 		args[k] = v
+	}
+	if eng == nil {
+		return fmt.Errorf("%w: -f/--dockerfile builds through the engine (start it, or set DOCKER_HOST)", engine.ErrUnreachable)
 	}
 	if f.base != "" {
 		args["BASE_IMAGE"] = f.base
@@ -464,13 +479,59 @@ func dockerfileBuild(ctx context.Context, g *globals, f *buildFlags, o build.Opt
 	if g.json {
 		out = io.Discard
 	}
-	id, err := eng.Build(ctx, engine.BuildOptions{Dir: ctxDir, Dockerfile: f.dockerfile, Tags: []string{tag}, BuildArgs: args, NetworkMode: f.network, Labels: o.Labels}, out)
+	id, err := eng.Build(ctx, engine.BuildOptions{Dir: ctxDir, Dockerfile: dockerfile, DockerfileData: data, Tags: []string{tag}, BuildArgs: args, NetworkMode: f.network, Labels: o.Labels}, out)
 	if err != nil {
 		return interrupted(ctx, err)
 	}
 	if g.json {
 		return writeJSON(stdout, map[string]any{"outputs": []any{map[string]string{"output": "docker", "ref": tag, "image_id": id}}})
 	}
-	fmt.Fprintf(stdout, "%s  image %s (docker build of %s)\n", tag, short(id), f.dockerfile)
+	shown := f.dockerfile
+	if shown == "" {
+		shown = "Dockerfile"
+	}
+	fmt.Fprintf(stdout, "%s  image %s (docker build of %s)\n", tag, short(id), shown)
 	return nil
+}
+
+// resolveDockerfile finds the Dockerfile of build -f PATH as docker build does: PATH
+// relative to the current directory (or -C DIR), "" for the context's own Dockerfile.
+// Inside the context it is named by its relative path; outside, its content is sent
+// with the context (data), as docker does.
+func resolveDockerfile(g *globals, path, ctxDir string) (rel string, data []byte, err error) {
+	if path == "" {
+		if _, err := os.Stat(filepath.Join(ctxDir, "Dockerfile")); err != nil {
+			return "", nil, fmt.Errorf("--dockerfile: %s has no Dockerfile (pyship init writes one; -f PATH names another): %w", ctxDir, fs.ErrNotExist)
+		}
+		return "Dockerfile", nil, nil
+	}
+	if strings.HasPrefix(path, "-") {
+		// `-f --network host`: the flag parser took the next flag as the path.
+		return "", nil, usagef("--file needs a PATH, and %s is a flag", path)
+	}
+	abs, err := g.userPath(path)
+	if err != nil {
+		return "", nil, err
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return "", nil, usage(fmt.Errorf("--file: %w", err))
+	}
+	if st.IsDir() {
+		return "", nil, usagef("--file %s is a directory: the Dockerfile's PATH comes first, then DIR (pyship build -f PATH DIR)", path)
+	}
+	// Resolve symlinks on both sides: a Dockerfile inside the context that links out
+	// is sent by content, not as a link the engine cannot follow.
+	realCtx, err1 := filepath.EvalSymlinks(ctxDir)
+	realFile, err2 := filepath.EvalSymlinks(abs)
+	if err1 == nil && err2 == nil {
+		if r, err := filepath.Rel(realCtx, realFile); err == nil && filepath.IsLocal(r) {
+			return filepath.ToSlash(r), nil, nil
+		}
+	}
+	data, err = readUserFile(abs, maxDockerfile)
+	if err != nil {
+		return "", nil, usage(fmt.Errorf("--file: %w", err))
+	}
+	return "", data, nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -47,8 +46,9 @@ layer, including files a later layer deletes:
 
 REF is an image in the local engine, or docker:REF, registry:REF, oci:DIR, tar:FILE.
 
-Exit status: 0 without error-level findings, 1 with any, 2 when check itself fails, 3
-when the project could not be detected (the project rules did not run; the note says
+Exit status: 0 without error-level findings, 1 with any, 2 on a usage error or when
+check itself cannot run (an unreadable Dockerfile or image), 3 when the project could
+not be detected (the project rules did not run; the note says
 which flag or pyship.toml setting settles it).`,
 		Example: `  pyship check
   pyship check ./myapp --json
@@ -59,7 +59,7 @@ which flag or pyship.toml setting settles it).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if image != "" {
 				if err := normalizeImageArg(&image); err != nil {
-					return exitWith(2, fmt.Errorf("--image: %w", err))
+					return usage(fmt.Errorf("--image: %w", err))
 				}
 				img, err := openImageForCheck(cmd.Context(), image)
 				if err != nil {
@@ -74,28 +74,36 @@ which flag or pyship.toml setting settles it).`,
 			in := &check.Input{Dir: dir, Now: time.Now()}
 			var notes []string
 			p, detectErr := f.detect(dir)
+			var ue *usageError
+			if errors.As(detectErr, &ue) {
+				return detectErr // a bad flag, not a refusal
+			}
 			if detectErr == nil {
 				in.Plan = p
 				in.Dir = filepath.Join(dir, filepath.FromSlash(p.Context))
 			} else {
 				notes = append(notes, "project rules skipped: "+detectErr.Error())
 			}
-			dfPath := dockerfile
-			if dfPath == "" {
-				dfPath = filepath.Join(in.Dir, "Dockerfile")
-			} else if !filepath.IsAbs(dfPath) {
-				dfPath = filepath.Join(in.Dir, dfPath)
-			}
+			// -f PATH is read as docker build -f reads it: relative to the current
+			// directory (or -C DIR); the default is the build context's Dockerfile.
+			shown := "Dockerfile"
 			var data []byte
 			if dockerfile == "" {
 				data, err = projectfs.ReadFile(in.Dir, "Dockerfile")
 			} else {
-				data, err = os.ReadFile(dfPath) // the file the user named
+				var dfPath string
+				if dfPath, err = g.userPath(dockerfile); err != nil {
+					return err
+				}
+				shown = dockerfile
+				if rel, rerr := filepath.Rel(in.Dir, dfPath); rerr == nil && filepath.IsLocal(rel) {
+					shown = rel
+				}
+				data, err = readUserFile(dfPath, maxDockerfile) // the file the user named
 			}
 			switch {
 			case err == nil:
-				rel, _ := filepath.Rel(in.Dir, dfPath)
-				if in.Dockerfile, err = check.ParseDockerfile(filepath.ToSlash(rel), data); err != nil {
+				if in.Dockerfile, err = check.ParseDockerfile(filepath.ToSlash(shown), data); err != nil {
 					return exitWith(2, err)
 				}
 			case errors.Is(err, fs.ErrNotExist) && dockerfile == "":
@@ -115,29 +123,17 @@ which flag or pyship.toml setting settles it).`,
 			err = report(cmd, g, map[string]any{"dir": in.Dir}, check.Run(in), notes)
 			if err == nil && detectErr != nil {
 				// A CI gate must not pass when half the rules could not run.
-				return exitError{code: 3}
+				_, code := classify(detectErr)
+				return exitError{code: exitUndetected, kind: code, message: "project rules skipped: " + detectErr.Error()}
 			}
 			return err
 		},
 	}
 	f.bind(cmd)
-	cmd.Flags().StringVarP(&dockerfile, "file", "f", "", "the Dockerfile `path` (default DIR/Dockerfile)")
+	cmd.Flags().StringVarP(&dockerfile, "file", "f", "", "the Dockerfile `PATH`, relative to the current directory as in docker build -f (default DIR/Dockerfile)")
 	cmd.Flags().StringVar(&image, "image", "", "check the built image `REF` instead of the project")
 	return cmd
 }
-
-// exitWith prints err and exits with code.
-func exitWith(code int, err error) error {
-	return &codedError{code: code, err: err}
-}
-
-type codedError struct {
-	code int
-	err  error
-}
-
-func (e *codedError) Error() string { return e.err.Error() }
-func (e *codedError) Unwrap() error { return e.err }
 
 // report prints findings as text or JSON and sets the exit status.
 func report(cmd *cobra.Command, g *globals, head map[string]any, findings []check.Finding, notes []string) error {
@@ -169,7 +165,13 @@ func report(cmd *cobra.Command, g *globals, head map[string]any, findings []chec
 		fmt.Fprintf(out, "%d errors, %d warnings\n", counts[check.Error], counts[check.Warning])
 	}
 	if check.HasErrors(findings) {
-		return exitError{code: 1}
+		n := 0
+		for _, fd := range findings {
+			if fd.Severity == check.Error {
+				n++
+			}
+		}
+		return exitError{code: exitFailure, kind: codeFindings, message: fmt.Sprintf("%d error-level finding(s)", n)}
 	}
 	return nil
 }

@@ -31,10 +31,10 @@ func (f *detectFlags) options() (plan.Options, error) {
 	switch plan.Framework(f.framework) {
 	case "", plan.Django, plan.Flask, plan.FastAPI, plan.Starlette, plan.Quart, plan.Litestar, plan.Falcon, plan.OtherWSGI, plan.OtherASGI:
 	default:
-		return plan.Options{}, fmt.Errorf("unknown framework %q", f.framework)
+		return plan.Options{}, usagef("--framework %q: use django, flask, fastapi, starlette, quart, litestar, falcon, other-wsgi or other-asgi", f.framework)
 	}
 	if f.port < 0 || f.port > 65535 {
-		return plan.Options{}, fmt.Errorf("--port %d is not a port", f.port)
+		return plan.Options{}, usagef("--port %d is not a port", f.port)
 	}
 	if f.python != "" {
 		// Refused here, before detection, a build or a stored setting.
@@ -44,7 +44,7 @@ func (f *detectFlags) options() (plan.Options, error) {
 	}
 	if f.settingsModule != "" {
 		if err := plan.ValidModule(f.settingsModule); err != nil {
-			return plan.Options{}, fmt.Errorf("--settings-module: %w", err)
+			return plan.Options{}, usage(fmt.Errorf("--settings-module: %w", err))
 		}
 	}
 	return plan.Options{AppRoot: f.appRoot, Entrypoint: f.entrypoint, Framework: plan.Framework(f.framework),

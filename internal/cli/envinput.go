@@ -3,8 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"github.com/pyship/pyship/internal/store"
@@ -35,24 +33,9 @@ const maxEnvFile = 1 << 20
 // readEnvFile reads an env file: a regular file (a FIFO would block for ever) of at
 // most maxEnvFile bytes.
 func readEnvFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	b, err := readUserFile(path, maxEnvFile)
 	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("--env-file %s is not a regular file", path)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxEnvFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxEnvFile {
-		return nil, fmt.Errorf("--env-file %s is larger than %d bytes", path, maxEnvFile)
+		return nil, fmt.Errorf("--env-file: %w", err)
 	}
 	return b, nil
 }
@@ -147,6 +130,10 @@ func envNameArgs(cmd *cobra.Command, args []string) error {
 // name: pflag quotes an invalid value ("invalid argument \"…\" for --wait") and a whole
 // group of short flags ("-xVALUE").
 func quietFlagErrors(cmd *cobra.Command, err error) error {
+	return usage(quietFlagError(cmd, err))
+}
+
+func quietFlagError(cmd *cobra.Command, err error) error {
 	help := cmd.CommandPath() + " --help lists them"
 	var ne *pflag.NotExistError
 	var ve *pflag.InvalidValueError
@@ -166,13 +153,4 @@ func quietFlagErrors(cmd *cobra.Command, err error) error {
 		return fmt.Errorf("a flag is not written as -x or --name (%s)", help)
 	}
 	return fmt.Errorf("the flags are not valid (%s)", help)
-}
-
-// noSubcommand answers a command group (secret, env) given an argument that is none of
-// its subcommands — without quoting it, unlike cobra ("unknown command \"DB=…\"").
-func noSubcommand(cmd *cobra.Command, args []string) error {
-	if len(args) == 0 {
-		return cmd.Help()
-	}
-	return fmt.Errorf("%s has no such subcommand (%s --help lists them)", cmd.CommandPath(), cmd.CommandPath())
 }

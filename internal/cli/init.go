@@ -77,7 +77,7 @@ Existing files are never overwritten without --force.`,
 				fmt.Fprintf(out, "\nnext: docker build -t %s %s && docker run --rm -p %d:%d %s\n", imageName(ctxDir), ctxDir, p.Port, p.Port, imageName(ctxDir))
 			}
 			if skipped {
-				return exitError{code: 2}
+				return exitError{code: exitUsage, kind: codeSkipped, message: "an existing file was kept: --force overwrites it"}
 			}
 			return nil
 		},

@@ -111,6 +111,9 @@ and re-reads its routes from the state directory. pyship deploy starts it when n
 	start := &cobra.Command{
 		Use:   "start",
 		Short: "Start (or update) the gateway container",
+		Example: `  pyship gateway start
+  pyship gateway start --gateway 127.0.0.1:9080 --json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, done, err := pf.open(cmd.Context(), cmd.ErrOrStderr())
 			if err != nil {
@@ -119,6 +122,9 @@ and re-reads its routes from the state directory. pyship deploy starts it when n
 			defer done()
 			if err := p.EnsureGateway(cmd.Context()); err != nil {
 				return err
+			}
+			if g.json {
+				return writeJSON(cmd.OutOrStdout(), map[string]any{"gateway": p.GatewayName(), "url": "http://" + p.Listen, "admin": p.Admin})
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "gateway on http://%s (container %s)\n", p.Listen, p.GatewayName())
 			return nil
@@ -161,6 +167,9 @@ or any deploy). Stopping a gateway that is not running is not an error.`,
 	status := &cobra.Command{
 		Use:   "status",
 		Short: "Show the routing table version and in-flight requests",
+		Example: `  pyship gateway status
+  pyship gateway status --json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, done, err := sf.open(cmd.Context(), cmd.ErrOrStderr())
 			if err != nil {
@@ -172,7 +181,7 @@ or any deploy). Stopping a gateway that is not running is not an error.`,
 				return fmt.Errorf("the gateway does not answer on %s (pyship gateway start): %v", p.Admin, err)
 			}
 			if g.json {
-				return writeJSON(cmd.OutOrStdout(), s)
+				return writeJSON(cmd.OutOrStdout(), gatewayStatusJSON(s))
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "routes version %d\n", s.Version)
 			for _, a := range sortedKeysOf(s.Inflight) {
@@ -184,9 +193,11 @@ or any deploy). Stopping a gateway that is not running is not an error.`,
 	sf.bind(status)
 	var routes, listen, admin string
 	serve := &cobra.Command{
-		Use:    "serve",
-		Short:  "Run the gateway in the foreground (what the gateway container runs)",
-		Hidden: true,
+		Use:     "serve",
+		Short:   "Run the gateway in the foreground (what the gateway container runs)",
+		Hidden:  true,
+		Example: `  pyship gateway serve --routes /state/routes.json --listen 127.0.0.1:8080 --admin 127.0.0.1:8081`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
@@ -198,6 +209,48 @@ or any deploy). Stopping a gateway that is not running is not an error.`,
 	serve.Flags().StringVar(&admin, "admin", "127.0.0.1:8081", "admin `ADDR`")
 	cmd.AddCommand(start, stop, status, serve)
 	return cmd
+}
+
+// gatewayStatusJSON is the gateway's status with names as values, not keys: JSON keys
+// stay snake_case field names (addresses and app names are data).
+func gatewayStatusJSON(s *gateway.Status) any {
+	type inflight struct {
+		Address  string `json:"address"`
+		Requests int64  `json:"requests"`
+	}
+	type revision struct {
+		Revision string   `json:"revision"`
+		Percent  int      `json:"percent"`
+		Replicas []string `json:"replicas"`
+	}
+	type app struct {
+		App       string     `json:"app"`
+		Revisions []revision `json:"revisions"`
+	}
+	out := struct {
+		Version  int64      `json:"version"`
+		Inflight []inflight `json:"inflight"`
+		Apps     []app      `json:"apps"`
+		StateDir string     `json:"state_dir,omitempty"`
+	}{Version: s.Version, Inflight: []inflight{}, Apps: []app{}, StateDir: s.StateDir}
+	for _, a := range sortedKeysOf(s.Inflight) {
+		out.Inflight = append(out.Inflight, inflight{a, s.Inflight[a]})
+	}
+	if s.Routes != nil {
+		for _, name := range sortedKeysOf(s.Routes.Apps) {
+			ar := s.Routes.Apps[name]
+			a := app{App: name, Revisions: []revision{}}
+			for _, rev := range sortedKeysOf(ar.Revisions) {
+				reps := ar.Revisions[rev]
+				if reps == nil {
+					reps = []string{}
+				}
+				a.Revisions = append(a.Revisions, revision{rev, ar.Weights[rev], reps})
+			}
+			out.Apps = append(out.Apps, a)
+		}
+	}
+	return out
 }
 
 func sortedKeysOf[V any](m map[string]V) []string {
@@ -286,11 +339,11 @@ func (f *deployFlags) validate() error {
 func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, stdout, stderr io.Writer) error {
 	// Bad settings fail before a build or an engine call.
 	if err := f.validate(); err != nil {
-		return err
+		return usage(err)
 	}
 	env, err := parseEnv(f.env, "--env", f.envFile)
 	if err != nil {
-		return err
+		return usage(err)
 	}
 	p, done, err := f.pf.open(ctx, stderr)
 	if err != nil {
@@ -310,7 +363,7 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 			f.app = imageName(dir)
 		}
 		if err := store.ValidName(f.app); err != nil {
-			return err
+			return usage(fmt.Errorf("--app (default the directory's name): %w", err))
 		}
 		preflight(p.Log, o.Plan, deployAdvice(f.app), func(name string) bool {
 			if _, ok := env[name]; ok {
@@ -352,10 +405,10 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 		image = info.ID
 	}
 	if f.app == "" {
-		return errors.New("--app NAME is required with --image")
+		return usagef("--app NAME is required with --image")
 	}
 	if err := store.ValidName(f.app); err != nil {
-		return err
+		return usage(err)
 	}
 	lock, err := p.Store.LockApp(f.app, f.pf.wait)
 	if err != nil {
@@ -410,26 +463,66 @@ func deployAndReport(ctx context.Context, g *globals, p *platform.Platform, app 
 	return nil
 }
 
-// appCmd is the shape of the commands that act on one deployed app.
-func appCmd(g *globals, use, short, long, example string, nargs cobra.PositionalArgs, bindExtra func(*cobra.Command), run func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error, locks bool) *cobra.Command {
+// appCommand is the shape of the commands that act on one deployed app: the app is
+// their first argument, NAME, as in kubectl (pyship logs NAME, pyship env set NAME
+// KEY=VALUE). --app NAME is accepted in its place (hidden): env and secret took it
+// before, and scripts use it.
+type appCommand struct {
+	use, short, long, example string
+	args                      cobra.PositionalArgs // checks the arguments after NAME
+	flags                     func(*cobra.Command)
+	run                       func(c *appCall) error
+	// locks: the command changes the app, so it takes the deploy lock (and --wait).
+	locks bool
+}
+
+// appCall is one run of an appCommand: the app, read and settled, and the arguments
+// after its name.
+type appCall struct {
+	ctx  context.Context
+	p    *platform.Platform
+	app  *store.App
+	args []string
+	cmd  *cobra.Command
+}
+
+func (c *appCall) out() io.Writer { return c.cmd.OutOrStdout() }
+
+func (a appCommand) command() *cobra.Command {
 	var pf platformFlags
 	var appFlag string
-	cmd := &cobra.Command{Use: use, Short: short, Long: long, Example: example, Args: nargs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			name := appFlag
-			if name == "" && len(args) > 0 && !strings.Contains(use, "--app") {
-				name, args = args[0], args[1:]
-			}
+	split := func(args []string) (string, []string) {
+		if appFlag != "" {
+			return appFlag, args
+		}
+		if len(args) == 0 {
+			return "", nil
+		}
+		return args[0], args[1:]
+	}
+	cmd := &cobra.Command{Use: a.use, Short: a.short, Long: a.long, Example: a.example,
+		Args: func(cmd *cobra.Command, args []string) error {
+			name, rest := split(args)
 			if name == "" {
-				return errors.New("name the app (pyship ls lists them)")
+				return usagef("%s needs the app's NAME (pyship ls lists them)", cmd.CommandPath())
 			}
+			if err := store.ValidName(name); err != nil {
+				return usage(err)
+			}
+			if a.args != nil {
+				return usage(a.args(cmd, rest))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, rest := split(args)
 			p, done, err := pf.open(cmd.Context(), cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
 			defer done()
 			var l *store.Lock
-			if locks {
+			if a.locks {
 				if l, err = p.Store.LockApp(name, pf.wait); err != nil {
 					return err
 				}
@@ -450,7 +543,7 @@ func appCmd(g *globals, use, short, long, example string, nargs cobra.Positional
 					l.Unlock()
 					return err
 				}
-				if !locks {
+				if !a.locks {
 					l.Unlock()
 					l = nil
 				}
@@ -458,63 +551,76 @@ func appCmd(g *globals, use, short, long, example string, nargs cobra.Positional
 			if l != nil {
 				defer l.Unlock()
 			}
-			return run(cmd.Context(), p, app, args, cmd)
+			return a.run(&appCall{ctx: cmd.Context(), p: p, app: app, args: rest, cmd: cmd})
 		}}
 	pf.bind(cmd)
-	if strings.Contains(use, "--app") {
-		cmd.Flags().StringVar(&appFlag, "app", "", "the app `NAME`")
-	}
-	if locks {
+	cmd.Flags().StringVar(&appFlag, "app", "", "the app `NAME` (instead of the first argument)")
+	_ = cmd.Flags().MarkHidden("app")
+	if a.locks {
 		cmd.Flags().BoolVar(&pf.wait, "wait", true, "wait for another deploy of the app to finish instead of failing")
 	}
-	if bindExtra != nil {
-		bindExtra(cmd)
+	if a.flags != nil {
+		a.flags(cmd)
 	}
 	return cmd
 }
 
 func newEnv(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "env", Short: "Set, unset and list an app's settings (each change is a new, health-gated revision)",
-		Example: `  pyship env set --app shop LOG_LEVEL=debug FEATURE_X=1
-  pyship env unset --app shop FEATURE_X
-  pyship env list --app shop`, Args: noSubcommand, RunE: noSubcommand}
+		Example: `  pyship env set shop LOG_LEVEL=debug FEATURE_X=1
+  pyship env unset shop FEATURE_X
+  pyship env list shop`}
 	cmd.SetFlagErrorFunc(quietFlagErrors)
 	cmd.AddCommand(
-		appCmd(g, "set --app NAME KEY=VALUE...", "Set settings and roll out a revision", "", "", envPairArgs, nil,
-			func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
-				env, err := parseEnv(args, "argument", "")
+		appCommand{use: "set NAME KEY=VALUE...", short: "Set settings and roll out a revision",
+			example: "  pyship env set shop LOG_LEVEL=debug FEATURE_X=1\n  pyship env set shop DATABASE_URL=postgres://db/shop --json",
+			args:    envPairArgs, locks: true,
+			run: func(c *appCall) error {
+				env, err := parseEnv(c.args, "argument", "")
 				if err != nil {
 					return err
 				}
 				for k, v := range env {
-					if _, secret := app.Secrets[k]; secret {
-						return fmt.Errorf("%s is a secret of %s; use pyship secret set", k, app.Name)
+					if _, secret := c.app.Secrets[k]; secret {
+						return fmt.Errorf("%s is a secret of %s; use pyship secret set", k, c.app.Name)
 					}
-					app.Env[k] = v
+					c.app.Env[k] = v
 				}
-				return deployAndReport(ctx, g, p, app, cmd.OutOrStdout())
-			}, true),
-		appCmd(g, "unset --app NAME KEY...", "Remove settings and roll out a revision", "", "", envNameArgs, nil,
-			func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
-				for i, k := range args {
-					if _, ok := app.Env[k]; !ok {
+				return deployAndReport(c.ctx, g, c.p, c.app, c.out())
+			}}.command(),
+		appCommand{use: "unset NAME KEY...", short: "Remove settings and roll out a revision",
+			example: "  pyship env unset shop FEATURE_X\n  pyship env unset shop FEATURE_X LOG_LEVEL --json",
+			args:    envNameArgs, locks: true,
+			run: func(c *appCall) error {
+				for i, k := range c.args {
+					if _, ok := c.app.Env[k]; !ok {
 						// Not quoted: only what pyship recorded is (see envinput.go).
-						return fmt.Errorf("%s has no setting by the name in argument %d (pyship env list --app %s lists them)", app.Name, i+1, app.Name)
+						return fmt.Errorf("%s has no setting by the name in argument %d (pyship env list %s lists them)", c.app.Name, i+1, c.app.Name)
 					}
-					delete(app.Env, k)
+					delete(c.app.Env, k)
 				}
-				return deployAndReport(ctx, g, p, app, cmd.OutOrStdout())
-			}, true),
-		appCmd(g, "list --app NAME", "List settings", "", "", cobra.NoArgs, nil,
-			func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
+				return deployAndReport(c.ctx, g, c.p, c.app, c.out())
+			}}.command(),
+		appCommand{use: "list NAME", short: "List settings",
+			example: "  pyship env list shop\n  pyship env list shop --json",
+			args:    cobra.NoArgs,
+			run: func(c *appCall) error {
 				if g.json {
-					return writeJSON(cmd.OutOrStdout(), app.Env)
+					type setting struct {
+						Name  string `json:"name"`
+						Value string `json:"value"`
+					}
+					rows := []setting{}
+					for _, k := range sortedKeysOf(c.app.Env) {
+						rows = append(rows, setting{k, c.app.Env[k]})
+					}
+					return writeJSON(c.out(), rows)
 				}
-				for _, k := range sortedKeysOf(app.Env) {
-					fmt.Fprintf(cmd.OutOrStdout(), "%s=%s\n", k, app.Env[k])
+				for _, k := range sortedKeysOf(c.app.Env) {
+					fmt.Fprintf(c.out(), "%s=%s\n", k, c.app.Env[k])
 				}
 				return nil
-			}, false),
+			}}.command(),
 	)
 	return cmd
 }
@@ -528,27 +634,29 @@ after "secret files on", also as files under /run/secrets), and are never printe
 shows a digest keyed with the state directory's own random key (it tells a changed value
 from an unchanged one, and nothing about the value). Each change is a new revision,
 rolled out through the same health-gated switch, so it can be rolled back.`,
-		Example: `  printf %s "$DB_PASSWORD" | pyship secret set --app shop DB_PASSWORD
-  pyship secret set --app shop API_KEY --file ./api-key.txt
-  pyship secret list --app shop
-  pyship secret remove --app shop API_KEY`, Args: noSubcommand, RunE: noSubcommand}
+		Example: `  printf %s "$DB_PASSWORD" | pyship secret set shop DB_PASSWORD
+  pyship secret set shop API_KEY --file ./api-key.txt
+  pyship secret list shop
+  pyship secret remove shop API_KEY`}
 	cmd.SetFlagErrorFunc(quietFlagErrors)
 	var file string
 	cmd.AddCommand(
-		appCmd(g, "set --app NAME SECRET", "Set a secret from stdin or --file and roll out a revision", "", "", secretNameArg,
-			func(c *cobra.Command) { c.Flags().StringVar(&file, "file", "", "read the value from `FILE`") },
-			func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
-				name := args[0]
+		appCommand{use: "set NAME SECRET", short: "Set a secret from stdin or --file and roll out a revision",
+			example: "  printf %s \"$DB_PASSWORD\" | pyship secret set shop DB_PASSWORD\n  pyship secret set shop API_KEY -f ./api-key.txt\n  pyship secret set shop API_KEY          # on a terminal: asks, input hidden",
+			args:    secretNameArg, locks: true,
+			flags: func(c *cobra.Command) { c.Flags().StringVarP(&file, "file", "f", "", "read the value from `FILE`") },
+			run: func(c *appCall) error {
+				name := c.args[0]
 				var value []byte
 				var err error
 				if file != "" {
 					value, err = os.ReadFile(file)
 				} else {
-					in := cmd.InOrStdin()
+					in := c.cmd.InOrStdin()
 					if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-						fmt.Fprintf(cmd.ErrOrStderr(), "value for %s (input hidden): ", name)
+						fmt.Fprintf(c.cmd.ErrOrStderr(), "value for %s (input hidden): ", name)
 						value, err = term.ReadPassword(int(f.Fd()))
-						fmt.Fprintln(cmd.ErrOrStderr())
+						fmt.Fprintln(c.cmd.ErrOrStderr())
 					} else {
 						value, err = io.ReadAll(bufio.NewReader(in))
 					}
@@ -558,75 +666,91 @@ rolled out through the same health-gated switch, so it can be rolled back.`,
 				}
 				value = []byte(strings.TrimRight(string(value), "\r\n"))
 				if len(value) == 0 {
-					return errors.New("empty secret value")
+					return usagef("empty secret value")
 				}
-				if _, plain := app.Env[name]; plain {
-					return fmt.Errorf("%s is a plain setting of %s; pyship env unset it first", name, app.Name)
+				if _, plain := c.app.Env[name]; plain {
+					return fmt.Errorf("%s is a plain setting of %s; pyship env unset it first", name, c.app.Name)
 				}
-				digest, err := p.Store.SetSecret(app.Name, name, value)
+				digest, err := c.p.Store.SetSecret(c.app.Name, name, value)
 				if err != nil {
 					return err
 				}
-				app.Secrets[name] = digest
-				return deployAndReport(ctx, g, p, app, cmd.OutOrStdout())
-			}, true),
-		appCmd(g, "remove --app NAME SECRET", "Remove a secret and roll out a revision", "", "", secretNameArg, nil,
-			func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
-				if _, ok := app.Secrets[args[0]]; !ok {
-					return fmt.Errorf("%s has no secret by that name (pyship secret list --app %s lists them)", app.Name, app.Name)
+				c.app.Secrets[name] = digest
+				return deployAndReport(c.ctx, g, c.p, c.app, c.out())
+			}}.command(),
+		appCommand{use: "remove NAME SECRET", short: "Remove a secret and roll out a revision",
+			example: "  pyship secret remove shop API_KEY\n  pyship secret remove shop API_KEY --json",
+			args:    secretNameArg, locks: true,
+			run: func(c *appCall) error {
+				if _, ok := c.app.Secrets[c.args[0]]; !ok {
+					return fmt.Errorf("%s has no secret by that name (pyship secret list %s lists them)", c.app.Name, c.app.Name)
 				}
-				delete(app.Secrets, args[0])
-				if err := deployAndReport(ctx, g, p, app, cmd.OutOrStdout()); err != nil {
+				delete(c.app.Secrets, c.args[0])
+				if err := deployAndReport(c.ctx, g, c.p, c.app, c.out()); err != nil {
 					return err
 				}
-				return p.Store.RemoveSecret(app.Name, args[0])
-			}, true),
-		appCmd(g, "list --app NAME", "List secrets (names and value digests, never values)", "", "", cobra.NoArgs, nil,
-			func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
-				masked := map[string]string{}
-				for k, d := range app.Secrets {
-					// The digest is keyed (store.Digest): it tells a changed value
-					// from an unchanged one, and nothing about the value to anyone
-					// without the state directory's key.
-					keyed, ok := strings.CutPrefix(d, store.DigestPrefix)
+				return c.p.Store.RemoveSecret(c.app.Name, c.args[0])
+			}}.command(),
+		appCommand{use: "list NAME", short: "List secrets (names and value digests, never values)",
+			example: "  pyship secret list shop\n  pyship secret list shop --json",
+			args:    cobra.NoArgs,
+			run: func(c *appCall) error {
+				type secretRow struct {
+					Name string `json:"name"`
+					// Digest is keyed (store.Digest): it tells a changed value from an
+					// unchanged one, and nothing about the value to anyone without the
+					// state directory's key. Empty when the value was lost.
+					Digest string `json:"digest"`
+				}
+				rows := []secretRow{}
+				for _, k := range sortedKeysOf(c.app.Secrets) {
+					keyed, ok := strings.CutPrefix(c.app.Secrets[k], store.DigestPrefix)
 					if !ok || len(keyed) < 12 {
-						masked[k] = "(value lost with the state; set it again)"
+						rows = append(rows, secretRow{Name: k})
 						continue
 					}
-					masked[k] = "******** (" + store.DigestPrefix + keyed[:12] + "…)"
+					rows = append(rows, secretRow{k, store.DigestPrefix + keyed[:12]})
 				}
 				if g.json {
-					return writeJSON(cmd.OutOrStdout(), masked)
+					return writeJSON(c.out(), map[string]any{"secrets": rows, "as_files": c.app.SecretFiles})
 				}
-				for _, k := range sortedKeysOf(masked) {
-					fmt.Fprintf(cmd.OutOrStdout(), "%s=%s\n", k, masked[k])
+				for _, r := range rows {
+					if r.Digest == "" {
+						fmt.Fprintf(c.out(), "%s=(value lost with the state; set it again)\n", r.Name)
+						continue
+					}
+					fmt.Fprintf(c.out(), "%s=******** (%s…)\n", r.Name, r.Digest)
 				}
-				if app.SecretFiles {
-					fmt.Fprintln(cmd.ErrOrStderr(), "(also as files under /run/secrets)")
+				if c.app.SecretFiles {
+					fmt.Fprintln(c.cmd.ErrOrStderr(), "(also as files under /run/secrets)")
 				}
 				return nil
-			}, false),
-		appCmd(g, "files --app NAME on|off", "Also give the app its secrets as files under /run/secrets (or stop)", `With "on", every secret is also a file /run/secrets/NAME (0400, owned by the
+			}}.command(),
+		appCommand{use: "files NAME on|off", short: "Also give the app its secrets as files under /run/secrets (or stop)",
+			long: `With "on", every secret is also a file /run/secrets/NAME (0400, owned by the
 image's user) beside its environment variable, for libraries that read a path
-(Docker secrets, *_FILE settings). It is a new revision, like every change.`, "  pyship secret files --app shop on", cobra.ExactArgs(1), nil,
-			func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
-				switch args[0] {
-				case "on":
-					app.SecretFiles = true
-				case "off":
-					app.SecretFiles = false
-				default:
-					return errors.New("secret files: say on or off")
+(Docker secrets, *_FILE settings). It is a new revision, like every change.`,
+			example: "  pyship secret files shop on\n  pyship secret files shop off --json",
+			args: func(cmd *cobra.Command, args []string) error {
+				if len(args) != 1 || args[0] != "on" && args[0] != "off" {
+					return usagef("%s: say on or off", cmd.CommandPath())
 				}
-				return deployAndReport(ctx, g, p, app, cmd.OutOrStdout())
-			}, true),
+				return nil
+			},
+			locks: true,
+			run: func(c *appCall) error {
+				c.app.SecretFiles = c.args[0] == "on"
+				return deployAndReport(c.ctx, g, c.p, c.app, c.out())
+			}}.command(),
 	)
 	return cmd
 }
 
 func newRevisions(g *globals) *cobra.Command {
-	return appCmd(g, "revisions NAME", "List an app's revisions", "", "  pyship revisions shop", cobra.ExactArgs(1), nil,
-		func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
+	return appCommand{use: "revisions NAME", short: "List an app's revisions",
+		example: "  pyship revisions shop\n  pyship revisions shop --json",
+		args:    cobra.NoArgs,
+		run: func(c *appCall) error {
 			type row struct {
 				Name     string    `json:"name"`
 				State    string    `json:"state"`
@@ -637,22 +761,22 @@ func newRevisions(g *globals) *cobra.Command {
 				Created  time.Time `json:"created"`
 				Reason   string    `json:"reason,omitempty"`
 			}
-			var rows []row
-			for _, r := range app.Revisions {
-				t := app.Traffic[r.Name]
-				if len(app.Traffic) == 0 && r.Name == app.Live {
+			rows := []row{}
+			for _, r := range c.app.Revisions {
+				t := c.app.Traffic[r.Name]
+				if len(c.app.Traffic) == 0 && r.Name == c.app.Live {
 					t = 100
 				}
 				rows = append(rows, row{r.Name, r.State, t, shortID(r.Spec.Image), r.Spec.ImageRef, r.Spec.Replicas, r.Created, r.Reason})
 			}
 			if g.json {
-				return writeJSON(cmd.OutOrStdout(), rows)
+				return writeJSON(c.out(), rows)
 			}
 			for _, r := range rows {
-				fmt.Fprintf(cmd.OutOrStdout(), "%-28s %-9s %3d%%  image %s  %d replica(s)  %s  %s\n", r.Name, r.State, r.Traffic, r.Image, r.Replicas, r.Created.Format(time.RFC3339), firstLine(r.Reason))
+				fmt.Fprintf(c.out(), "%-28s %-9s %3d%%  image %s  %d replica(s)  %s  %s\n", r.Name, r.State, r.Traffic, r.Image, r.Replicas, r.Created.Format(time.RFC3339), firstLine(r.Reason))
 			}
 			return nil
-		}, false)
+		}}.command()
 }
 
 func shortID(id string) string {
@@ -669,67 +793,135 @@ func firstLine(s string) string {
 }
 
 func newRollback(g *globals) *cobra.Command {
-	return appCmd(g, "rollback NAME [REVISION]", "Roll back to an earlier revision (default: the one before), health-gated", "", "  pyship rollback shop\n  pyship rollback shop shop--3f2a9c1d", cobra.RangeArgs(1, 2), nil,
-		func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
+	return appCommand{use: "rollback NAME [REVISION]", short: "Roll back to an earlier revision (default: the one before), health-gated",
+		long: `rollback makes REVISION (default: the one before the live one) the app's revision
+again: its spec becomes the app's settings, its replicas start and pass their probe, and
+traffic switches to them, as for any change.`,
+		example: "  pyship rollback shop\n  pyship rollback shop shop--3f2a9c1d\n  pyship rollback shop --json",
+		args:    cobra.MaximumNArgs(1), locks: true,
+		run: func(c *appCall) error {
 			to := ""
-			if len(args) > 0 {
-				to = args[0]
+			if len(c.args) > 0 {
+				to = c.args[0]
 			}
-			if err := p.EnsureGateway(ctx); err != nil {
+			if err := c.p.EnsureGateway(c.ctx); err != nil {
 				return err
 			}
-			r, err := p.Rollback(ctx, app, to)
+			r, err := c.p.Rollback(c.ctx, c.app, to)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: revision %s serving at %s\n", app.Name, r.Name, p.URL(app.Name))
+			if g.json {
+				return writeJSON(c.out(), map[string]any{"app": c.app.Name, "revision": r.Name, "url": c.p.URL(c.app.Name)})
+			}
+			fmt.Fprintf(c.out(), "%s: revision %s serving at %s\n", c.app.Name, r.Name, c.p.URL(c.app.Name))
 			return nil
-		}, true)
+		}}.command()
 }
 
 func newScale(g *globals) *cobra.Command {
 	var n int
-	return appCmd(g, "scale NAME", "Change the number of replicas (a new, health-gated revision)", "", "  pyship scale shop --replicas 3", cobra.ExactArgs(1),
-		func(c *cobra.Command) {
-			c.Flags().IntVar(&n, "replicas", 0, "replica `COUNT` (1-20; required)")
-			_ = c.MarkFlagRequired("replicas") // scale NAME alone scaled to 1
-			c.PreRunE = func(*cobra.Command, []string) error { return store.ValidReplicas(n) }
-		},
-		func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
-			if err := store.ValidReplicas(n); err != nil {
+	return appCommand{use: "scale NAME --replicas COUNT", short: "Change the number of replicas (a new, health-gated revision)",
+		example: "  pyship scale shop --replicas 3\n  pyship scale shop --replicas 1 --json",
+		args: func(cmd *cobra.Command, args []string) error {
+			if err := cobra.NoArgs(cmd, args); err != nil {
 				return err
 			}
-			app.Replicas = n
-			return deployAndReport(ctx, g, p, app, cmd.OutOrStdout())
-		}, true)
+			// Checked here rather than with MarkFlagRequired, whose error is not typed
+			// (every usage error exits 2). scale NAME alone once scaled to 1.
+			if !cmd.Flags().Changed("replicas") {
+				return usagef("%s needs --replicas COUNT (1-%d)", cmd.CommandPath(), store.MaxReplicas)
+			}
+			return store.ValidReplicas(n)
+		},
+		flags: func(c *cobra.Command) {
+			c.Flags().IntVar(&n, "replicas", 0, fmt.Sprintf("replica `COUNT` (1-%d; required)", store.MaxReplicas))
+		},
+		locks: true,
+		run: func(c *appCall) error {
+			c.app.Replicas = n
+			return deployAndReport(c.ctx, g, c.p, c.app, c.out())
+		}}.command()
+}
+
+// trafficRow is one revision's share of an app's traffic, for text and JSON alike (a
+// map printed with %v showed Go's map[...] syntax).
+type trafficRow struct {
+	Revision string `json:"revision"`
+	Percent  int    `json:"percent"`
+}
+
+func trafficRows(t map[string]int) []trafficRow {
+	rows := []trafficRow{}
+	for _, rev := range sortedKeysOf(t) {
+		rows = append(rows, trafficRow{rev, t[rev]})
+	}
+	return rows
+}
+
+func formatTraffic(rows []trafficRow) string {
+	parts := make([]string, len(rows))
+	for i, r := range rows {
+		parts[i] = fmt.Sprintf("%s %d%%", r.Revision, r.Percent)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// parseWeights reads REVISION=PERCENT arguments.
+func parseWeights(args []string) (map[string]int, error) {
+	w := map[string]int{}
+	for i, a := range args {
+		rev, pct, ok := strings.Cut(a, "=")
+		n, err := strconv.Atoi(strings.TrimSuffix(pct, "%"))
+		if !ok || rev == "" || err != nil {
+			return nil, usagef("argument %d: expected REVISION=PERCENT", i+1)
+		}
+		if n < 0 || n > 100 {
+			return nil, usagef("argument %d: the percent is %d; use 0-100", i+1, n)
+		}
+		if _, dup := w[rev]; dup {
+			return nil, usagef("argument %d: revision %s is given twice", i+1, rev)
+		}
+		w[rev] = n
+	}
+	return w, nil
 }
 
 func newTraffic(g *globals) *cobra.Command {
-	return appCmd(g, "traffic NAME REVISION=PERCENT...", "Split traffic between revisions (sticky per client)", "", "  pyship traffic shop shop--3f2a9c1d=90 shop--77aa01b2=10", cobra.MinimumNArgs(2), nil,
-		func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
-			w := map[string]int{}
-			for _, a := range args {
-				rev, pct, ok := strings.Cut(a, "=")
-				n, err := strconv.Atoi(strings.TrimSuffix(pct, "%"))
-				if !ok || err != nil {
-					return fmt.Errorf("%q: expected REVISION=PERCENT", a)
-				}
-				w[rev] = n
+	return appCommand{use: "traffic NAME REVISION=PERCENT...", short: "Split traffic between revisions (sticky per client)",
+		example: "  pyship traffic shop shop--3f2a9c1d=90 shop--77aa01b2=10\n  pyship traffic shop shop--77aa01b2=100 --json",
+		args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("%s takes REVISION=PERCENT arguments (pyship revisions NAME lists the revisions)", cmd.CommandPath())
 			}
-			if err := p.EnsureGateway(ctx); err != nil {
+			_, err := parseWeights(args)
+			return err
+		},
+		locks: true,
+		run: func(c *appCall) error {
+			w, err := parseWeights(c.args)
+			if err != nil {
 				return err
 			}
-			if err := p.SetTraffic(ctx, app, w); err != nil {
+			if err := c.p.EnsureGateway(c.ctx); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: traffic %v\n", app.Name, app.Traffic)
+			if err := c.p.SetTraffic(c.ctx, c.app, w); err != nil {
+				return err
+			}
+			rows := trafficRows(c.app.Traffic)
+			if g.json {
+				return writeJSON(c.out(), map[string]any{"app": c.app.Name, "traffic": rows, "url": c.p.URL(c.app.Name)})
+			}
+			fmt.Fprintf(c.out(), "%s: traffic %s\n", c.app.Name, formatTraffic(rows))
 			return nil
-		}, true)
+		}}.command()
 }
 
 func newLs(g *globals) *cobra.Command {
 	var pf platformFlags
 	cmd := &cobra.Command{Use: "ls", Short: "List deployed apps", Args: cobra.NoArgs,
+		Example: "  pyship ls\n  pyship ls --json\n  pyship ls --state-dir ./state",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, done, err := pf.open(cmd.Context(), cmd.ErrOrStderr())
 			if err != nil {
@@ -745,8 +937,10 @@ func newLs(g *globals) *cobra.Command {
 			}
 			if g.json {
 				type row struct {
-					Name, Live, URL string
-					Replicas        int
+					Name     string `json:"name"`
+					Live     string `json:"live"`
+					URL      string `json:"url"`
+					Replicas int    `json:"replicas"`
 				}
 				rows := []row{}
 				for _, a := range apps {
@@ -764,40 +958,72 @@ func newLs(g *globals) *cobra.Command {
 }
 
 func newStatus(g *globals) *cobra.Command {
-	return appCmd(g, "status NAME", "Show an app: revision, replicas and their state, URL", "", "  pyship status shop", cobra.ExactArgs(1), nil,
-		func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
-			cs, err := p.Replicas(ctx, app.Name)
+	return appCommand{use: "status NAME", short: "Show an app: revision, replicas and their state, URL",
+		example: "  pyship status shop\n  pyship status shop --json",
+		args:    cobra.NoArgs,
+		run: func(c *appCall) error {
+			cs, err := c.p.Replicas(c.ctx, c.app.Name)
 			if err != nil {
 				return err
 			}
-			type rep struct{ Name, Revision, State, Address string }
-			var reps []rep
-			for _, c := range cs {
-				reps = append(reps, rep{c.Name, c.Labels[platform.LabelRevision], c.State, "127.0.0.1:" + c.Labels["pyship.hostport"]})
+			type rep struct {
+				Name     string `json:"name"`
+				Revision string `json:"revision"`
+				State    string `json:"state"`
+				Address  string `json:"address"`
+			}
+			reps := []rep{}
+			for _, ct := range cs {
+				reps = append(reps, rep{ct.Name, ct.Labels[platform.LabelRevision], ct.State, "127.0.0.1:" + ct.Labels["pyship.hostport"]})
 			}
 			if g.json {
-				return writeJSON(cmd.OutOrStdout(), map[string]any{"app": app.Name, "live": app.Live, "traffic": app.Traffic, "url": p.URL(app.Name), "replicas": reps, "env": sortedKeysOf(app.Env), "secrets": sortedKeysOf(app.Secrets)})
+				return writeJSON(c.out(), map[string]any{"app": c.app.Name, "live": c.app.Live, "traffic": trafficRows(c.app.Traffic), "url": c.p.URL(c.app.Name),
+					"replicas": reps, "env": sortedKeysOf(c.app.Env), "secrets": sortedKeysOf(c.app.Secrets)})
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s  %s\nlive revision: %s\n", app.Name, p.URL(app.Name), app.Live)
+			fmt.Fprintf(c.out(), "%s  %s\nlive revision: %s\n", c.app.Name, c.p.URL(c.app.Name), c.app.Live)
+			if len(c.app.Traffic) > 0 {
+				fmt.Fprintf(c.out(), "traffic: %s\n", formatTraffic(trafficRows(c.app.Traffic)))
+			}
 			for _, r := range reps {
-				fmt.Fprintf(cmd.OutOrStdout(), "  %-40s %-10s %s\n", r.Name, r.State, r.Address)
+				fmt.Fprintf(c.out(), "  %-40s %-10s %s\n", r.Name, r.State, r.Address)
 			}
 			return nil
-		}, false)
+		}}.command()
 }
 
 func newLogs(g *globals) *cobra.Command {
 	var o platform.LogOptions
-	return appCmd(g, "logs NAME", "Merged logs of an app's replicas", "Lines carry the engine's timestamp and [revision/replica]; with -f, replicas that start later join.", "  pyship logs shop -f\n  pyship logs shop --since 10m --tail 100 --revision shop--3f2a9c1d", cobra.ExactArgs(1),
-		func(c *cobra.Command) {
-			c.Flags().BoolVarP(&o.Follow, "follow", "f", false, "keep printing new lines")
-			c.Flags().StringVar(&o.Since, "since", "", "only lines newer than `DURATION` (10m) or a time")
-			c.Flags().IntVar(&o.Tail, "tail", 0, "the last `N` lines per replica")
-			c.Flags().StringVar(&o.Revision, "revision", "", "one revision's replicas only")
+	return appCommand{use: "logs NAME", short: "Merged logs of an app's replicas",
+		long: `Lines carry the engine's timestamp and [revision/replica]; with -f, replicas that start
+later join. --since takes what docker logs --since takes: a duration (10m, 1h30m), an
+RFC 3339 date or time (2026-01-02, 2026-01-02T15:04:05Z) or a Unix timestamp. With
+--json every line is a JSON object of its own (JSON Lines): time, revision, replica,
+message.`,
+		example: "  pyship logs shop -f\n  pyship logs shop --since 10m --tail 100 --revision shop--3f2a9c1d\n  pyship logs shop --json",
+		args: func(cmd *cobra.Command, args []string) error {
+			if err := cobra.NoArgs(cmd, args); err != nil {
+				return err
+			}
+			if o.Tail < 0 {
+				return usagef("--tail %d: give a number of lines, 0 or more", o.Tail)
+			}
+			if o.Since != "" {
+				if _, err := parseSince(o.Since, time.Now()); err != nil {
+					return usage(err)
+				}
+			}
+			return nil
 		},
-		func(ctx context.Context, p *platform.Platform, app *store.App, args []string, cmd *cobra.Command) error {
-			return p.Logs(ctx, app, o, cmd.OutOrStdout())
-		}, false)
+		flags: func(c *cobra.Command) {
+			c.Flags().BoolVarP(&o.Follow, "follow", "f", false, "keep printing new lines (as docker logs -f)")
+			c.Flags().StringVar(&o.Since, "since", "", "only lines newer than `DURATION` (10m) or a time (RFC 3339, Unix)")
+			c.Flags().IntVar(&o.Tail, "tail", 0, "the last `N` lines per replica (default all)")
+			c.Flags().StringVar(&o.Revision, "revision", "", "one `REVISION`'s replicas only")
+		},
+		run: func(c *appCall) error {
+			o.JSON = g.json
+			return c.p.Logs(c.ctx, c.app, o, c.out())
+		}}.command()
 }
 
 // downFlags are pyship down's options.
@@ -844,7 +1070,7 @@ deployed is not an error: down says so and exits 0, so it can be run twice.`,
 
 func runDown(cmd *cobra.Command, g *globals, f *downFlags, name string) error {
 	if err := store.ValidName(name); err != nil {
-		return err
+		return usage(err)
 	}
 	ctx := cmd.Context()
 	p, done, err := f.pf.open(ctx, cmd.ErrOrStderr())
@@ -910,7 +1136,7 @@ func runDown(cmd *cobra.Command, g *globals, f *downFlags, name string) error {
 func confirm(cmd *cobra.Command, question string) error {
 	in, ok := cmd.InOrStdin().(*os.File)
 	if !ok || !term.IsTerminal(int(in.Fd())) {
-		return exitWith(2, errors.New("not a terminal: pass --yes to remove without asking"))
+		return usagef("not a terminal: pass --yes to remove without asking")
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "%s [y/N] ", question)
 	answer, _ := bufio.NewReader(in).ReadString('\n')

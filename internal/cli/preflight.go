@@ -11,9 +11,9 @@ import (
 // never from the command line.
 func settingCommand(app string, v plan.EnvVar) string {
 	if v.Secret {
-		return fmt.Sprintf("pyship secret set --app %s %s", app, v.Name)
+		return fmt.Sprintf("pyship secret set %s %s", app, v.Name)
 	}
-	return fmt.Sprintf("pyship env set --app %s %s=VALUE", app, v.Name)
+	return fmt.Sprintf("pyship env set %s %s=VALUE", app, v.Name)
 }
 
 // envAdvice says how to set a variable for the command about to run.

@@ -30,8 +30,8 @@ DEBUG = os.environ.get("DEBUG", "0")
 	}
 	for _, want := range []string{
 		"app.py:2 imports yaml, which no declared dependency provides: add PyYAML to requirements.txt",
-		"app.py:5 reads the secret DJANGO_SECRET_KEY without a default, and nothing sets it: set it where the image runs: pyship secret set --app " + name + " DJANGO_SECRET_KEY",
-		"app.py:6 reads REDIS_HOST without a default, and nothing sets it: set it where the image runs: pyship env set --app " + name + " REDIS_HOST=VALUE",
+		"app.py:5 reads the secret DJANGO_SECRET_KEY without a default, and nothing sets it: set it where the image runs: pyship secret set " + name + " DJANGO_SECRET_KEY",
+		"app.py:6 reads REDIS_HOST without a default, and nothing sets it: set it where the image runs: pyship env set " + name + " REDIS_HOST=VALUE",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("detect does not warn %q:\n%s", want, out)
@@ -43,7 +43,7 @@ DEBUG = os.environ.get("DEBUG", "0")
 
 	// build and run say it before they build (the build itself fails here: no base).
 	_, _, errOut = run("build", dir, "--base", "oci:"+t.TempDir()+"/none", "--output", "oci:"+t.TempDir()+"/out")
-	if !strings.Contains(errOut, "warning: app.py:2 imports yaml") || !strings.Contains(errOut, "pyship secret set --app "+name+" DJANGO_SECRET_KEY") {
+	if !strings.Contains(errOut, "warning: app.py:2 imports yaml") || !strings.Contains(errOut, "pyship secret set "+name+" DJANGO_SECRET_KEY") {
 		t.Errorf("build does not warn before building:\n%s", errOut)
 	}
 	_, _, errOut = run("run", dir, "--base", "oci:"+t.TempDir()+"/none", "--env", "REDIS_HOST=cache")
@@ -57,10 +57,10 @@ DEBUG = os.environ.get("DEBUG", "0")
 
 // The command a warning gives is the one place the CLI's syntax is spelled.
 func TestSettingCommand(t *testing.T) {
-	if got := settingCommand("shop", planEnv("DJANGO_SECRET_KEY", true)); got != "pyship secret set --app shop DJANGO_SECRET_KEY" {
+	if got := settingCommand("shop", planEnv("DJANGO_SECRET_KEY", true)); got != "pyship secret set shop DJANGO_SECRET_KEY" {
 		t.Errorf("secret: %s", got)
 	}
-	if got := settingCommand("shop", planEnv("REDIS_HOST", false)); got != "pyship env set --app shop REDIS_HOST=VALUE" {
+	if got := settingCommand("shop", planEnv("REDIS_HOST", false)); got != "pyship env set shop REDIS_HOST=VALUE" {
 		t.Errorf("setting: %s", got)
 	}
 }

@@ -5,23 +5,16 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
-	"github.com/pyship/pyship/internal/plan"
 	"github.com/spf13/cobra"
 )
 
 // Version is set at build time with -ldflags "-X github.com/pyship/pyship/internal/cli.Version=…".
 var Version = "0.1.0-dev"
-
-// exitError carries an exit code without printing anything more.
-type exitError struct{ code int }
-
-func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 type globals struct {
 	json bool
@@ -36,49 +29,82 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // ExecuteWithInput is Execute with a given standard input (secret values are read
 // from it).
 func ExecuteWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	root := newRoot()
-	root.SetArgs(args)
+	g := &globals{}
+	root := newRoot(g)
+	root.SetArgs(optionalValueArgs(root, args))
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
-		return 0
+		return exitOK
 	}
-	var ee exitError
-	if errors.As(err, &ee) {
-		return ee.code
+	path := ""
+	if cmd != nil {
+		path = cmd.CommandPath()
 	}
-	fmt.Fprintln(stderr, "pyship: "+err.Error())
-	var ce *codedError
-	if errors.As(err, &ce) {
-		return ce.code
-	}
-	var amb *plan.AmbiguousError
-	if errors.As(err, &amb) {
-		return 3
-	}
-	return 1
+	return reportError(stderr, err, g.json || jsonRequested(args), path)
 }
 
-func newRoot() *cobra.Command {
-	g := &globals{}
+const rootLong = `pyship takes a Python web project from source to a running container: it detects the
+project (Django, Flask, FastAPI, any WSGI/ASGI app), writes its container files, checks
+them, builds its image without a Docker daemon, and runs and deploys it on the local
+Docker engine behind its own gateway.
+
+Conventions, as in docker and kubectl:
+  DIR       the project, an optional first argument (default ".", or -C DIR)
+  NAME      the deployed app, the first argument of every command that acts on one
+            (pyship logs NAME, pyship env set NAME KEY=VALUE; --app NAME works too);
+            deploy, which takes a DIR, names it --app
+  -f        --file (a Dockerfile: build, check), --follow on logs, as docker does
+  --json    machine-readable output on stdout (run and logs: one object per line,
+            JSON Lines); a failure ends stderr with one JSON line:
+            {"error":{"code":"usage","message":"…","exit_code":2}}
+            codes: usage, ambiguous_project, no_project, not_found, conflict,
+            deploy_failed, engine_unreachable, findings, skipped, interrupted, error
+
+Exit status:
+  0    success
+  1    failure (check: error-level findings)
+  2    usage: unknown command or flag, wrong arguments, a value that is not valid
+       (nothing was done); init: a file exists and was kept (--force overwrites it);
+       check: check itself could not run
+  3    detection refused: the project is ambiguous or not found; the message names
+       the flag or pyship.toml setting that settles it
+  130  interrupted (Ctrl-C); nothing half-written is left`
+
+func newRoot(g *globals) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "pyship",
 		Short: "Take a Python web project from source to a running, production-grade container",
-		Long: `pyship detects a Python web project (Django, Flask, FastAPI, any WSGI/ASGI app),
-writes its container files (Dockerfile, .dockerignore, compose.yaml) and checks them.`,
+		Long:  rootLong,
 		Example: `  pyship detect                 # what pyship understands of the project here
   pyship detect ./myapp --json  # the same as JSON, for scripts
   pyship init                   # write Dockerfile, .dockerignore and compose.yaml
-  pyship check                  # find baked-in secrets, root users, dev servers...`,
+  pyship check                  # find baked-in secrets, root users, dev servers...
+  pyship run                    # build and run it here, like docker run
+  pyship deploy --app shop      # a health-gated revision at http://shop.localhost:8080/
+  pyship logs shop -f`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// An unknown command is a usage error (exit 2); cobra's default for a root
+		// command without Args printed help and exited 0 for some of them.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			return unknownCommand(cmd, args[0])
+		},
 	}
-	root.PersistentFlags().BoolVar(&g.json, "json", false, "print machine-readable JSON")
+	root.PersistentFlags().BoolVar(&g.json, "json", false, "print machine-readable JSON (errors as one JSON line on stderr)")
 	root.PersistentFlags().StringVarP(&g.dir, "directory", "C", "", "run as if pyship was started in `DIR`")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usage(err) })
 	root.AddCommand(newVersion(g), newDetect(g), newInit(g), newCheck(g), newBuild(g), newLock(g),
 		newDeploy(g), newExec(g), newEnv(g), newSecret(g), newRevisions(g), newRollback(g), newScale(g), newTraffic(g), newLs(g), newStatus(g), newLogs(g), newDown(g), newGateway(g), newRun(g))
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	enforceUsage(root)
 	return root
 }
 

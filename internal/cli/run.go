@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,11 +24,18 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// runFlags are pyship run's options, bound to its flags (as ko binds its options):
+// the command stays a flag list and one call.
+type runFlags struct {
+	build   buildFlags
+	image   string
+	env     []string
+	envFile string
+	watch   bool
+}
+
 func newRun(g *globals) *cobra.Command {
-	f := &buildFlags{}
-	var image, envFile string
-	var env []string
-	var watch bool
+	f := &runFlags{}
 	cmd := &cobra.Command{
 		Use:   "run [DIR]",
 		Short: "Build and run the project in the foreground, like docker run --rm -it -p",
@@ -36,38 +44,50 @@ func newRun(g *globals) *cobra.Command {
 explained in one line: a missing module, an app bound to 127.0.0.1 or to another port, a
 crash on start. Settings come from --env and --env-file at run time and never enter the
 image. Ctrl-C stops and removes the container. With --watch a source change rebuilds
-(only the app layer changes) and restarts it.`,
+(only the app layer changes) and restarts it.
+
+With --json the app's output goes to stderr and stdout gets one JSON object per event
+(JSON Lines): {"event":"ready","url":…} when the app answers, "rebuilding" after a
+change, "stopped" at the end.`,
 		Example: `  pyship run
   pyship run --env-file .env --port 8000
-  pyship run --watch`,
+  pyship run ./api -e LOG_LEVEL=debug --watch
+  pyship run --image myapp:1.2 --json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runRun(cmd.Context(), g, f, args, image, env, envFile, watch, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runRun(cmd.Context(), g, f, args, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	f.bindIndex(cmd)
-	cmd.Flags().StringVar(&image, "image", "", "run this image `REF` instead of building")
-	cmd.Flags().StringArrayVarP(&env, "env", "e", nil, "`KEY=VALUE` for the app (read at run time, never copied into the image)")
-	cmd.Flags().StringVar(&envFile, "env-file", "", "read KEY=VALUE lines from `FILE` at run time")
-	cmd.Flags().BoolVar(&watch, "watch", false, "rebuild and restart when a source file changes")
+	f.build.bindIndex(cmd)
+	cmd.Flags().StringVar(&f.image, "image", "", "run this image `REF` instead of building")
+	cmd.Flags().StringArrayVarP(&f.env, "env", "e", nil, "`KEY=VALUE` for the app (read at run time, never copied into the image)")
+	cmd.Flags().StringVar(&f.envFile, "env-file", "", "read KEY=VALUE lines from `FILE` at run time")
+	cmd.Flags().BoolVar(&f.watch, "watch", false, "rebuild and restart when a source file changes")
 	cmd.SetFlagErrorFunc(quietFlagErrors) // --env values
 	return cmd
 }
 
-func runRun(ctx context.Context, g *globals, f *buildFlags, args []string, image string, envPairs []string, envFile string, watch bool, stdout, stderr io.Writer) error {
+func runRun(ctx context.Context, g *globals, f *runFlags, args []string, stdout, stderr io.Writer) error {
 	pr := newProgress(stderr)
-	env, err := parseEnv(envPairs, "--env", envFile)
+	env, err := parseEnv(f.env, "--env", f.envFile)
 	if err != nil {
-		return err
+		return usage(err)
 	}
+	image, watch := f.image, f.watch
 	if image != "" {
 		ref, err := imageref.Ref(image)
 		if err != nil {
-			return fmt.Errorf("--image: %w", err)
+			return usage(fmt.Errorf("--image: %w", err))
 		}
 		image = ref
 	}
-	o, eng, err := f.options(ctx, g, args, pr.logf)
+	// With --json stdout is for events; the app's own output goes to stderr.
+	events := newEvents(g.json, stdout)
+	logs := stdout
+	if g.json {
+		logs = stderr
+	}
+	o, eng, err := f.build.options(ctx, g, args, pr.logf)
 	if err != nil {
 		return err
 	}
@@ -121,27 +141,44 @@ func runRun(ctx context.Context, g *globals, f *buildFlags, args []string, image
 		if err != nil {
 			return err
 		}
-		restart, err := supervise(ctx, eng, id, port, hostPort, watch, ctxDir, &lastMod, pr, stdout)
+		restart, err := supervise(ctx, supervision{eng: eng, id: id, port: port, hostPort: hostPort, watch: watch, dir: ctxDir, lastMod: &lastMod, pr: pr, logs: logs, events: events})
 		stopCtx := context.WithoutCancel(ctx)
 		eng.Stop(stopCtx, id, 10)
 		eng.Remove(stopCtx, id)
 		if !restart {
 			if ctx.Err() != nil {
 				pr.logf("stopped and removed the container")
-				return nil
+				return events.emit(map[string]any{"event": "stopped", "container_removed": true})
 			}
 			return err
 		}
 		pr.logf("source changed: rebuilding")
+		if err := events.emit(map[string]any{"event": "rebuilding"}); err != nil {
+			return err
+		}
 	}
+}
+
+// supervision is one container's run: what supervise watches and where it reports.
+type supervision struct {
+	eng            *engine.Client
+	id             string
+	port, hostPort int
+	watch          bool
+	dir            string
+	lastMod        *time.Time
+	pr             *progress
+	logs           io.Writer // the app's output
+	events         *events
 }
 
 // supervise streams the container's logs, reports its URL once it answers, and waits
 // for it to exit, for Ctrl-C, or (with watch) for a source change.
-func supervise(ctx context.Context, eng *engine.Client, id string, port, hostPort int, watch bool, dir string, lastMod *time.Time, pr *progress, stdout io.Writer) (bool, error) {
+func supervise(ctx context.Context, s supervision) (bool, error) {
+	eng, id, port, hostPort, pr := s.eng, s.id, s.port, s.hostPort, s.pr
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go eng.StreamLogs(lctx, id, true, "", "all", stdout)
+	go eng.StreamLogs(lctx, id, true, "", "all", s.logs)
 	url := ""
 	start := time.Now()
 	client := &http.Client{Timeout: 2 * time.Second}
@@ -166,12 +203,15 @@ func supervise(ctx context.Context, eng *engine.Client, id string, port, hostPor
 				resp.Body.Close()
 				url = u
 				fmt.Fprintf(pr.w, "\n  → %s  (answered %d after %.1fs; Ctrl-C stops it)\n\n", url, resp.StatusCode, time.Since(start).Seconds())
+				if err := s.events.emit(map[string]any{"event": "ready", "url": url, "status": resp.StatusCode, "seconds": time.Since(start).Seconds(), "container": short(id)}); err != nil {
+					return false, err
+				}
 			} else {
 				// An app listening only elsewhere (another port, 127.0.0.1) will not
 				// change its mind: stop with the fix rather than wait in silence.
 				state, diagnosis := listen.Check(st.Pid, time.Now())
 				switch {
-				case diagnosis != "" && !watch:
+				case diagnosis != "" && !s.watch:
 					return false, exitWith(1, fmt.Errorf("the app does not answer: %s", diagnosis))
 				case diagnosis != "" && !reported:
 					// With --watch the fix is a source change away: say it once, keep watching.
@@ -187,9 +227,9 @@ func supervise(ctx context.Context, eng *engine.Client, id string, port, hostPor
 				}
 			}
 		}
-		if watch {
-			if m := newestChange(dir); m.After(*lastMod) {
-				*lastMod = m
+		if s.watch {
+			if m := newestChange(s.dir); m.After(*s.lastMod) {
+				*s.lastMod = m
 				return true, nil
 			}
 		}
@@ -223,4 +263,25 @@ func newestChange(dir string) time.Time {
 		}
 	}
 	return newest
+}
+
+// events writes run's --json events, one JSON object per line; without --json they
+// are not written (the text progress says the same on stderr).
+type events struct {
+	on bool
+	w  io.Writer
+}
+
+func newEvents(on bool, w io.Writer) *events { return &events{on: on, w: w} }
+
+func (e *events) emit(v any) error {
+	if !e.on {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(e.w, "%s\n", b)
+	return err
 }

@@ -7,6 +7,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,12 +51,16 @@ func (c *Client) Close() error { return c.api.Close() }
 
 // BuildOptions describe a Dockerfile build.
 type BuildOptions struct {
-	Dir         string // the build context
-	Dockerfile  string // relative to Dir; default "Dockerfile"
-	Tags        []string
-	BuildArgs   map[string]string
-	NetworkMode string // "host" lets RUN steps reach an index on 127.0.0.1
-	Labels      map[string]string
+	Dir        string // the build context
+	Dockerfile string // relative to Dir; default "Dockerfile"
+	// DockerfileData is a Dockerfile from outside Dir (docker build -f ../Dockerfile .):
+	// sent with the context under a name of its own, as docker does; Dockerfile is
+	// ignored then.
+	DockerfileData []byte
+	Tags           []string
+	BuildArgs      map[string]string
+	NetworkMode    string // "host" lets RUN steps reach an index on 127.0.0.1
+	Labels         map[string]string
 }
 
 // Build sends the context (filtered by .dockerignore) to the engine's builder, streams
@@ -63,12 +69,18 @@ func (c *Client) Build(ctx context.Context, o BuildOptions, progress io.Writer) 
 	if o.Dockerfile == "" {
 		o.Dockerfile = "Dockerfile"
 	}
+	var extra []buildctx.File
+	if o.DockerfileData != nil {
+		sum := sha256.Sum256(o.DockerfileData)
+		o.Dockerfile = ".pyship.Dockerfile." + hex.EncodeToString(sum[:6])
+		extra = append(extra, buildctx.File{Name: o.Dockerfile, Data: o.DockerfileData})
+	}
 	bc, err := buildctx.Open(o.Dir)
 	if err != nil {
 		return "", err
 	}
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(bc.WriteTar(pw, o.Dockerfile)) }()
+	go func() { pw.CloseWithError(bc.WriteTar(pw, o.Dockerfile, extra...)) }()
 	args := map[string]*string{}
 	for k, v := range o.BuildArgs {
 		v := v

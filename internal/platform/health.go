@@ -145,7 +145,7 @@ func (p *Platform) waitOne(ctx context.Context, rev, id string, spec store.Spec,
 				if plain.StatusCode < 400 {
 					resp.Body.Close()
 					logs, _ := p.Engine.Logs(ctx, id)
-					return &DeployError{Revision: rev, Diagnosis: fmt.Sprintf("the app answers 400 for the host %s.localhost and %d for 127.0.0.1: it rejects the host name (Django: add it to ALLOWED_HOSTS, e.g. pyship env set --app %s DJANGO_ALLOWED_HOSTS=%s.localhost when the settings read that variable)", app, plain.StatusCode, app, app), Logs: tail(logs, 10)}
+					return &DeployError{Revision: rev, Diagnosis: fmt.Sprintf("the app answers 400 for the host %s.localhost and %d for 127.0.0.1: it rejects the host name (Django: add it to ALLOWED_HOSTS, e.g. pyship env set %s DJANGO_ALLOWED_HOSTS=%s.localhost when the settings read that variable)", app, plain.StatusCode, app, app), Logs: tail(logs, 10)}
 				}
 			}
 		}

@@ -3,6 +3,7 @@ package platform
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -19,6 +20,26 @@ type LogOptions struct {
 	Follow   bool
 	Since    string // duration ("10m") or RFC 3339
 	Tail     int    // lines per replica; 0 for all
+	// JSON prints each line as a JSON object of its own (JSON Lines) with the full
+	// revision name, for scripts; the text form shortens it.
+	JSON bool
+}
+
+// LogLine is one line of a replica's output, as Logs prints it with JSON.
+type LogLine struct {
+	Time     string `json:"time"`
+	Revision string `json:"revision"`
+	Replica  string `json:"replica"`
+	Message  string `json:"message"`
+}
+
+// format renders a line as text or as one JSON object.
+func (o LogOptions) format(l LogLine) string {
+	if o.JSON {
+		b, _ := json.Marshal(l)
+		return string(b)
+	}
+	return fmt.Sprintf("%s [%s/%s] %s", l.Time, short(l.Revision), l.Replica, l.Message)
 }
 
 // Logs merges the output of an app's replicas, each line prefixed with its revision and
@@ -39,12 +60,12 @@ func (p *Platform) Logs(ctx context.Context, app *store.App, o LogOptions, w io.
 		tailArg = fmt.Sprint(o.Tail)
 	}
 	var mu sync.Mutex
-	var lines []string
-	emit := func(line string) {
+	var lines []LogLine
+	emit := func(line LogLine) {
 		mu.Lock()
 		defer mu.Unlock()
 		if o.Follow {
-			fmt.Fprintln(w, line)
+			fmt.Fprintln(w, o.format(line))
 		} else {
 			lines = append(lines, line)
 		}
@@ -61,7 +82,7 @@ func (p *Platform) Logs(ctx context.Context, app *store.App, o LogOptions, w io.
 				continue
 			}
 			attached[c.ID] = true
-			prefix := fmt.Sprintf("[%s/%s]", short(c.Labels[LabelRevision]), c.Labels[LabelReplica])
+			revision, replica := c.Labels[LabelRevision], c.Labels[LabelReplica]
 			since := o.Since
 			wg.Add(1)
 			go func(id string) {
@@ -77,7 +98,7 @@ func (p *Platform) Logs(ctx context.Context, app *store.App, o LogOptions, w io.
 					if !ok {
 						ts, text = "", sc.Text()
 					}
-					emit(ts + " " + prefix + " " + text)
+					emit(LogLine{Time: ts, Revision: revision, Replica: replica, Message: text})
 				}
 				pr.Close()
 			}(c.ID)
@@ -103,9 +124,15 @@ func (p *Platform) Logs(ctx context.Context, app *store.App, o LogOptions, w io.
 		}
 	}
 	wg.Wait()
-	sort.SliceStable(lines, func(i, j int) bool { return lines[i] < lines[j] })
+	sort.SliceStable(lines, func(i, j int) bool {
+		a, b := lines[i], lines[j]
+		if a.Time != b.Time {
+			return a.Time < b.Time
+		}
+		return o.format(a) < o.format(b)
+	})
 	for _, l := range lines {
-		fmt.Fprintln(w, l)
+		fmt.Fprintln(w, o.format(l))
 	}
 	return nil
 }

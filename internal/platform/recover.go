@@ -174,7 +174,7 @@ func (p *Platform) recover(ctx context.Context, name string, cs []engine.Summary
 	}
 	p.logf("%s: not in the state file; recovered from its %d container(s): %d revision(s), serving %s", name, len(cs), len(a.Revisions), serving(a))
 	for _, k := range sortedKeys(lost) {
-		p.logf("%s: the value of secret %s was lost with the state; its replicas keep theirs, and the next change needs it set again (pyship secret set --app %s %s)", name, k, name, k)
+		p.logf("%s: the value of secret %s was lost with the state; its replicas keep theirs, and the next change needs it set again (pyship secret set %s %s)", name, k, name, k)
 	}
 	return a, nil
 }

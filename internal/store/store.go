@@ -339,6 +339,14 @@ func (s *Store) RemoveSecret(app, name string) error {
 // kill -9, so a crashed deploy never leaves the app locked.
 type Lock struct{ f *os.File }
 
+// BusyError is an app whose deploy lock another command holds (LockApp without wait).
+// It is typed so that callers can tell a conflict from a failure.
+type BusyError struct{ App string }
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("another pyship command is deploying %s; wait for it (or pass --wait)", e.App)
+}
+
 // LockApp takes the app's deploy lock.
 func (s *Store) LockApp(app string, wait bool) (*Lock, error) {
 	dir := filepath.Join(s.Dir, "locks")
@@ -356,7 +364,7 @@ func (s *Store) LockApp(app string, wait bool) (*Lock, error) {
 	if err := syscall.Flock(int(f.Fd()), how); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("another pyship command is deploying %s; wait for it (or pass --wait)", app)
+			return nil, &BusyError{App: app}
 		}
 		return nil, err
 	}

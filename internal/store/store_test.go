@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,7 +46,8 @@ func TestAppsSecretsAndLocks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.LockApp("shop", false); err == nil || !strings.Contains(err.Error(), "another pyship command") {
+	var busy *BusyError
+	if _, err := s.LockApp("shop", false); !errors.As(err, &busy) || busy.App != "shop" || !strings.Contains(err.Error(), "another pyship command") {
 		t.Errorf("second lock: %v", err)
 	}
 	done := make(chan struct{})

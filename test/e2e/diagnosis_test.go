@@ -73,7 +73,7 @@ func TestDeployDiagnosis(t *testing.T) {
 		t.Errorf("the engine's DNS listener is named as the app's:\n%s", errOut)
 	}
 	// Before the build: the secret the code reads, with the command that sets it.
-	if !strings.Contains(errOut, "warning: app.py:4 reads the secret DIAG_API_TOKEN without a default, and nothing sets it: pyship secret set --app diagapp DIAG_API_TOKEN") {
+	if !strings.Contains(errOut, "warning: app.py:4 reads the secret DIAG_API_TOKEN without a default, and nothing sets it: pyship secret set diagapp DIAG_API_TOKEN") {
 		t.Errorf("no warning about the secret the code reads:\n%s", errOut)
 	}
 	// Nothing served before: no "previous revision" to keep serving.

@@ -200,7 +200,7 @@ func TestPlatform(t *testing.T) {
 
 	// v2: a settings change is a new revision, switched with no failed request.
 	start := time.Now()
-	c.must("", "env", "set", "--app", "web", "GREETING=v2")
+	c.must("", "env", "set", "web", "GREETING=v2")
 	switchTime := time.Since(start)
 	mark := l.mark()
 	time.Sleep(500 * time.Millisecond)
@@ -240,8 +240,8 @@ func TestPlatform(t *testing.T) {
 
 	// A secret reaches the app by reference and shows nowhere else.
 	const secret = "e2e-platform-secret-5512"
-	c.must("", "env", "unset", "--app", "web", "GREETING")
-	secretOut := c.must(secret+"\n", "secret", "set", "--app", "web", "GREETING")
+	c.must("", "env", "unset", "web", "GREETING")
+	secretOut := c.must(secret+"\n", "secret", "set", "web", "GREETING")
 	mark = l.mark()
 	time.Sleep(500 * time.Millisecond)
 	got := l.after(mark)
@@ -257,7 +257,7 @@ func TestPlatform(t *testing.T) {
 	// Nothing shows the secret: container configs, the store, pyship's own outputs.
 	var outputs strings.Builder
 	outputs.WriteString(secretOut)
-	for _, args := range [][]string{{"secret", "list", "--app", "web", "--json"}, {"status", "web", "--json"}, {"revisions", "web", "--json"}, {"env", "list", "--app", "web"}} {
+	for _, args := range [][]string{{"secret", "list", "web", "--json"}, {"status", "web", "--json"}, {"revisions", "web", "--json"}, {"env", "list", "web"}} {
 		outputs.WriteString(c.must("", args...))
 	}
 	if strings.Contains(outputs.String(), secret) {
@@ -487,7 +487,7 @@ def index():
 	}
 
 	// Bad input: unknown app and revision, bad env syntax.
-	for _, args := range [][]string{{"status", "nosuch"}, {"rollback", "faulty", "faulty--00000000"}, {"env", "set", "--app", "faulty", "1BAD=x"}, {"traffic", "faulty", "faulty--00000000=100"}} {
+	for _, args := range [][]string{{"status", "nosuch"}, {"rollback", "faulty", "faulty--00000000"}, {"env", "set", "faulty", "1BAD=x"}, {"traffic", "faulty", "faulty--00000000=100"}} {
 		if code, _, errOut := c.run("", args...); code == 0 || errOut == "" {
 			t.Errorf("%v: exit %d", args, code)
 		}
@@ -506,8 +506,8 @@ def index():
 
 	// Secrets are environment variables; files under /run/secrets only on request.
 	const secret = "faults-secret-8812"
-	c.must("", "env", "unset", "--app", "faulty", "GREETING")
-	c.must(secret+"\n", "secret", "set", "--app", "faulty", "GREETING")
+	c.must("", "env", "unset", "faulty", "GREETING")
+	c.must(secret+"\n", "secret", "set", "faulty", "GREETING")
 
 	// A one-off command runs in a new container of the live revision, with its
 	// settings and secrets, streams both outputs, returns its exit code, takes no
@@ -543,7 +543,7 @@ def index():
 	if b, err := eng.ReadFile(ctx, liveReplica(), "/run/secrets/GREETING", 1024); err == nil {
 		t.Errorf("/run/secrets/GREETING exists without secret files on: %q", b)
 	}
-	c.must("", "secret", "files", "--app", "faulty", "on")
+	c.must("", "secret", "files", "faulty", "on")
 	if b, err := eng.ReadFile(ctx, liveReplica(), "/run/secrets/GREETING", 1024); err != nil || string(b) != secret {
 		t.Errorf("secret files on: /run/secrets/GREETING = %q, %v", b, err)
 	}
@@ -595,10 +595,10 @@ def index():
 	if len(apps) != 1 || apps[0].Name != "faulty" || apps[0].Live != before2.Live {
 		t.Fatalf("ls after the state was lost: %+v, want faulty serving %s", apps, before2.Live)
 	}
-	if out := c.must("", "secret", "list", "--app", "faulty"); !strings.Contains(out, "GREETING=********") {
+	if out := c.must("", "secret", "list", "faulty"); !strings.Contains(out, "GREETING=********") {
 		t.Errorf("the secret's value was not recovered: %s", out)
 	}
-	c.must("", "env", "set", "--app", "faulty", "AFTER=1")
+	c.must("", "env", "set", "faulty", "AFTER=1")
 	if code, body := ask(); code != 200 || !strings.Contains(body, secret) {
 		t.Fatalf("the revision after the recovery lost the secret: %d %s", code, body)
 	}

@@ -36,7 +36,7 @@ func TestEngineRestart(t *testing.T) {
 	copyDir(t, filepath.Join("..", "..", "examples", "flask"), dir)
 	pyship(t, "build", dir, "--base", base, "-i", index, "--cache-dir", t.TempDir(), "-t", tag)
 	c.must("", "deploy", "--image", tag, "--app", "alpha", "--port", "5000", "--replicas", "2")
-	c.must("alpha-secret-value\n", "secret", "set", "--app", "alpha", "GREETING")
+	c.must("alpha-secret-value\n", "secret", "set", "alpha", "GREETING")
 	c.must("", "deploy", "--image", tag, "--app", "beta", "--port", "5000", "--replicas", "2", "--env", "GREETING=beta-setting")
 
 	ask := func(app string) (int, string) {
@@ -86,7 +86,7 @@ func TestEngineRestart(t *testing.T) {
 		}
 	}
 	// And the platform still deploys.
-	c.must("", "env", "set", "--app", "beta", "GREETING=beta-after")
+	c.must("", "env", "set", "beta", "GREETING=beta-after")
 	if code, body := ask("beta"); code != 200 || !strings.Contains(body, "beta-after") {
 		t.Fatalf("a change after the engine restart: %d %s", code, body)
 	}

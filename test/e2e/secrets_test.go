@@ -107,7 +107,7 @@ func TestPlatformSecrets(t *testing.T) {
 	}
 
 	const v1 = "sec-value-one-7731"
-	c.must(v1+"\n", "secret", "set", "--app", "sec", "GREETING")
+	c.must(v1+"\n", "secret", "set", "sec", "GREETING")
 	if body := ask(); !strings.Contains(body, v1) {
 		t.Fatalf("the app, running as www-data, did not get its secret: %s", body)
 	}
@@ -162,7 +162,7 @@ func TestPlatformSecrets(t *testing.T) {
 	// plain sha256 of the value.
 	sum := sha256.Sum256([]byte(v1))
 	plain := hex.EncodeToString(sum[:])
-	listed := c.must("", "secret", "list", "--app", "sec") + c.must("", "secret", "list", "--app", "sec", "--json")
+	listed := c.must("", "secret", "list", "sec") + c.must("", "secret", "list", "sec", "--json")
 	if strings.Contains(listed, plain[:12]) || !strings.Contains(listed, store.DigestPrefix) {
 		t.Errorf("secret list shows a plain digest (sha256 %s…):\n%s", plain[:12], listed)
 	}
@@ -201,7 +201,7 @@ func TestPlatformSecrets(t *testing.T) {
 	// A deploy killed once its replica exists: the next command removes the replica,
 	// and the value in its writable layer goes with it.
 	exe, _ := os.Executable()
-	cmd := exec.Command(exe, append([]string{"env", "set", "--app", "sec", "KILLED=1"}, c.flags...)...)
+	cmd := exec.Command(exe, append([]string{"env", "set", "sec", "KILLED=1"}, c.flags...)...)
 	cmd.Env = append(os.Environ(), "PYSHIP_MAIN=1")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -249,9 +249,9 @@ func TestPlatformSecrets(t *testing.T) {
 	gonePath(t, killedUpper, "the killed deploy's writable layer")
 
 	// A rotation leaves the old value nowhere: not on the host, not in the engine.
-	c.must("", "env", "unset", "--app", "sec", "KILLED")
+	c.must("", "env", "unset", "sec", "KILLED")
 	const v2 = "sec-value-two-1289"
-	c.must(v2+"\n", "secret", "set", "--app", "sec", "GREETING")
+	c.must(v2+"\n", "secret", "set", "sec", "GREETING")
 	if body := ask(); !strings.Contains(body, v2) {
 		t.Fatalf("after the rotation: %s", body)
 	}
