@@ -88,12 +88,15 @@ if running containerd; then
   done
 fi
 stop containerd
-if [ -d "$W/runc" ]; then
-  for id in $(runc --root "$W/runc" list -q 2>/dev/null); do
-    runc --root "$W/runc" kill "$id" KILL 2>/dev/null
-    runc --root "$W/runc" delete --force "$id" 2>/dev/null && say "deleted runc container $id"
+# The ids of this node's sandboxes and containers, for libcni's cache below.
+ids=$(ls "$W"/runc/*/ "$C/root/io.containerd.grpc.v1.cri/sandboxes" 2>/dev/null | grep -E '^[0-9a-f]{64}$' | sort -u)
+# The shim runs runc with --root WORKDIR/runc/<containerd namespace>.
+for root in "$W"/runc/*/; do
+  [ -d "$root" ] || continue
+  for id in $(runc --root "$root" list -q 2>/dev/null); do
+    runc --root "$root" delete --force "$id" 2>/dev/null && say "killed and deleted runc container $id"
   done
-fi
+done
 # Shims of this containerd (their -address is its socket) that lost their containers.
 for pid in $(pgrep -f -- "-address $C/containerd.sock" 2>/dev/null); do
   ours "$pid" && kill -9 "$pid" 2>/dev/null && say "killed shim $pid"
@@ -120,7 +123,10 @@ if [ -n "$node" ] && [ -d /run/netns ]; then
     umount "$ns" 2>/dev/null; rm -f "$ns" && say "removed netns $ns"
   done
 fi
+# Normally CNI DEL removes these; after a crash they stay (the loopback network is containerd's
+# own "cni-loopback").
 rm -f /var/lib/cni/results/pyship-test-* 2>/dev/null
+for id in $ids; do rm -f /var/lib/cni/results/*-"$id"-* 2>/dev/null; done
 
 # 7. The rest of the processes.
 for p in registry etcd; do stop $p; done
@@ -151,6 +157,15 @@ if [ -n "$node" ]; then
   for c in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/*/kubepods.slice; do
     [ -d "$c" ] || continue
     grep -qxF "$c" "$W/state/cgroups-before" 2>/dev/null && continue
+    # This node's kubelet made the hierarchy, so whatever still runs in it is one of its pods'
+    # processes that outlived containerd, runc and the shims: kill them (by pid).
+    for i in $(seq 25); do
+      pids=$(find "$c" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u)
+      [ -z "$pids" ] && break
+      [ "$i" = 1 ] && say "killing pod processes left in $c: $(echo $pids)"
+      kill -9 $pids 2>/dev/null
+      sleep 0.2
+    done
     find "$c" -depth -type d -exec rmdir {} + 2>/dev/null
     [ -d "$c" ] && { say "cgroup $c still in use"; status=1; }
   done
