@@ -293,9 +293,11 @@ imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 EOF
 echo started > "$W/state/node-started"
+# --containerd: cadvisor's own containerd client (container stats) would otherwise dial
+# /run/containerd/containerd.sock, which on many hosts is the engine's containerd.
 spawn kubelet "$K8S_BIN/kubelet" --config="$W/kubelet.yaml" --kubeconfig="$W/kubeconfig/kubelet" \
   --hostname-override="$NODE_NAME" --node-ip="$NODE_IP" \
-  --root-dir="$W/kubelet" --cert-dir="$W/kubelet/pki"
+  --root-dir="$W/kubelet" --cert-dir="$W/kubelet/pki" --containerd="$C/containerd.sock"
 node_ready() {
   api "/api/v1/nodes/$NODE_NAME" | python3 -c '
 import json, sys
