@@ -25,3 +25,11 @@ if [ "${PYSHIP_TEST_ENGINE_RESTART:-}" = 1 ]; then
 else
   echo "test.sh: engine-restart test skipped (it restarts dockerd: PYSHIP_TEST_ENGINE_RESTART=1 bash scripts/test.sh runs it)"
 fi
+# Opt-in, as they build Kubernetes (5-8 min once, then cached under /var/cache/pyship-fixtures/k8s)
+# and their node adds iptables chains, a bridge and mounts to the host until its teardown. CI sets
+# PYSHIP_TEST_K8S=1 (.ci/run).
+if [ "${PYSHIP_TEST_K8S:-}" = 1 ]; then
+  NODE=real bash test/k8s/run.sh
+else
+  echo "test.sh: Kubernetes tests skipped (a real cluster with a node on this host: PYSHIP_TEST_K8S=1 bash scripts/test.sh runs them)"
+fi
