@@ -87,7 +87,7 @@ func TestPlatformSecretsNonRoot(t *testing.T) {
 	if _, err := os.Lstat(filepath.Join(e.state, "run")); !os.IsNotExist(err) {
 		t.Errorf("the state directory has a run/ folder: %v", err)
 	}
-	c.must("", "down", "nonroot")
+	c.must("", "down", "nonroot", "--yes")
 	if cs, _ := e.eng.List(ctx, e.stateLabel); len(cs) > 1 { // the gateway stays
 		t.Errorf("after down, %d containers of this state directory are left", len(cs))
 	}

@@ -269,7 +269,7 @@ func TestPlatformSecrets(t *testing.T) {
 	upper2 := upperDir(t, eng, id2)
 
 	// down leaves no value behind.
-	c.must("", "down", "sec")
+	c.must("", "down", "sec", "--yes")
 	if got := holding(v2); len(got) > 0 {
 		t.Errorf("after down, the value is still in %v", got)
 	}
