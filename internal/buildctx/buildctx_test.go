@@ -1,7 +1,6 @@
 package buildctx
 
 import (
-	"archive/tar"
 	"bytes"
 	"fmt"
 	"io"
@@ -10,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pyship/pyship/internal/testutil"
 )
 
 var defaults = []string{".env", ".env.*", "!.env.example", "**/.env", "*.pem", "**/__pycache__", "**/*.py[cod]", ".git", "build", "*.egg-info", "Dockerfile*"}
@@ -93,17 +94,8 @@ func TestWriteTarExtraFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[string]string{}
-	tr := tar.NewReader(&buf)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(tr)
-		got[h.Name] = string(b)
+	for _, e := range testutil.ReadTar(t, &buf) {
+		got[e.Name] = e.Body
 	}
 	if got["app.py"] != "print(1)\n" || got[".pyship.Dockerfile.x"] != "FROM scratch\n" || len(got) != 2 {
 		t.Errorf("tar holds %v", got)

@@ -4,8 +4,9 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
-	"io"
 	"testing"
+
+	"github.com/pyship/pyship/internal/testutil"
 )
 
 // The archive carries each entry's owner and mode as given, rooted at the container's
@@ -19,7 +20,6 @@ func TestEntriesTar(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := tar.NewReader(bytes.NewReader(b))
 	type hdr struct {
 		name     string
 		typ      byte
@@ -28,16 +28,8 @@ func TestEntriesTar(t *testing.T) {
 		data     string
 	}
 	var got []hdr
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, _ := io.ReadAll(tr)
-		got = append(got, hdr{h.Name, h.Typeflag, h.Mode, h.Uid, h.Gid, string(d)})
+	for _, e := range testutil.ReadTar(t, bytes.NewReader(b)) {
+		got = append(got, hdr{e.Name, e.Typeflag, e.Mode, e.Uid, e.Gid, e.Body})
 	}
 	want := []hdr{
 		{"run/pyship/secrets/", tar.TypeDir, 0o500, 10001, 10001, ""},

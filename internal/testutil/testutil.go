@@ -2,6 +2,8 @@
 package testutil
 
 import (
+	"archive/tar"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -21,4 +23,31 @@ func WriteProject(t testing.TB, files map[string]string) string {
 		}
 	}
 	return dir
+}
+
+// TarEntry is one entry of a tar stream, with its content.
+type TarEntry struct {
+	*tar.Header
+	Body string
+}
+
+// ReadTar reads a whole tar stream, failing the test on a malformed one.
+func ReadTar(t testing.TB, r io.Reader) []TarEntry {
+	t.Helper()
+	var out []TarEntry
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, TarEntry{h, string(b)})
+	}
 }
