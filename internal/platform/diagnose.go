@@ -29,12 +29,21 @@ func CrashDiagnosis(st engine.State, logs string) string {
 	if st.RestartCount > 0 && st.Running {
 		what = fmt.Sprintf("it crashed and restarted %d time(s)", st.RestartCount)
 	}
-	for _, h := range hints {
-		if m := h.re.FindStringSubmatchIndex(logs); m != nil {
-			return what + ": " + string(h.re.ExpandString(nil, h.hint, logs, m))
-		}
+	if h := logHint(logs); h != "" {
+		return what + ": " + h
 	}
 	return what
+}
+
+// logHint is what an app's output says went wrong, whatever runs it ("" when it says
+// nothing pyship recognises).
+func logHint(logs string) string {
+	for _, h := range hints {
+		if m := h.re.FindStringSubmatchIndex(logs); m != nil {
+			return string(h.re.ExpandString(nil, h.hint, logs, m))
+		}
+	}
+	return ""
 }
 
 func tail(s string, n int) string {

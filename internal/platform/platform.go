@@ -2,8 +2,11 @@
 // runs them in the cloud: immutable revisions (image, command, env, secret references
 // with their value digests, port, probe, replicas), health-gated switches behind
 // pyship's gateway with no failed request, rollbacks, env and secret changes as new
-// revisions, and merged logs. State lives in package store; container labels are the
-// ground truth when they disagree.
+// revisions, and merged logs. State lives in package store; what the runtime reports
+// (on the local engine, the containers' labels) is the ground truth when they disagree.
+//
+// The revision state machine (Deploy, Rollback, SetTraffic, Reconcile, Down, App) is
+// written against Runtime, where replicas run; dockerRuntime is the local engine's.
 package platform
 
 import (
