@@ -26,33 +26,39 @@ func (d *dockerRuntime) Ready(ctx context.Context, rel Release, timeout time.Dur
 	if len(cs) < rel.Spec.Replicas {
 		return &DeployError{Revision: rel.Revision, Diagnosis: "its container disappeared"}
 	}
+	return waitAll(ctx, len(cs), func(ctx context.Context, i int) error {
+		return d.waitOne(ctx, rel.Revision, cs[i].ID, rel.Spec, timeout, func(s string) { status(i, s) })
+	})
+}
+
+// waitAll runs wait for replicas 0..n-1 at once; the first that fails ends the wait of
+// the others (their context is cancelled), and its error is the one returned.
+func waitAll(ctx context.Context, n int, wait func(ctx context.Context, i int) error) error {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errs := make([]error, len(cs))
+	var mu sync.Mutex
+	var first error
 	var wg sync.WaitGroup
-	for i, c := range cs {
+	for i := 0; i < n; i++ {
 		wg.Add(1)
-		go func(i int, id string) {
+		go func(i int) {
 			defer wg.Done()
-			errs[i] = d.waitOne(wctx, rel.Revision, id, rel.Spec, timeout, func(s string) { status(i, s) })
-			if errs[i] != nil {
+			if err := wait(wctx, i); err != nil {
+				// Only the first failure is the replica's own: the others may have
+				// failed for the cancellation it caused (a crash seen with no logs,
+				// since reading them needed the cancelled context).
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
 				cancel()
 			}
-		}(i, c.ID)
+		}(i)
 	}
 	wg.Wait()
 	if ctx.Err() != nil {
 		return ctx.Err()
-	}
-	// A replica's own failure, not the cancellation it caused in the others.
-	var first error
-	for _, err := range errs {
-		if err != nil && !errors.Is(err, context.Canceled) {
-			return err
-		}
-		if first == nil {
-			first = err
-		}
 	}
 	return first
 }
