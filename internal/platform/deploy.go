@@ -2,15 +2,14 @@ package platform
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/pyship/pyship/internal/engine"
-	"github.com/pyship/pyship/internal/gateway"
 	"github.com/pyship/pyship/internal/store"
 )
 
@@ -61,11 +60,11 @@ func (p *Platform) Deploy(ctx context.Context, app *store.App) (*store.Revision,
 	}
 	name := app.Name + "--" + spec.Hash()
 	if r := app.Revision(name); r != nil && r.State == store.Ready && app.Live == name && len(app.Traffic) == 0 {
-		if addrs, _ := p.addrs(ctx, app.Name, name); len(addrs) == spec.Replicas {
+		if reps, _ := p.rt().List(ctx, app.Name); servingReplicas(reps, name) == spec.Replicas {
 			return r, false, nil // nothing changed
 		}
 	}
-	env, err := p.env(app, spec)
+	rel, err := p.release(app, name, spec)
 	if err != nil {
 		return nil, false, err
 	}
@@ -76,27 +75,24 @@ func (p *Platform) Deploy(ctx context.Context, app *store.App) (*store.Revision,
 	}
 	p.logf("revision %s: starting %d replica(s) of %s", name, spec.Replicas, shortImage(spec.Image))
 	// Leftovers of an earlier attempt at the same revision.
-	if old, _ := p.replicas(ctx, app.Name, name); len(old) > 0 {
-		for _, c := range old {
-			p.Engine.Remove(ctx, c.ID)
-		}
+	if reps, _ := p.rt().List(ctx, app.Name); slices.ContainsFunc(reps, func(r Replica) bool { return r.Revision == name }) {
+		p.rt().Remove(ctx, app.Name, name, 0)
 	}
 	started := time.Now()
-	ids, err := p.startReplicas(ctx, app, name, spec, env, 0, spec.Replicas)
+	err = p.rt().Start(ctx, rel)
 	if err == nil {
-		err = p.waitHealthy(ctx, name, spec, ids)
+		err = p.waitHealthy(ctx, rel)
 	}
 	if err == nil {
 		p.logf("revision %s: healthy %.2fs after its containers were created", name, time.Since(started).Seconds())
 	}
 	if err != nil {
-		for _, id := range ids {
-			p.Engine.Remove(context.WithoutCancel(ctx), id)
-		}
+		p.rt().Remove(context.WithoutCancel(ctx), app.Name, name, 0)
 		r := app.Revision(name)
 		r.State, r.Reason = store.Failed, err.Error()
 		nothing := app.Live == "" && len(app.Traffic) == 0
-		if de, ok := err.(*DeployError); ok {
+		var de *DeployError
+		if errors.As(err, &de) {
 			r.Reason = de.Diagnosis
 			de.App, de.Live, de.NothingServes = app.Name, app.Live, nothing
 		}
@@ -110,7 +106,18 @@ func (p *Platform) Deploy(ctx context.Context, app *store.App) (*store.Revision,
 		}
 		return nil, false, err
 	}
-	return p.switchTo(ctx, app, name, ids)
+	return p.switchTo(ctx, app, name)
+}
+
+// servingReplicas counts the replicas of rev that can take requests.
+func servingReplicas(reps []Replica, rev string) int {
+	n := 0
+	for _, r := range reps {
+		if r.Revision == rev && r.Serving {
+			n++
+		}
+	}
+	return n
 }
 
 func upsert(revs []store.Revision, r store.Revision) []store.Revision {
@@ -131,79 +138,28 @@ func shortImage(id string) string {
 	return id
 }
 
-// env is the replica environment: settings and PORT. Secrets are not in it — the
-// container config (docker inspect) would show them; see secretFiles.
-func (p *Platform) env(app *store.App, spec store.Spec) ([]string, error) {
+// release is what the runtime needs to run revision name of app: its spec, the
+// environment (settings and PORT) and the secret values. Secrets are not in the
+// environment — the container config (docker inspect) would show them; the runtime
+// delivers them out of sight (secretfiles.go).
+func (p *Platform) release(app *store.App, name string, spec store.Spec) (Release, error) {
 	var env []string
 	for _, k := range sortedKeys(spec.Env) {
 		env = append(env, k+"="+spec.Env[k])
 	}
 	env = append(env, "PORT="+strconv.Itoa(spec.Port))
+	secrets := map[string][]byte{}
 	for _, k := range sortedKeys(spec.Secrets) {
 		v, err := p.Store.Secret(app.Name, k)
 		if err != nil {
-			return nil, err
+			return Release{}, err
 		}
 		if p.Store.Digest(v) != spec.Secrets[k] {
-			return nil, fmt.Errorf("secret %s of %s changed outside pyship; set it again with pyship secret set", k, app.Name)
+			return Release{}, fmt.Errorf("secret %s of %s changed outside pyship; set it again with pyship secret set", k, app.Name)
 		}
+		secrets[k] = v
 	}
-	return env, nil
-}
-
-func (p *Platform) startReplicas(ctx context.Context, a *store.App, rev string, spec store.Spec, env []string, from, to int) ([]string, error) {
-	app := a.Name
-	files, entrypoint, cmd, err := p.secretFiles(ctx, a, spec)
-	if err != nil {
-		return nil, err
-	}
-	if cmd == nil {
-		cmd = spec.Cmd
-	}
-	subnet, err := p.Engine.EnsureNetwork(ctx, NetworkName, map[string]string{"pyship.network": "1"})
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	for i := from; i < to; i++ {
-		// Another pyship can take the same free port or address between the choice and
-		// the start: choose again.
-		for try := 0; ; try++ {
-			port, err := freePort()
-			if err != nil {
-				return ids, err
-			}
-			ip, err := p.freeIP(ctx, subnet)
-			if err != nil {
-				return ids, err
-			}
-			id, err := p.Engine.Create(ctx, engine.CreateOptions{
-				Name:       fmt.Sprintf("pyship-%s-%d", rev, i),
-				Image:      spec.Image,
-				Entrypoint: entrypoint,
-				Cmd:        cmd,
-				Env:        env,
-				Files:      files,
-				Labels: map[string]string{LabelState: p.StateID(), LabelApp: app, LabelRevision: rev, LabelReplica: strconv.Itoa(i), LabelSpec: short(rev),
-					"pyship.hostport": strconv.Itoa(port), "pyship.port": strconv.Itoa(spec.Port), LabelIP: ip.String(), LabelSpecJSON: specLabel(spec)},
-				Port:        spec.Port,
-				HostPort:    port,
-				Network:     NetworkName,
-				IP:          ip,
-				Restart:     "unless-stopped",
-				StopTimeout: p.grace(),
-			})
-			if err != nil && try < 5 && strings.Contains(err.Error(), "already") {
-				continue
-			}
-			if err != nil {
-				return ids, err
-			}
-			ids = append(ids, id)
-			break
-		}
-	}
-	return ids, nil
+	return Release{App: app.Name, Revision: name, Spec: spec, Env: env, Secrets: secrets}, nil
 }
 
 func (p *Platform) grace() int {
@@ -213,46 +169,9 @@ func (p *Platform) grace() int {
 	return 30
 }
 
-var hints = []struct {
-	re   *regexp.Regexp
-	hint string
-}{
-	{regexp.MustCompile(`ModuleNotFoundError: No module named '([^']+)'`), "the image has no module $1: add its distribution to the project's dependencies (or fix the import)"},
-	{regexp.MustCompile(`SyntaxError`), "the app's code has a syntax error (see the logs)"},
-	{regexp.MustCompile(`(?:KeyError|ImproperlyConfigured|environ)\S*:? '?([A-Z][A-Z0-9_]+)'?`), "the app reads $1, which is not set: pyship env set (or pyship secret set) $1"},
-	{regexp.MustCompile(`Address already in use`), "the port is already in use inside the container"},
-	{regexp.MustCompile(`(?i)exec: "?([^"\s:]+)"?: executable file not found`), "the command $1 is not in the image: is the server in the dependencies?"},
-	{regexp.MustCompile(`Failed to find attribute '([^']+)' in '([^']+)'`), "the entry point names $2:$1, which does not exist"},
-}
-
-// CrashDiagnosis explains a replica that exited or restarts, from its state and logs.
-func CrashDiagnosis(st engine.State, logs string) string {
-	what := fmt.Sprintf("it exited with code %d", st.ExitCode)
-	if st.OOMKilled {
-		what = "it was killed for using too much memory"
-	}
-	if st.RestartCount > 0 && st.Running {
-		what = fmt.Sprintf("it crashed and restarted %d time(s)", st.RestartCount)
-	}
-	for _, h := range hints {
-		if m := h.re.FindStringSubmatchIndex(logs); m != nil {
-			return what + ": " + string(h.re.ExpandString(nil, h.hint, logs, m))
-		}
-	}
-	return what
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
 // switchTo moves traffic to rev, then drains and removes every other revision's
 // replicas.
-func (p *Platform) switchTo(ctx context.Context, app *store.App, rev string, _ []string) (*store.Revision, bool, error) {
+func (p *Platform) switchTo(ctx context.Context, app *store.App, rev string) (*store.Revision, bool, error) {
 	r := app.Revision(rev)
 	r.State, r.Reason = store.Ready, ""
 	previous := app.Live
@@ -272,60 +191,43 @@ func (p *Platform) switchTo(ctx context.Context, app *store.App, rev string, _ [
 	return r, true, p.retireOthers(ctx, app, map[string]bool{rev: true})
 }
 
-// retireOthers drains the replicas of revisions not in keep — waits until the gateway
-// has no request in flight to them — then stops them with the grace period.
+// retireOthers drains the replicas of revisions not in keep — waits until no request
+// is in flight to them, DrainTimeout at most — then stops them with the grace period.
 func (p *Platform) retireOthers(ctx context.Context, app *store.App, keep map[string]bool) error {
-	cs, err := p.replicas(ctx, app.Name, "")
+	reps, err := p.rt().List(ctx, app.Name)
 	if err != nil {
 		return err
 	}
-	var old []engine.Summary
-	for _, c := range cs {
-		if !keep[c.Labels[LabelRevision]] {
-			old = append(old, c)
+	var old []string
+	for _, r := range reps {
+		if !keep[r.Revision] && !slices.Contains(old, r.Revision) {
+			old = append(old, r.Revision)
 		}
 	}
 	if len(old) == 0 {
 		return nil
 	}
-	// The gateway counts in-flight requests by the address it dials: the loopback port
-	// or the replica's own address.
-	oldAddrs := map[string]bool{}
-	for _, c := range old {
-		oldAddrs["127.0.0.1:"+c.Labels["pyship.hostport"]] = true
-		oldAddrs[p.addrOf(c)] = true
-	}
 	drain := p.DrainTimeout
 	if drain == 0 {
 		drain = 30 * time.Second
 	}
-	deadline := time.Now().Add(drain)
-	for {
-		st, err := gateway.Query(ctx, p.Admin)
-		busy := int64(0)
-		if err == nil {
-			for a := range oldAddrs {
-				busy += st.Inflight[a]
-			}
-		}
-		if busy == 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := p.rt().Drain(ctx, app.Name, old, drain); err != nil {
+		p.logf("warning: draining %s: %v", strings.Join(old, ", "), err)
 	}
 	var wg sync.WaitGroup
-	for _, c := range old {
+	for _, rev := range old {
 		wg.Add(1)
-		go func(c engine.Summary) {
+		go func(rev string) {
 			defer wg.Done()
-			p.Engine.Stop(ctx, c.ID, p.grace())
-			p.Engine.Remove(ctx, c.ID)
-		}(c)
+			if err := p.rt().Remove(ctx, app.Name, rev, time.Duration(p.grace())*time.Second); err != nil {
+				p.logf("warning: removing %s: %v", rev, err)
+			}
+		}(rev)
 	}
 	wg.Wait()
-	// The secrets of the replicas just removed went with them. An older pyship's copies
-	// on the host go now, once no container of their revision is left.
-	if err := p.removeLegacySecretCopies(ctx); err != nil {
+	// The secrets of the replicas just removed went with them; what the runtime kept
+	// beside them goes now, once no replica of their revision is left.
+	if err := p.tidy(ctx); err != nil {
 		p.logf("warning: %v (the next command of %s tries again)", err, app.Name)
 	}
 	changed := false
@@ -390,10 +292,10 @@ func (p *Platform) Rollback(ctx context.Context, app *store.App, to string) (*st
 }
 
 // Down stops and removes every replica of the app — its secrets go with them — and
-// forgets it (and its secrets). A replica the engine would not remove keeps its
+// forgets it (and its secrets). A replica the runtime would not remove keeps its
 // secrets (it could start again): Down says so, and running it again finishes the job.
 func (p *Platform) Down(ctx context.Context, app string) error {
-	cs, err := p.replicas(ctx, app, "")
+	reps, err := p.rt().List(ctx, app)
 	if err != nil {
 		return err
 	}
@@ -403,14 +305,18 @@ func (p *Platform) Down(ctx context.Context, app string) error {
 	if err := p.PublishRoutes(ctx); err != nil {
 		p.logf("warning: %v", err)
 	}
-	var failed []string
-	for _, c := range cs {
-		p.Engine.Stop(ctx, c.ID, p.grace())
-		if err := p.Engine.Remove(ctx, c.ID); err != nil {
-			failed = append(failed, fmt.Sprintf("%s (%v)", c.Name, err))
+	var failed, revs []string
+	for _, r := range reps {
+		if !slices.Contains(revs, r.Revision) {
+			revs = append(revs, r.Revision)
 		}
 	}
-	if err := p.removeLegacySecretCopies(ctx); err != nil {
+	for _, rev := range revs {
+		if err := p.rt().Remove(ctx, app, rev, time.Duration(p.grace())*time.Second); err != nil {
+			failed = append(failed, err.Error())
+		}
+	}
+	if err := p.tidy(ctx); err != nil {
 		return err
 	}
 	if len(failed) > 0 {
@@ -442,23 +348,27 @@ func (p *Platform) SetTraffic(ctx context.Context, app *store.App, weights map[s
 	if total != 100 {
 		return fmt.Errorf("weights add up to %d, not 100", total)
 	}
-	for name := range resolved {
+	reps, err := p.rt().List(ctx, app.Name)
+	if err != nil {
+		return err
+	}
+	for _, name := range sortedKeys(resolved) {
 		r := app.Revision(name)
-		if addrs, _ := p.addrs(ctx, app.Name, name); len(addrs) > 0 && r.State == store.Ready {
+		if servingReplicas(reps, name) > 0 && r.State == store.Ready {
 			continue
 		}
-		env, err := p.env(app, r.Spec)
+		spec := r.Spec
+		spec.Replicas = max(1, spec.Replicas)
+		rel, err := p.release(app, name, spec)
 		if err != nil {
 			return err
 		}
-		ids, err := p.startReplicas(ctx, app, name, r.Spec, env, 0, max(1, r.Spec.Replicas))
+		err = p.rt().Start(ctx, rel)
 		if err == nil {
-			err = p.waitHealthy(ctx, name, r.Spec, ids)
+			err = p.waitHealthy(ctx, rel)
 		}
 		if err != nil {
-			for _, id := range ids {
-				p.Engine.Remove(context.WithoutCancel(ctx), id)
-			}
+			p.rt().Remove(context.WithoutCancel(ctx), app.Name, name, 0)
 			return err
 		}
 		r.State = store.Ready

@@ -2,13 +2,10 @@ package platform
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 
-	"github.com/pyship/pyship/internal/engine"
 	"github.com/pyship/pyship/internal/store"
 )
 
@@ -37,37 +34,11 @@ func (p *Platform) Exec(ctx context.Context, app *store.App, o ExecOptions) (int
 	if err != nil {
 		return -1, err
 	}
-	spec := rev.Spec
-	env, err := p.env(app, spec)
+	rel, err := p.release(app, rev.Name, rev.Spec)
 	if err != nil {
 		return -1, err
 	}
-	files, entrypoint, _, err := p.secretFiles(ctx, app, spec)
-	if err != nil {
-		return -1, err
-	}
-	cmd := o.Argv
-	if entrypoint == nil {
-		// The command replaces the image's entrypoint too, as docker run --entrypoint.
-		entrypoint, cmd = o.Argv[:1], o.Argv[1:]
-	}
-	if _, err := p.Engine.EnsureNetwork(ctx, NetworkName, map[string]string{"pyship.network": "1"}); err != nil {
-		return -1, err
-	}
-	suffix := make([]byte, 4)
-	rand.Read(suffix)
-	return p.Engine.RunOnce(ctx, engine.CreateOptions{
-		Name:       fmt.Sprintf("pyship-exec-%s-%s", rev.Name, hex.EncodeToString(suffix)),
-		Image:      spec.Image,
-		Entrypoint: entrypoint,
-		Cmd:        cmd,
-		Env:        env,
-		Files:      files,
-		Labels:     map[string]string{LabelState: p.StateID(), LabelExec: app.Name, "pyship.exec.revision": rev.Name},
-		Network:    NetworkName,
-		Restart:    "no",
-		AutoRemove: true, // a pyship killed mid-command leaves nothing once it ends
-	}, o.Stdin, o.Stdout, o.Stderr)
+	return p.rt().Exec(ctx, rel, o)
 }
 
 // execRevision is the revision a one-off command runs: the one named, else the live one,

@@ -1,6 +1,8 @@
 package platform
 
 import (
+	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,5 +26,30 @@ func TestExecRevision(t *testing.T) {
 	}
 	if _, err := execRevision(&store.App{Name: "new"}, ""); err == nil || !strings.Contains(err.Error(), "deploy it first") {
 		t.Errorf("nothing serves: %v", err)
+	}
+}
+
+// Exec runs in the live revision with its settings and secrets, and passes the exit
+// code through.
+func TestExec(t *testing.T) {
+	p, f := newPlatform(t)
+	a := newApp(t, p, "sha256:v1")
+	a.Env["MODE"] = "one"
+	d, _ := p.Store.SetSecret("web", "TOKEN", []byte("s3cret"))
+	a.Secrets["TOKEN"] = d
+	v1 := deploy(t, p, a, "sha256:v1")
+	code, err := p.Exec(context.Background(), a, ExecOptions{Argv: []string{"python", "manage.py", "migrate"}})
+	if err != nil || code != 3 {
+		t.Fatalf("Exec = %d, %v; want the command's 3", code, err)
+	}
+	rel := f.execs[0]
+	if rel.Revision != v1 || !slices.Equal(rel.Env, []string{"MODE=one", "PORT=8000"}) || string(rel.Secrets["TOKEN"]) != "s3cret" {
+		t.Errorf("release %+v", rel)
+	}
+	if _, err := p.Exec(context.Background(), a, ExecOptions{}); err == nil {
+		t.Error("Exec with no command")
+	}
+	if _, err := p.Exec(context.Background(), a, ExecOptions{Argv: []string{"true"}, Revision: "nope"}); err == nil {
+		t.Error("Exec in an unknown revision")
 	}
 }

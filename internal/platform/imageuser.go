@@ -18,14 +18,14 @@ const LabelProbe = "pyship.probe"
 
 // removeStaleProbes removes the probe containers killed commands left. One younger than
 // a minute may be another command's, still in use.
-func (p *Platform) removeStaleProbes(ctx context.Context) error {
-	probes, err := p.Engine.List(ctx, LabelState+"="+p.StateID(), LabelProbe)
+func (d *dockerRuntime) removeStaleProbes(ctx context.Context) error {
+	probes, err := d.engine.List(ctx, LabelState+"="+d.stateID, LabelProbe)
 	if err != nil {
 		return err
 	}
 	for _, c := range probes {
 		if time.Since(c.Created) > time.Minute {
-			p.Engine.Remove(ctx, c.ID)
+			d.engine.Remove(ctx, c.ID)
 		}
 	}
 	return nil
@@ -53,12 +53,12 @@ func (e *ImageUserError) Unwrap() error { return e.Err }
 // name is looked up in the image's own /etc/passwd and /etc/group, read without running
 // the image (engine.ImageFiles), and resolved by the library runc itself uses to pick
 // the container's uid (github.com/moby/sys/user): the same answer the engine will get.
-func (p *Platform) imageUser(ctx context.Context, image, spec string) (uid, gid int, err error) {
+func (d *dockerRuntime) imageUser(ctx context.Context, image, spec string) (uid, gid int, err error) {
 	if numericUser(spec) {
 		return resolveUser(spec, nil, nil)
 	}
-	files, err := p.Engine.ImageFiles(ctx, image, []string{"/etc/passwd", "/etc/group"}, maxUserDB,
-		map[string]string{LabelState: p.StateID(), LabelProbe: "1"})
+	files, err := d.engine.ImageFiles(ctx, image, []string{"/etc/passwd", "/etc/group"}, maxUserDB,
+		map[string]string{LabelState: d.stateID, LabelProbe: "1"})
 	if err != nil {
 		return 0, 0, err
 	}

@@ -18,7 +18,7 @@ import (
 // container of its revision is left (the next deploy retires them), and run/ goes with
 // the last copy. Once run/ is gone this costs a failed ReadDir and nothing else.
 
-func (p *Platform) legacySecretRoot() string { return filepath.Join(p.Store.Dir, "run") }
+func (d *dockerRuntime) legacySecretRoot() string { return filepath.Join(d.stateDir, "run") }
 
 // LegacySecretsError is a copy an older pyship left that this one may not remove: a
 // root pyship gave it to the image's uid, and this pyship is not root.
@@ -37,8 +37,8 @@ func (e *LegacySecretsError) Unwrap() error { return e.Err }
 // of this state directory uses any more, in any state (a stopped or exited replica can
 // be started again and must find its copy), then run/ itself once empty. When the
 // engine cannot be asked, nothing is removed.
-func (p *Platform) removeLegacySecretCopies(ctx context.Context) error {
-	root := p.legacySecretRoot()
+func (d *dockerRuntime) removeLegacySecretCopies(ctx context.Context) error {
+	root := d.legacySecretRoot()
 	ents, err := os.ReadDir(root)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -50,7 +50,7 @@ func (p *Platform) removeLegacySecretCopies(ctx context.Context) error {
 	for _, e := range ents {
 		dirs = append(dirs, e.Name())
 	}
-	cs, err := p.Engine.List(ctx, LabelState+"="+p.StateID(), LabelRevision)
+	cs, err := d.engine.List(ctx, LabelState+"="+d.stateID, LabelRevision)
 	if err != nil {
 		return err
 	}

@@ -55,10 +55,6 @@ func (p *Platform) Logs(ctx context.Context, app *store.App, o LogOptions, w io.
 		}
 		rev = r.Name
 	}
-	tailArg := "all"
-	if o.Tail > 0 {
-		tailArg = fmt.Sprint(o.Tail)
-	}
 	var mu sync.Mutex
 	var lines []LogLine
 	emit := func(line LogLine) {
@@ -73,23 +69,22 @@ func (p *Platform) Logs(ctx context.Context, app *store.App, o LogOptions, w io.
 	attached := map[string]bool{}
 	var wg sync.WaitGroup
 	attach := func() error {
-		cs, err := p.replicas(ctx, app.Name, rev)
+		cs, err := p.rt().List(ctx, app.Name)
 		if err != nil {
 			return err
 		}
 		for _, c := range cs {
-			if attached[c.ID] {
+			if attached[c.ID] || (rev != "" && c.Revision != rev) {
 				continue
 			}
 			attached[c.ID] = true
-			revision, replica := c.Labels[LabelRevision], c.Labels[LabelReplica]
-			since := o.Since
+			revision, replica := c.Revision, c.Index
 			wg.Add(1)
-			go func(id string) {
+			go func(c Replica) {
 				defer wg.Done()
 				pr, pw := io.Pipe()
 				go func() {
-					pw.CloseWithError(p.Engine.StreamLogs(ctx, id, o.Follow, since, tailArg, pw))
+					pw.CloseWithError(p.rt().Logs(ctx, c, o, pw))
 				}()
 				sc := bufio.NewScanner(pr)
 				sc.Buffer(make([]byte, 64*1024), 1<<20)
@@ -101,7 +96,7 @@ func (p *Platform) Logs(ctx context.Context, app *store.App, o LogOptions, w io.
 					emit(LogLine{Time: ts, Revision: revision, Replica: replica, Message: text})
 				}
 				pr.Close()
-			}(c.ID)
+			}(c)
 		}
 		return nil
 	}

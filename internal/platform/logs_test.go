@@ -1,8 +1,13 @@
 package platform
 
 import (
+	"context"
 	"encoding/json"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/pyship/pyship/internal/store"
 )
 
 // A log line prints as text with the short revision, or with JSON as one object whose
@@ -25,5 +30,38 @@ func TestLogLineFormat(t *testing.T) {
 		if got[k] != v {
 			t.Errorf("JSON %s = %q, want %q", k, got[k], v)
 		}
+	}
+}
+
+// Logs merges the replicas' lines by time, each prefixed with its revision's hash and
+// its replica number; a revision can be picked by its hash.
+func TestLogs(t *testing.T) {
+	p, f := newPlatform(t)
+	a := newApp(t, p, "sha256:v1")
+	a.Revisions = []store.Revision{{Name: "web--aaaa"}, {Name: "web--bbbb"}}
+	replicasOf(f, "web", "web--aaaa", nil, 1, "running", "running")
+	replicasOf(f, "web", "web--bbbb", nil, 2, "running")
+	f.logs["pyship-web--aaaa-0"] = []string{"2026-01-01T00:00:01Z a0 first", "2026-01-01T00:00:04Z a0 last"}
+	f.logs["pyship-web--aaaa-1"] = []string{"2026-01-01T00:00:02Z a1"}
+	f.logs["pyship-web--bbbb-0"] = []string{"2026-01-01T00:00:03Z b0", "untimed"}
+	var out strings.Builder
+	if err := p.Logs(context.Background(), a, LogOptions{}, &out); err != nil {
+		t.Fatal(err)
+	}
+	want := ` [bbbb/0] untimed
+2026-01-01T00:00:01Z [aaaa/0] a0 first
+2026-01-01T00:00:02Z [aaaa/1] a1
+2026-01-01T00:00:03Z [bbbb/0] b0
+2026-01-01T00:00:04Z [aaaa/0] a0 last
+`
+	if diff := cmp.Diff(want, out.String()); diff != "" {
+		t.Errorf("logs (-want +got):\n%s", diff)
+	}
+	out.Reset()
+	if err := p.Logs(context.Background(), a, LogOptions{Revision: "bbbb"}, &out); err != nil || strings.Contains(out.String(), "aaaa") || !strings.Contains(out.String(), "b0") {
+		t.Errorf("one revision: %q %v", out.String(), err)
+	}
+	if err := p.Logs(context.Background(), a, LogOptions{Revision: "cccc"}, &out); err == nil || !strings.Contains(err.Error(), "no revision cccc") {
+		t.Errorf("unknown revision: %v", err)
 	}
 }

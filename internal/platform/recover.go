@@ -1,15 +1,13 @@
 package platform
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 
-	"github.com/pyship/pyship/internal/engine"
-	"github.com/pyship/pyship/internal/gateway"
 	"github.com/pyship/pyship/internal/store"
 )
 
@@ -28,31 +26,41 @@ func specLabel(spec store.Spec) string {
 	return string(b)
 }
 
-// App reads an app from the store or, when the store does not know it but the engine
+// parseSpecLabel reads a LabelSpecJSON label; ok is false for a missing or unreadable
+// one (a replica of an older pyship).
+func parseSpecLabel(raw string) (spec store.Spec, ok bool) {
+	if raw == "" || json.Unmarshal([]byte(raw), &spec) != nil {
+		return store.Spec{}, false
+	}
+	return spec, true
+}
+
+// App reads an app from the store or, when the store does not know it but the runtime
 // runs its replicas (the state file was deleted, or lost with a home directory), from
-// the containers' labels: they are the ground truth, and deploying again over them
-// without their record would orphan replicas that still serve.
+// what the replicas carry (the local engine: their labels): they are the ground truth,
+// and deploying again over them without their record would orphan replicas that still
+// serve.
 func (p *Platform) App(ctx context.Context, name string) (*store.App, error) {
 	a, err := p.Store.Get(name)
 	if !errors.Is(err, store.ErrNoApp) {
 		return a, err
 	}
-	cs, lerr := p.replicas(ctx, name, "")
-	if lerr != nil || len(cs) == 0 {
+	reps, lerr := p.rt().List(ctx, name)
+	if lerr != nil || len(reps) == 0 {
 		return nil, err
 	}
-	return p.recover(ctx, name, cs)
+	return p.recover(ctx, name, reps)
 }
 
-// RecoverAll rebuilds the record of every app the engine runs and the store lacks.
+// RecoverAll rebuilds the record of every app the runtime runs and the store lacks.
 func (p *Platform) RecoverAll(ctx context.Context) error {
-	cs, err := p.Engine.List(ctx, LabelState+"="+p.StateID(), LabelApp)
+	reps, err := p.rt().List(ctx, "")
 	if err != nil {
 		return err
 	}
-	byApp := map[string][]engine.Summary{}
-	for _, c := range cs {
-		byApp[c.Labels[LabelApp]] = append(byApp[c.Labels[LabelApp]], c)
+	byApp := map[string][]Replica{}
+	for _, r := range reps {
+		byApp[r.App] = append(byApp[r.App], r)
 	}
 	for name, cs := range byApp {
 		if _, err := p.Store.Get(name); !errors.Is(err, store.ErrNoApp) {
@@ -65,29 +73,29 @@ func (p *Platform) RecoverAll(ctx context.Context) error {
 	return nil
 }
 
-func (p *Platform) recover(ctx context.Context, name string, cs []engine.Summary) (*store.App, error) {
+func (p *Platform) recover(ctx context.Context, name string, cs []Replica) (*store.App, error) {
 	if err := store.ValidName(name); err != nil {
 		return nil, err
 	}
 	a := &store.App{Name: name, Env: map[string]string{}, Secrets: map[string]string{}}
-	byRev := map[string][]engine.Summary{}
+	byRev := map[string][]Replica{}
 	for _, c := range cs {
-		byRev[c.Labels[LabelRevision]] = append(byRev[c.Labels[LabelRevision]], c)
+		byRev[c.Revision] = append(byRev[c.Revision], c)
 	}
 	lost := map[string]bool{}
 	values := map[string][]byte{} // revision/secret → value
 	running := map[string]bool{}
 	for rev, cs := range byRev {
-		raw := cs[0].Labels[LabelSpecJSON]
-		var spec store.Spec
-		if err := json.Unmarshal([]byte(raw), &spec); err != nil || raw == "" {
+		if cs[0].Spec == nil {
 			p.logf("%s: no readable %s label (made by an older pyship?); left to the engine", cs[0].Name, LabelSpecJSON)
 			continue
 		}
+		spec := *cs[0].Spec
+		spec.Secrets = maps.Clone(spec.Secrets)
 		for k := range spec.Secrets {
 			// A running replica's value is the revision's own; the secret file is
 			// the latest one set, which may be newer.
-			v, err := p.secretFromReplica(ctx, cs, k)
+			v, err := p.rt().Secret(ctx, name, rev, k)
 			if err != nil {
 				v, err = p.Store.Secret(name, k)
 			}
@@ -104,7 +112,7 @@ func (p *Platform) recover(ctx context.Context, name string, cs []engine.Summary
 			if r.Created.IsZero() || c.Created.Before(r.Created) {
 				r.Created = c.Created
 			}
-			if c.State == "running" || c.State == "restarting" {
+			if c.Running {
 				r.State, running[rev] = store.Ready, true
 			}
 		}
@@ -120,21 +128,19 @@ func (p *Platform) recover(ctx context.Context, name string, cs []engine.Summary
 
 	// What the gateway routes is what serves: its table decides the live revision and
 	// any split. Without a gateway, the newest running revision is live.
-	if st, err := gateway.Query(ctx, p.Admin); err == nil && st.Routes != nil {
-		if ar, ok := st.Routes.Apps[name]; ok {
-			w := map[string]int{}
-			for rev, n := range ar.Weights {
-				if running[rev] && n > 0 {
-					w[rev] = n
-				}
+	if routed, err := p.rt().Routed(ctx, name); err == nil {
+		w := map[string]int{}
+		for rev, n := range routed {
+			if running[rev] && n > 0 {
+				w[rev] = n
 			}
-			if len(w) == 1 {
-				for rev := range w {
-					a.Live = rev
-				}
-			} else if len(w) > 1 {
-				a.Traffic = w
+		}
+		if len(w) == 1 {
+			for rev := range w {
+				a.Live = rev
 			}
+		} else if len(w) > 1 {
+			a.Traffic = w
 		}
 	}
 	if a.Live == "" && len(a.Traffic) == 0 {
@@ -185,27 +191,4 @@ func serving(a *store.App) string {
 	}
 	b, _ := json.Marshal(a.Traffic)
 	return string(b)
-}
-
-// secretFromReplica reads a secret back from the environment the wrapper gave a running
-// replica's main process: that is the value the app runs with (a replica of an older
-// pyship has its files on the host, maybe gone with the state directory).
-func (p *Platform) secretFromReplica(ctx context.Context, cs []engine.Summary, key string) ([]byte, error) {
-	err := errors.New("no running replica")
-	for _, c := range cs {
-		if c.State != "running" {
-			continue
-		}
-		var environ []byte
-		if environ, err = p.Engine.ReadFile(ctx, c.ID, "/proc/1/environ", 1<<20); err != nil {
-			continue
-		}
-		for _, kv := range bytes.Split(environ, []byte{0}) {
-			if v, ok := bytes.CutPrefix(kv, []byte(key+"=")); ok {
-				return v, nil
-			}
-		}
-		err = fmt.Errorf("%s is not in the environment of %s", key, c.Name)
-	}
-	return nil, err
 }

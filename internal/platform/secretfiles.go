@@ -39,13 +39,13 @@ const secretDir = "/run/pyship/secrets"
 // inspect nor the image shows them.
 const secretScript = `for f in ` + secretDir + `/*; do [ -f "$f" ] && export "${f##*/}=$(cat "$f")"; done; exec "$@"`
 
-// secretFiles returns the files that give a replica of spec the app's secrets, and the
+// secretFiles returns the files that give a replica of spec the secret values, and the
 // command override that turns them into environment variables.
-func (p *Platform) secretFiles(ctx context.Context, app *store.App, spec store.Spec) (files []engine.Entry, entrypoint, cmd []string, err error) {
+func (d *dockerRuntime) secretFiles(ctx context.Context, spec store.Spec, values map[string][]byte) (files []engine.Entry, entrypoint, cmd []string, err error) {
 	if len(spec.Secrets) == 0 {
 		return nil, nil, nil, nil
 	}
-	cfg, _, err := p.Engine.InspectImage(ctx, spec.Image)
+	cfg, _, err := d.engine.InspectImage(ctx, spec.Image)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -56,15 +56,9 @@ func (p *Platform) secretFiles(ctx context.Context, app *store.App, spec store.S
 	if len(orig) == 0 {
 		return nil, nil, nil, fmt.Errorf("image %s has no command to start", shortImage(spec.Image))
 	}
-	uid, gid, err := p.imageUser(ctx, spec.Image, cfg.User)
+	uid, gid, err := d.imageUser(ctx, spec.Image, cfg.User)
 	if err != nil {
 		return nil, nil, nil, err
-	}
-	values := map[string][]byte{}
-	for _, k := range sortedKeys(spec.Secrets) {
-		if values[k], err = p.Store.Secret(app.Name, k); err != nil {
-			return nil, nil, nil, err
-		}
 	}
 	files, err = secretEntries(values, spec.SecretFiles, uid, gid)
 	if err != nil {
