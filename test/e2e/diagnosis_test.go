@@ -130,7 +130,7 @@ func TestDeployDiagnosis(t *testing.T) {
 
 	// The listening-socket diagnosis of a real replica on the pyship network, where the
 	// engine's DNS listens on 127.0.0.11: it is not the app's port and never suggested.
-	cs, _ := e.eng.List(context.Background(), platform.LabelApp+"=diagapp")
+	cs, _ := e.eng.List(context.Background(), e.stateLabel, platform.LabelApp+"=diagapp") // this run's only
 	if len(cs) == 0 {
 		t.Fatal("no replica of diagapp")
 	}
