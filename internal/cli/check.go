@@ -228,20 +228,19 @@ func openImageForCheck(ctx context.Context, ref string) (*check.Image, error) {
 // (docker:REF, registry:REF or a bare REF): "myapp" is "myapp:latest". oci:DIR and
 // tar:FILE are paths and stay as they are.
 func normalizeImageArg(ref *string) error {
-	for _, prefix := range []string{"docker:", "registry:", ""} {
-		rest, ok := strings.CutPrefix(*ref, prefix)
-		if !ok {
-			continue
-		}
-		if prefix == "" && (strings.HasPrefix(rest, "oci:") || strings.HasPrefix(rest, "tar:")) {
-			return nil
-		}
-		norm, err := imageref.Ref(rest)
-		if err != nil {
-			return err
-		}
-		*ref = prefix + norm
+	if strings.HasPrefix(*ref, "oci:") || strings.HasPrefix(*ref, "tar:") {
 		return nil
 	}
+	prefix, rest := "", *ref
+	for _, p := range []string{"docker:", "registry:"} {
+		if r, ok := strings.CutPrefix(*ref, p); ok {
+			prefix, rest = p, r
+		}
+	}
+	norm, err := imageref.Ref(rest)
+	if err != nil {
+		return err
+	}
+	*ref = prefix + norm
 	return nil
 }
