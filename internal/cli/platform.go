@@ -17,6 +17,7 @@ import (
 	"github.com/pyship/pyship/internal/build"
 	"github.com/pyship/pyship/internal/engine"
 	"github.com/pyship/pyship/internal/gateway"
+	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/platform"
 	"github.com/pyship/pyship/internal/publish"
 	"github.com/pyship/pyship/internal/store"
@@ -265,6 +266,7 @@ func sortedKeysOf[V any](m map[string]V) []string {
 type deployFlags struct {
 	build    buildFlags
 	pf       platformFlags
+	tf       targetFlags
 	app      string
 	image    string
 	replicas int
@@ -298,6 +300,7 @@ The app answers at http://NAME.localhost:8080/ (the gateway port is --gateway).`
 	}
 	f.build.bindIndex(cmd)
 	f.pf.bind(cmd)
+	f.tf.bind(cmd)
 	cmd.Flags().StringVar(&f.app, "app", "", "app `NAME` (default the directory's name)")
 	cmd.Flags().StringVar(&f.image, "image", "", "deploy this image `REF` from the engine instead of building")
 	cmd.Flags().IntVar(&f.replicas, "replicas", 0, "replicas (default 1, or the app's current count)")
@@ -341,9 +344,19 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 	if err := f.validate(); err != nil {
 		return usage(err)
 	}
+	flagTarget, err := f.tf.target()
+	if err != nil {
+		return err
+	}
 	env, err := parseEnv(f.env, "--env", f.envFile)
 	if err != nil {
 		return usage(err)
+	}
+	if flagTarget.Kind == store.Kubernetes && f.app != "" {
+		// A kubeconfig that names no usable cluster fails before the build.
+		if _, err := kube.Resolve(flagTarget); err != nil {
+			return err
+		}
 	}
 	p, done, err := f.pf.open(ctx, stderr)
 	if err != nil {
@@ -352,6 +365,7 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 	defer done()
 	var dir string
 	var port int
+	var tgt store.Target
 	image, ref := "", f.image
 	if f.image == "" {
 		o, _, err := f.build.options(ctx, g, args, p.Log)
@@ -384,16 +398,46 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 			o.Labels = map[string]string{}
 		}
 		o.Labels[platform.LabelBuildState], o.Labels[platform.LabelBuildApp] = p.StateID(), f.app
+		if tgt, err = targetOf(p, f.app, flagTarget); err != nil {
+			return err
+		}
 		res, err := build.Build(ctx, o)
 		if err != nil {
 			return interrupted(ctx, err)
 		}
 		id, _, _ := res.Images[0].ConfigDigest()
-		ref = "pyship/" + f.app + ":" + short(id.String())
-		if _, err := publish.Engine(ctx, p.Engine, res.Images[0], ref, p.Log); err != nil {
-			return interrupted(ctx, err)
+		if tgt.Kind == store.Kubernetes {
+			img, err := res.Images[0].V1(ctx)
+			if err != nil {
+				return interrupted(ctx, err)
+			}
+			tag := registryRef(tgt, f.app, short(id.String()))
+			p.Log("pushing %s", tag)
+			r, err := publish.Push(ctx, tag, img, nil, nil)
+			if err != nil {
+				return interrupted(ctx, err)
+			}
+			p.Log("pushed %s@%s (uploaded %d blobs, %s; the rest were already there)", tag, r.Digest, r.SentLayers, mb(r.SentBytes))
+			if ref, err = pinned(tag, r.Digest); err != nil {
+				return err
+			}
+		} else {
+			ref = "pyship/" + f.app + ":" + short(id.String())
+			if _, err := publish.Engine(ctx, p.Engine, res.Images[0], ref, p.Log); err != nil {
+				return interrupted(ctx, err)
+			}
 		}
 		image = id.String()
+	} else if f.app == "" {
+		return usagef("--app NAME is required with --image")
+	} else if tgt, err = targetOf(p, f.app, flagTarget); err != nil {
+		return err
+	} else if tgt.Kind == store.Kubernetes {
+		// The cluster pulls the image from a registry: --image names it there, and
+		// the revision runs it by digest.
+		if ref, image, err = kube.ResolveImage(ctx, f.image); err != nil {
+			return err
+		}
 	} else {
 		info, found, err := p.Engine.Image(ctx, f.image)
 		if err != nil {
@@ -404,23 +448,21 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 		}
 		image = info.ID
 	}
-	if f.app == "" {
-		return usagef("--app NAME is required with --image")
-	}
-	if err := store.ValidName(f.app); err != nil {
-		return usage(err)
-	}
 	lock, err := p.Store.LockApp(f.app, f.pf.wait)
 	if err != nil {
 		return err
 	}
 	defer lock.Unlock()
+	if err := attachTarget(p, tgt); err != nil {
+		return err
+	}
 	app, err := p.App(ctx, f.app)
 	if errors.Is(err, store.ErrNoApp) {
-		app = &store.App{Name: f.app, Replicas: 1, Probe: "/", Env: map[string]string{}, Secrets: map[string]string{}, Created: time.Now().UTC(), Port: port}
+		app = &store.App{Name: f.app, Replicas: 1, Probe: "/", Env: map[string]string{}, Secrets: map[string]string{}, Created: time.Now().UTC(), Port: port, Target: tgt}
 	} else if err != nil {
 		return err
 	}
+	app.Target = tgt
 	app.Image, app.ImageRef = image, ref
 	if f.build.detect.port > 0 {
 		app.Port = f.build.detect.port
@@ -530,6 +572,11 @@ func (a appCommand) command() *cobra.Command {
 				l = nil // a deploy is running: read-only commands show its state as is
 			}
 			app, err := p.App(cmd.Context(), name)
+			if err == nil {
+				// The app's commands act where it runs (its cluster, if it was
+				// deployed with --target kubernetes).
+				err = attachTarget(p, app.Target)
+			}
 			if err != nil {
 				if l != nil {
 					l.Unlock()
@@ -903,6 +950,13 @@ func newTraffic(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if c.app.Target.Kind == store.Kubernetes {
+				for rev, pct := range w {
+					if pct != 0 && pct != 100 {
+						return usagef("%s runs on Kubernetes, where a Service sends all of an app's traffic to one revision: give one REVISION=100 (%s=%d is a split)", c.app.Name, rev, pct)
+					}
+				}
+			}
 			if err := c.p.EnsureGateway(c.ctx); err != nil {
 				return err
 			}
@@ -941,15 +995,16 @@ func newLs(g *globals) *cobra.Command {
 					Live     string `json:"live"`
 					URL      string `json:"url"`
 					Replicas int    `json:"replicas"`
+					Target   string `json:"target"`
 				}
 				rows := []row{}
 				for _, a := range apps {
-					rows = append(rows, row{a.Name, a.Live, p.URL(a.Name), a.Replicas})
+					rows = append(rows, row{a.Name, a.Live, p.URLFor(a.Name, a.Target), a.Replicas, a.Target.String()})
 				}
 				return writeJSON(cmd.OutOrStdout(), rows)
 			}
 			for _, a := range apps {
-				fmt.Fprintf(cmd.OutOrStdout(), "%-20s %-28s %s\n", a.Name, a.Live, p.URL(a.Name))
+				fmt.Fprintf(cmd.OutOrStdout(), "%-20s %-28s %s  %s\n", a.Name, a.Live, p.URLFor(a.Name, a.Target), a.Target)
 			}
 			return nil
 		}}
@@ -962,25 +1017,51 @@ func newStatus(g *globals) *cobra.Command {
 		example: "  pyship status shop\n  pyship status shop --json",
 		args:    cobra.NoArgs,
 		run: func(c *appCall) error {
-			cs, err := c.p.Replicas(c.ctx, c.app.Name)
-			if err != nil {
-				return err
-			}
 			type rep struct {
 				Name     string `json:"name"`
 				Revision string `json:"revision"`
 				State    string `json:"state"`
-				Address  string `json:"address"`
+				Address  string `json:"address,omitempty"`
+				Ready    bool   `json:"ready"`
+				Restarts int    `json:"restarts"`
+				Image    string `json:"image,omitempty"`
 			}
 			reps := []rep{}
-			for _, ct := range cs {
-				reps = append(reps, rep{ct.Name, ct.Labels[platform.LabelRevision], ct.State, "127.0.0.1:" + ct.Labels["pyship.hostport"]})
+			if c.app.Target.Kind == store.Local {
+				cs, err := c.p.Replicas(c.ctx, c.app.Name)
+				if err != nil {
+					return err
+				}
+				for _, ct := range cs {
+					reps = append(reps, rep{Name: ct.Name, Revision: ct.Labels[platform.LabelRevision], State: ct.State, Address: "127.0.0.1:" + ct.Labels["pyship.hostport"], Ready: ct.State == "running"})
+				}
+			} else {
+				rs, err := c.p.List(c.ctx, c.app.Name)
+				if err != nil {
+					return err
+				}
+				for _, r := range rs {
+					img := ""
+					if r.Spec != nil {
+						img = r.Spec.ImageRef
+					}
+					reps = append(reps, rep{Name: r.Name, Revision: r.Revision, State: r.State, Ready: r.Serving, Restarts: r.Restarts, Image: img})
+				}
 			}
 			if g.json {
-				return writeJSON(c.out(), map[string]any{"app": c.app.Name, "live": c.app.Live, "traffic": trafficRows(c.app.Traffic), "url": c.p.URL(c.app.Name),
+				return writeJSON(c.out(), map[string]any{"app": c.app.Name, "target": c.app.Target.String(), "live": c.app.Live, "traffic": trafficRows(c.app.Traffic), "url": c.p.URL(c.app.Name),
 					"replicas": reps, "env": sortedKeysOf(c.app.Env), "secrets": sortedKeysOf(c.app.Secrets)})
 			}
-			fmt.Fprintf(c.out(), "%s  %s\nlive revision: %s\n", c.app.Name, c.p.URL(c.app.Name), c.app.Live)
+			fmt.Fprintf(c.out(), "%s  %s  (%s)\nlive revision: %s\n", c.app.Name, c.p.URL(c.app.Name), c.app.Target, c.app.Live)
+			if c.app.Target.Kind != store.Local {
+				if r := c.app.Revision(c.app.Live); r != nil {
+					fmt.Fprintf(c.out(), "image: %s\n", r.Spec.ImageRef)
+				}
+				for _, r := range reps {
+					fmt.Fprintf(c.out(), "  %-44s %-22s ready=%-5t restarts=%d\n", r.Name, r.State, r.Ready, r.Restarts)
+				}
+				return nil
+			}
 			if len(c.app.Traffic) > 0 {
 				fmt.Fprintf(c.out(), "traffic: %s\n", formatTraffic(trafficRows(c.app.Traffic)))
 			}
@@ -1092,7 +1173,13 @@ func runDown(cmd *cobra.Command, g *globals, f *downFlags, name string) error {
 	default:
 		res.Existed, res.Revisions = true, len(app.Revisions)
 	}
-	replicas, err := p.Replicas(ctx, name)
+	local := app == nil || app.Target.Kind == store.Local
+	if !local {
+		if err := attachTarget(p, app.Target); err != nil {
+			return err
+		}
+	}
+	replicas, err := p.List(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -1110,7 +1197,7 @@ func runDown(cmd *cobra.Command, g *globals, f *downFlags, name string) error {
 		}
 	}
 	var images []string
-	if !f.keepImages {
+	if !f.keepImages && local {
 		if images, err = p.AppImages(ctx, app, name); err != nil {
 			return err
 		}

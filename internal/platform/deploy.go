@@ -319,6 +319,11 @@ func (p *Platform) Down(ctx context.Context, app string) error {
 	if err := p.tidy(ctx); err != nil {
 		return err
 	}
+	if pg, ok := p.rt().(Purger); ok && len(failed) == 0 {
+		if err := pg.Purge(ctx, app); err != nil {
+			failed = append(failed, err.Error())
+		}
+	}
 	if len(failed) > 0 {
 		return fmt.Errorf("%s is forgotten, but the engine did not remove %s; their secrets stay until they are gone: run pyship down %s again", app, strings.Join(failed, ", "), app)
 	}

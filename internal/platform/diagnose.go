@@ -53,3 +53,7 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// LogHint is what an app's output says went wrong, for runtimes outside this package
+// (Kubernetes): the same hints whatever runs the app.
+func LogHint(logs string) string { return logHint(logs) }

@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/pyship/pyship/internal/engine"
 	"github.com/pyship/pyship/internal/gateway"
+	"github.com/pyship/pyship/internal/store"
 )
 
 // GatewayName is the gateway container of this state directory (one gateway per
@@ -175,6 +176,9 @@ func sharedLibs(exe string) ([]string, error) {
 // EnsureGateway starts the gateway container if it is not running with this pyship's
 // binary, and waits until it answers.
 func (p *Platform) EnsureGateway(ctx context.Context) error {
+	if p.Target.Kind != store.Local {
+		return nil // the target routes requests itself (a Kubernetes Service)
+	}
 	img, err := gatewayImage(ctx, p.Engine)
 	if err != nil {
 		return err

@@ -47,10 +47,13 @@ type Platform struct {
 	Store *store.Store
 	// Runtime is where replicas run; nil for the local engine, Engine.
 	Runtime Runtime
-	Engine  *engine.Client
-	Listen  string // gateway, "127.0.0.1:8080"
-	Admin   string // gateway admin, "127.0.0.1:8081"
-	Log     func(format string, args ...any)
+	// Target is where Runtime runs replicas: the apps recorded with another target are
+	// not this runtime's to route (the local gateway's table holds local apps only).
+	Target store.Target
+	Engine *engine.Client
+	Listen string // gateway, "127.0.0.1:8080"
+	Admin  string // gateway admin, "127.0.0.1:8081"
+	Log    func(format string, args ...any)
 	// Timeouts.
 	StartTimeout time.Duration // for a replica to answer its probe (default 90 s)
 	DrainTimeout time.Duration // for in-flight requests to finish (default 30 s)
@@ -69,10 +72,22 @@ func goarch() string { return runtime.GOARCH }
 
 func (p *Platform) routesPath() string { return p.docker().routesPath() }
 
-// URL is the app's address at the gateway.
-func (p *Platform) URL(app string) string {
+// URL is the app's address: at the gateway for the local engine, the Service's name
+// inside the cluster for Kubernetes.
+func (p *Platform) URL(app string) string { return p.URLFor(app, p.Target) }
+
+// URLFor is the address of an app that runs on target t.
+func (p *Platform) URLFor(app string, t store.Target) string {
+	if t.Kind == store.Kubernetes {
+		return fmt.Sprintf("http://%s.%s.svc/", app, t.Namespace)
+	}
 	_, port, _ := net.SplitHostPort(p.Listen)
 	return fmt.Sprintf("http://%s.localhost:%s/", app, port)
+}
+
+// List lists an app's replicas where it runs.
+func (p *Platform) List(ctx context.Context, app string) ([]Replica, error) {
+	return p.rt().List(ctx, app)
 }
 
 // StateID is the first 8 hex digits of the sha256 of the state directory's path.
@@ -95,6 +110,9 @@ func (p *Platform) PublishRoutes(ctx context.Context) error {
 	}
 	routes := map[string]Traffic{}
 	for _, a := range apps {
+		if a.Target != p.Target {
+			continue
+		}
 		t := Traffic{Weights: map[string]int{}}
 		weights := a.Traffic
 		if len(weights) == 0 && a.Live != "" {

@@ -77,7 +77,7 @@ func (p *Platform) recover(ctx context.Context, name string, cs []Replica) (*sto
 	if err := store.ValidName(name); err != nil {
 		return nil, err
 	}
-	a := &store.App{Name: name, Env: map[string]string{}, Secrets: map[string]string{}}
+	a := &store.App{Name: name, Env: map[string]string{}, Secrets: map[string]string{}, Target: p.Target}
 	byRev := map[string][]Replica{}
 	for _, c := range cs {
 		byRev[c.Revision] = append(byRev[c.Revision], c)

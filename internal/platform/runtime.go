@@ -63,6 +63,13 @@ type Tidier interface {
 	Tidy(ctx context.Context) error
 }
 
+// Purger is a Runtime that keeps objects of an app beyond its replicas (Kubernetes:
+// Deployments scaled to nothing, Secrets, the Service): Down calls Purge last, so that
+// nothing of the app is left.
+type Purger interface {
+	Purge(ctx context.Context, app string) error
+}
+
 // Release is one revision of an app as a Runtime runs it.
 type Release struct {
 	App      string
@@ -85,6 +92,8 @@ type Replica struct {
 	// Serving: up with an address the router can send requests to.
 	Serving bool
 	Created time.Time
+	// Restarts counts the runtime's restarts of the replica (0 where unknown).
+	Restarts int
 	// Spec is the revision's spec as the replica carries it, secret values' digests
 	// left out (nil: unreadable, e.g. made by an older pyship).
 	Spec *store.Spec

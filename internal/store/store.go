@@ -76,6 +76,8 @@ type App struct {
 	Live        string            `json:"live"`              // the revision taking traffic (single mode)
 	Traffic     map[string]int    `json:"traffic,omitempty"` // multiple mode: revision → weight
 	Created     time.Time         `json:"created"`
+	// Target is where the app runs; the zero Target is the local engine.
+	Target Target `json:"target,omitzero"`
 }
 
 // Revision finds a revision by name or by its hash suffix.

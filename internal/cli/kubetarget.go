@@ -1,0 +1,113 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/spf13/cobra"
+
+	"github.com/pyship/pyship/internal/kube"
+	"github.com/pyship/pyship/internal/platform"
+	"github.com/pyship/pyship/internal/store"
+)
+
+// targetFlags choose where deploy runs an app; later commands read it from the app.
+type targetFlags struct {
+	t store.Target
+}
+
+func (f *targetFlags) bind(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.t.Kind, "target", "", "where the app runs: `local` (the Docker engine, default) or kubernetes")
+	cmd.Flags().StringVar(&f.t.Context, "context", "", "kubeconfig `CONTEXT` (default the current one); --target kubernetes")
+	cmd.Flags().StringVarP(&f.t.Namespace, "namespace", "n", "", "Kubernetes `NAMESPACE` (default the context's, else default)")
+	cmd.Flags().StringVar(&f.t.Registry, "registry", "", "registry `HOST[/PATH]` the cluster pulls from; pyship pushes the image there by digest")
+	cmd.Flags().StringVar(&f.t.Kubeconfig, "kubeconfig", "", "kubeconfig `FILE` (default $KUBECONFIG, else ~/.kube/config)")
+}
+
+// target is the target the flags name, checked: "" and "local" are the local engine.
+func (f *targetFlags) target() (store.Target, error) {
+	t := f.t
+	if t.Kind == "local" {
+		t.Kind = store.Local
+	}
+	if err := store.ValidTarget(t); err != nil {
+		return t, usage(err)
+	}
+	if t.Kind == store.Kubernetes && t.Registry != "" && strings.Contains(t.Registry, "://") {
+		return t, usagef("--registry %q: give HOST[:PORT][/PATH], without a scheme", t.Registry)
+	}
+	return t, nil
+}
+
+// deployTarget is where a deploy runs the app: the flags' target for a new app, the
+// recorded one for an existing app (flags may repeat it, not change it: moving an app
+// between clusters is down, then deploy).
+func deployTarget(flags store.Target, existing *store.App) (store.Target, error) {
+	if existing == nil || existing.Target.Kind == store.Local && len(existing.Revisions) == 0 {
+		if flags.Kind == store.Kubernetes {
+			t, err := kube.Resolve(flags)
+			if err != nil {
+				return t, err
+			}
+			if t.Registry == "" {
+				return t, usagef("--target kubernetes needs --registry HOST[/PATH]: the registry the cluster pulls from (ACR for AKS: NAME.azurecr.io)")
+			}
+			return t, nil
+		}
+		return flags, nil
+	}
+	rec := existing.Target
+	if flags.Kind == "" && flags == (store.Target{}) {
+		return rec, nil
+	}
+	same := flags.Kind == rec.Kind &&
+		(flags.Context == "" || flags.Context == rec.Context) &&
+		(flags.Namespace == "" || flags.Namespace == rec.Namespace) &&
+		(flags.Registry == "" || flags.Registry == rec.Registry) &&
+		(flags.Kubeconfig == "" || flags.Kubeconfig == rec.Kubeconfig)
+	if !same {
+		return rec, usagef("app %s runs on %s; pyship down %s first to deploy it elsewhere (or give it another --app name)", existing.Name, rec, existing.Name)
+	}
+	return rec, nil
+}
+
+// attachTarget points the platform at where the app runs.
+func attachTarget(p *platform.Platform, t store.Target) error {
+	if t.Kind != store.Kubernetes {
+		return nil
+	}
+	cs, cfg, err := kube.Connect(t)
+	if err != nil {
+		return err
+	}
+	p.Runtime = &kube.Runtime{CS: cs, Config: cfg, Target: t, StateID: p.StateID(), ImageUser: kube.RegistryImageUser, Grace: int64(p.StopGrace)}
+	p.Target = t
+	return nil
+}
+
+// registryRef is where a deploy pushes an app's image for the cluster to pull.
+func registryRef(t store.Target, app, id string) string {
+	return fmt.Sprintf("%s/%s:%s", strings.TrimSuffix(t.Registry, "/"), app, id)
+}
+
+// pinned is ref (REGISTRY/APP:ID) pinned to the digest the registry returned.
+func pinned(ref, digest string) (string, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return "", err
+	}
+	return r.Context().Digest(digest).String(), nil
+}
+
+// targetOf is where deploy runs app: see deployTarget.
+func targetOf(p *platform.Platform, app string, flags store.Target) (store.Target, error) {
+	if err := store.ValidName(app); err != nil {
+		return flags, usage(err)
+	}
+	existing, err := p.Store.Get(app)
+	if err != nil {
+		existing = nil
+	}
+	return deployTarget(flags, existing)
+}

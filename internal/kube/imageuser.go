@@ -1,0 +1,80 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// RegistryImageUser reads the numeric user and group an image runs as from its config
+// in the registry, so that the pod's runAsUser is the image's own (pyship's images:
+// 10001). A named user (USER app) gives 0, 0: the kubelet then checks runAsNonRoot.
+func RegistryImageUser(ctx context.Context, ref string) (uid, gid int64, err error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return 0, 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	img, err := remote.Image(r, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain),
+		remote.WithTransport(&http.Transport{Proxy: http.ProxyFromEnvironment, ResponseHeaderTimeout: 20 * time.Second, TLSHandshakeTimeout: 10 * time.Second}))
+	if err != nil {
+		return 0, 0, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return 0, 0, err
+	}
+	return numericUser(cf.Config.User)
+}
+
+// numericUser reads "UID" or "UID:GID"; a name gives 0, 0 and no error.
+func numericUser(s string) (uid, gid int64, err error) {
+	u, g, _ := strings.Cut(s, ":")
+	uid, err = strconv.ParseInt(u, 10, 64)
+	if err != nil {
+		return 0, 0, nil
+	}
+	if g == "" {
+		return uid, uid, nil
+	}
+	gid, err = strconv.ParseInt(g, 10, 64)
+	if err != nil {
+		return uid, uid, nil
+	}
+	if uid < 0 || gid < 0 {
+		return 0, 0, fmt.Errorf("user %q: negative id", s)
+	}
+	return uid, gid, nil
+}
+
+// ResolveImage pins a registry reference to the digest the registry has for it now,
+// and returns the image's config digest (its ID, which names revisions).
+func ResolveImage(ctx context.Context, ref string) (pinnedRef, id string, err error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return "", "", fmt.Errorf("--image %q: %w", ref, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	img, err := remote.Image(r, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
+	if err != nil {
+		return "", "", fmt.Errorf("--image %s: the registry does not give it: %w", ref, err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return "", "", err
+	}
+	cd, err := img.ConfigName()
+	if err != nil {
+		return "", "", err
+	}
+	return r.Context().Digest(d.String()).String(), cd.String(), nil
+}

@@ -1,0 +1,175 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/pyship/pyship/internal/platform"
+)
+
+// Ready waits until rel's Deployment has every replica Ready (its readiness probe on
+// the Plan's port and path passed), and fails as soon as one pod cannot get there:
+// its image cannot be pulled, its container crashes or is killed for memory, its
+// config is refused, or the cluster cannot place it.
+func (r *Runtime) Ready(ctx context.Context, rel platform.Release, timeout time.Duration, status func(replica int, state string)) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	want := max(1, rel.Spec.Replicas)
+	sel := labels.Set(selector(rel.App, rel.Revision)).String()
+	var last []corev1.Pod
+	for {
+		pods, err := r.CS.CoreV1().Pods(r.ns()).List(ctx, metav1.ListOptions{LabelSelector: sel})
+		if err != nil && ctx.Err() == nil {
+			return r.explain(err, "read the pods of "+rel.Revision)
+		}
+		if err == nil {
+			live := pods.Items[:0]
+			for _, p := range pods.Items {
+				if p.DeletionTimestamp == nil {
+					live = append(live, p)
+				}
+			}
+			slices.SortFunc(live, func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
+			last = live
+			ready := 0
+			for i, p := range live {
+				if podReady(&p) {
+					ready++
+					status(i, "")
+					continue
+				}
+				status(i, podState(&p))
+				if why, fatal := failing(&p); fatal {
+					return r.deployError(context.WithoutCancel(ctx), rel, &p, why)
+				}
+			}
+			if ready >= want && len(live) >= want {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			if len(last) == 0 {
+				return &platform.DeployError{Revision: rel.Revision, Diagnosis: fmt.Sprintf("no pod of it was created within %s%s", timeout, r.eventsOf(context.WithoutCancel(ctx), "Deployment", rel.Revision))}
+			}
+			for i := range last {
+				if !podReady(&last[i]) {
+					return r.deployError(context.WithoutCancel(ctx), rel, &last[i],
+						fmt.Sprintf("pod %s was not Ready within %s (%s)", last[i].Name, timeout, podState(&last[i])))
+				}
+			}
+			return &platform.DeployError{Revision: rel.Revision, Diagnosis: fmt.Sprintf("fewer than %d pods were Ready within %s", want, timeout)}
+		case <-time.After(r.poll()):
+		}
+	}
+}
+
+// failing says whether a pod cannot become Ready without a change, and why.
+func failing(p *corev1.Pod) (string, bool) {
+	for _, c := range p.Status.ContainerStatuses {
+		if w := c.State.Waiting; w != nil {
+			switch w.Reason {
+			case "ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull":
+				return fmt.Sprintf("the node cannot pull the image (%s): %s; is --registry an address the cluster's nodes reach?", w.Reason, w.Message), true
+			case "CreateContainerConfigError", "CreateContainerError", "RunContainerError":
+				return fmt.Sprintf("the cluster cannot start its container (%s): %s", w.Reason, w.Message), true
+			case "CrashLoopBackOff":
+				return crashWhat(c), true
+			}
+		}
+		if t := c.State.Terminated; t != nil && p.Spec.RestartPolicy == corev1.RestartPolicyNever {
+			return crashWhat(c), true
+		}
+		if c.RestartCount > 0 && c.LastTerminationState.Terminated != nil {
+			return crashWhat(c), true
+		}
+	}
+	for _, cond := range p.Status.Conditions {
+		if cond.Type == corev1.PodScheduled && cond.Status == corev1.ConditionFalse && cond.Reason == corev1.PodReasonUnschedulable {
+			// Unschedulable may pass (a node is being added): only said on timeout.
+			return "", false
+		}
+	}
+	return "", false
+}
+
+func crashWhat(c corev1.ContainerStatus) string {
+	t := c.LastTerminationState.Terminated
+	if t == nil {
+		t = c.State.Terminated
+	}
+	if t == nil {
+		return fmt.Sprintf("it crashed and restarted %d time(s)", c.RestartCount)
+	}
+	if t.Reason == "OOMKilled" {
+		return "it was killed for using too much memory (OOMKilled): raise the memory limit or lower the app's use"
+	}
+	return fmt.Sprintf("it exited with code %d (%s)", t.ExitCode, t.Reason)
+}
+
+// deployError is a revision that cannot become Ready, with its pod's last log lines
+// (of the crashed container when it restarted), the hint they give, and the pod's
+// warning events.
+func (r *Runtime) deployError(ctx context.Context, rel platform.Release, p *corev1.Pod, why string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	logs := r.lastLogs(ctx, p)
+	d := why
+	if h := platform.LogHint(logs); h != "" {
+		d += ": " + h
+	}
+	d += r.eventsOf(ctx, "Pod", p.Name)
+	return &platform.DeployError{Revision: rel.Revision, Diagnosis: d, Logs: logs}
+}
+
+func (r *Runtime) lastLogs(ctx context.Context, p *corev1.Pod) string {
+	n := int64(30)
+	prev := false
+	for _, c := range p.Status.ContainerStatuses {
+		prev = c.RestartCount > 0 && c.State.Running == nil && c.LastTerminationState.Terminated != nil
+	}
+	read := func(previous bool) string {
+		b, err := r.CS.CoreV1().Pods(r.ns()).GetLogs(p.Name, &corev1.PodLogOptions{Container: containerName, TailLines: &n, Previous: previous, LimitBytes: ptr(int64(64 << 10))}).DoRaw(ctx)
+		if err != nil {
+			return ""
+		}
+		return strings.TrimRight(string(b), "\n")
+	}
+	if s := read(prev); s != "" || !prev {
+		return s
+	}
+	return read(false)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// eventsOf is the object's warning events, for a diagnosis ("" when there are none).
+func (r *Runtime) eventsOf(ctx context.Context, kind, name string) string {
+	ev, err := r.CS.CoreV1().Events(r.ns()).List(ctx, metav1.ListOptions{FieldSelector: fields.Set{
+		"involvedObject.kind": kind, "involvedObject.name": name, "type": corev1.EventTypeWarning}.String()})
+	if err != nil || len(ev.Items) == 0 {
+		return ""
+	}
+	slices.SortFunc(ev.Items, func(a, b corev1.Event) int { return a.LastTimestamp.Compare(b.LastTimestamp.Time) })
+	var lines []string
+	seen := map[string]bool{}
+	for _, e := range ev.Items {
+		l := e.Reason + ": " + e.Message
+		if !seen[l] {
+			seen[l] = true
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > 5 {
+		lines = lines[len(lines)-5:]
+	}
+	return "; events: " + strings.Join(lines, "; ")
+}
