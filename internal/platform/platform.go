@@ -110,7 +110,7 @@ func (p *Platform) PublishRoutes(ctx context.Context) error {
 	}
 	routes := map[string]Traffic{}
 	for _, a := range apps {
-		if a.Target != p.Target {
+		if !a.Target.SamePlace(p.Target) {
 			continue
 		}
 		t := Traffic{Weights: map[string]int{}}
