@@ -264,16 +264,17 @@ func sortedKeysOf[V any](m map[string]V) []string {
 }
 
 type deployFlags struct {
-	build    buildFlags
-	pf       platformFlags
-	tf       targetFlags
-	app      string
-	image    string
-	replicas int
-	probe    string
-	env      []string
-	envFile  string
-	set      func(name string) bool // whether a flag was given (--replicas 0 is not "unset")
+	build     buildFlags
+	pf        platformFlags
+	tf        targetFlags
+	app       string
+	image     string
+	replicas  int
+	autoscale autoscaleFlags
+	probe     string
+	env       []string
+	envFile   string
+	set       func(name string) bool // whether a flag was given (--replicas 0 is not "unset")
 }
 
 func newDeploy(g *globals) *cobra.Command {
@@ -304,6 +305,7 @@ The app answers at http://NAME.localhost:8080/ (the gateway port is --gateway).`
 	cmd.Flags().StringVar(&f.app, "app", "", "app `NAME` (default the directory's name)")
 	cmd.Flags().StringVar(&f.image, "image", "", "deploy this image `REF` from the engine instead of building")
 	cmd.Flags().IntVar(&f.replicas, "replicas", 0, "replicas (default 1, or the app's current count)")
+	f.autoscale.bind(cmd)
 	cmd.Flags().StringVar(&f.probe, "probe", "", "HTTP `PATH` that must answer (below 500) before traffic switches (default /)")
 	cmd.Flags().StringArrayVarP(&f.env, "env", "e", nil, "set `KEY=VALUE` in the app's settings")
 	cmd.Flags().StringVar(&f.envFile, "env-file", "", "read settings from `FILE` (KEY=VALUE lines)")
@@ -472,6 +474,9 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 	}
 	if f.replicas > 0 {
 		app.Replicas = f.replicas
+	}
+	if err := f.autoscale.apply(app, f.set); err != nil {
+		return err
 	}
 	if f.probe != "" {
 		app.Probe = f.probe
@@ -868,8 +873,10 @@ traffic switches to them, as for any change.`,
 
 func newScale(g *globals) *cobra.Command {
 	var n int
+	var as autoscaleFlags
+	var set func(string) bool
 	return appCommand{use: "scale NAME --replicas COUNT", short: "Change the number of replicas (a new, health-gated revision)",
-		example: "  pyship scale shop --replicas 3\n  pyship scale shop --replicas 1 --json",
+		example: "  pyship scale shop --replicas 3\n  pyship scale shop --replicas 1 --json\n  pyship scale shop --replicas 2 --max-replicas 10 --cpu-percent 60   # Kubernetes: autoscaled",
 		args: func(cmd *cobra.Command, args []string) error {
 			if err := cobra.NoArgs(cmd, args); err != nil {
 				return err
@@ -882,11 +889,16 @@ func newScale(g *globals) *cobra.Command {
 			return store.ValidReplicas(n)
 		},
 		flags: func(c *cobra.Command) {
-			c.Flags().IntVar(&n, "replicas", 0, fmt.Sprintf("replica `COUNT` (1-%d; required)", store.MaxReplicas))
+			c.Flags().IntVar(&n, "replicas", 0, fmt.Sprintf("replica `COUNT` (1-%d; required; with --max-replicas, the minimum)", store.MaxReplicas))
+			as.bind(c)
+			set = c.Flags().Changed
 		},
 		locks: true,
 		run: func(c *appCall) error {
 			c.app.Replicas = n
+			if err := as.apply(c.app, set); err != nil {
+				return err
+			}
 			return deployAndReport(c.ctx, g, c.p, c.app, c.out())
 		}}.command()
 }

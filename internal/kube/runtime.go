@@ -81,6 +81,11 @@ func (r *Runtime) Start(ctx context.Context, rel platform.Release) error {
 	if _, err := r.CS.AppsV1().Deployments(r.ns()).Apply(ctx, objs.Deployment, applyOpts()); err != nil {
 		return r.explain(err, "create the Deployment of "+rel.Revision)
 	}
+	if hpa := HPAObject(rel, r.options(ctx, rel)); hpa != nil {
+		if _, err := r.CS.AutoscalingV2().HorizontalPodAutoscalers(r.ns()).Apply(ctx, hpa, applyOpts()); err != nil {
+			return r.explain(err, "create the HorizontalPodAutoscaler of "+rel.Revision)
+		}
+	}
 	return nil
 }
 
@@ -239,6 +244,10 @@ func (r *Runtime) Remove(ctx context.Context, app, rev string, grace time.Durati
 	err = r.CS.CoreV1().Secrets(r.ns()).Delete(cctx, rev, metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return r.explain(err, "delete the Secret "+rev)
+	}
+	err = r.CS.AutoscalingV2().HorizontalPodAutoscalers(r.ns()).Delete(cctx, rev, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return r.explain(err, "delete the HorizontalPodAutoscaler "+rev)
 	}
 	// The pods are deleted by the garbage collector once their ReplicaSet is; wait,
 	// bounded, so that down and a finished deploy leave nothing running.
@@ -430,6 +439,9 @@ func (r *Runtime) Purge(ctx context.Context, app string) error {
 	}
 	if err := r.CS.CoreV1().Secrets(r.ns()).DeleteCollection(ctx, do, lo); err != nil && !apierrors.IsNotFound(err) {
 		return r.explain(err, "delete the Secrets of "+app)
+	}
+	if err := r.CS.AutoscalingV2().HorizontalPodAutoscalers(r.ns()).DeleteCollection(ctx, do, lo); err != nil && !apierrors.IsNotFound(err) {
+		return r.explain(err, "delete the HorizontalPodAutoscalers of "+app)
 	}
 	// Services have no deletecollection: one by one.
 	list, err := r.CS.CoreV1().Services(r.ns()).List(ctx, lo)

@@ -60,7 +60,8 @@ func (p *Platform) Deploy(ctx context.Context, app *store.App) (*store.Revision,
 	}
 	name := app.Name + "--" + spec.Hash()
 	if r := app.Revision(name); r != nil && r.State == store.Ready && app.Live == name && len(app.Traffic) == 0 {
-		if reps, _ := p.rt().List(ctx, app.Name); servingReplicas(reps, name) == spec.Replicas {
+		// An autoscaled revision may run more than its minimum.
+		if reps, _ := p.rt().List(ctx, app.Name); servingReplicas(reps, name) == spec.Replicas || spec.MaxReplicas > 0 && servingReplicas(reps, name) >= spec.Replicas {
 			return r, false, nil // nothing changed
 		}
 	}
@@ -272,6 +273,7 @@ func (p *Platform) Rollback(ctx context.Context, app *store.App, to string) (*st
 		}
 	}
 	app.Image, app.ImageRef, app.Cmd, app.Port, app.Probe, app.Replicas = s.Image, s.ImageRef, s.Cmd, s.Port, s.Probe, s.Replicas
+	app.MaxReplicas, app.CPUPercent = s.MaxReplicas, s.CPUPercent
 	app.SecretFiles = s.SecretFiles
 	app.Env, app.Secrets = map[string]string{}, map[string]string{}
 	for k, v := range s.Env {

@@ -221,7 +221,7 @@ func TestDeployOnRealNode(t *testing.T) {
 	e := newPyshipEnv(t, c, ns)
 
 	start := time.Now()
-	code, out, errOut := e.deploy(ctx, flaskProject(t, "v1"), "--replicas", "2")
+	code, out, errOut := e.deploy(ctx, flaskProject(t, "v1"), "--replicas", "2", "--max-replicas", "4")
 	if code != 0 {
 		c.describePods(t, ns)
 		t.Fatalf("deploy v1: exit %d\n%s%s", code, out, errOut)
@@ -260,6 +260,12 @@ func TestDeployOnRealNode(t *testing.T) {
 	if *dep.Spec.Replicas != 2 || dep.Status.ReadyReplicas != 2 {
 		t.Errorf("replicas %d, ready %d; want 2 and 2", *dep.Spec.Replicas, dep.Status.ReadyReplicas)
 	}
+	hpa, err := c.cs.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, v1, metav1.GetOptions{})
+	if err != nil {
+		t.Errorf("the revision's HorizontalPodAutoscaler: %v", err)
+	} else if *hpa.Spec.MinReplicas != 2 || hpa.Spec.MaxReplicas != 4 || hpa.Spec.ScaleTargetRef.Name != v1 {
+		t.Errorf("HPA %+v: want 2-4 replicas of %s", hpa.Spec, v1)
+	}
 
 	// v2 under load: no request fails, and once deploy returns every answer is v2's.
 	stop := make(chan struct{})
@@ -288,6 +294,12 @@ func TestDeployOnRealNode(t *testing.T) {
 	}
 	if n := c.countPods(ctx, t, ns, "pyship.revision="+v1); n != 0 {
 		t.Errorf("%d pod(s) of v1 left after the switch", n)
+	}
+	if _, err := c.cs.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, v1, metav1.GetOptions{}); err == nil {
+		t.Errorf("v1's HorizontalPodAutoscaler is left after the switch")
+	}
+	if _, err := c.cs.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, v2, metav1.GetOptions{}); err != nil {
+		t.Errorf("v2 (the same settings) has no HorizontalPodAutoscaler: %v", err)
 	}
 
 	// A broken v3 is refused with the diagnosis; v2 keeps serving.
@@ -373,5 +385,4 @@ func TestDeployOnRealNode(t *testing.T) {
 	if code, out, _ := e.run(ctx, "", "down", "web", "--yes"); code != 0 || !strings.Contains(out, "not deployed") {
 		t.Errorf("second down: exit %d %s", code, out)
 	}
-	_ = v2
 }
