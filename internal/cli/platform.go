@@ -271,6 +271,7 @@ type deployFlags struct {
 	image     string
 	replicas  int
 	autoscale autoscaleFlags
+	host      string
 	probe     string
 	env       []string
 	envFile   string
@@ -306,6 +307,7 @@ The app answers at http://NAME.localhost:8080/ (the gateway port is --gateway).`
 	cmd.Flags().StringVar(&f.image, "image", "", "deploy this image `REF` from the engine instead of building")
 	cmd.Flags().IntVar(&f.replicas, "replicas", 0, "replicas (default 1, or the app's current count)")
 	f.autoscale.bind(cmd)
+	cmd.Flags().StringVar(&f.host, "host", "", "public host `NAME` routed to the app by an Ingress (--target kubernetes; --host= removes it)")
 	cmd.Flags().StringVar(&f.probe, "probe", "", "HTTP `PATH` that must answer (below 500) before traffic switches (default /)")
 	cmd.Flags().StringArrayVarP(&f.env, "env", "e", nil, "set `KEY=VALUE` in the app's settings")
 	cmd.Flags().StringVar(&f.envFile, "env-file", "", "read settings from `FILE` (KEY=VALUE lines)")
@@ -334,6 +336,9 @@ func (f *deployFlags) validate() error {
 		if err := store.ValidPort(f.build.detect.port); err != nil {
 			return err
 		}
+	}
+	if err := store.ValidHost(f.host); err != nil {
+		return err
 	}
 	if f.app != "" {
 		return store.ValidName(f.app)
@@ -478,6 +483,12 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 	if err := f.autoscale.apply(app, f.set); err != nil {
 		return err
 	}
+	if f.set("host") {
+		if f.host != "" && app.Target.Kind != store.Kubernetes {
+			return usagef("--host makes an Ingress on Kubernetes (--target kubernetes); on the local engine the app answers at %s", p.URL(app.Name))
+		}
+		app.Host = f.host
+	}
 	if f.probe != "" {
 		app.Probe = f.probe
 	}
@@ -498,6 +509,13 @@ func deployAndReport(ctx context.Context, g *globals, p *platform.Platform, app 
 	rev, changed, err := p.Deploy(ctx, app)
 	if err != nil {
 		return interrupted(ctx, err)
+	}
+	if !changed && app.Target.Kind == store.Kubernetes {
+		// Routing outside the revision (the Ingress of --host) may have changed: the
+		// apply is idempotent.
+		if err := p.PublishRoutes(ctx); err != nil {
+			return err
+		}
 	}
 	if g.json {
 		return writeJSON(stdout, map[string]any{"app": app.Name, "revision": rev.Name, "changed": changed, "url": p.URL(app.Name), "seconds": time.Since(start).Seconds()})

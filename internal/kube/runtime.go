@@ -129,9 +129,28 @@ func (r *Runtime) Route(ctx context.Context, apps map[string]platform.Traffic) e
 			// client sees "no such service" and not a Service with no endpoints.
 			continue
 		}
-		svc := ServiceObject(app, rev, Options{Namespace: r.ns(), StateID: r.StateID})
+		o := Options{Namespace: r.ns(), StateID: r.StateID}
+		svc := ServiceObject(app, rev, o)
 		if _, err := r.CS.CoreV1().Services(r.ns()).Apply(ctx, svc, applyOpts()); err != nil {
 			return r.explain(err, "point the Service "+app+" at "+rev)
+		}
+		if t.Host != "" {
+			if _, err := r.CS.NetworkingV1().Ingresses(r.ns()).Apply(ctx, IngressObject(app, t.Host, o), applyOpts()); err != nil {
+				return r.explain(err, "route "+t.Host+" to "+app+" (Ingress)")
+			}
+		}
+	}
+	// The Ingresses of apps that no longer have a host, or are gone.
+	ings, err := r.CS.NetworkingV1().Ingresses(r.ns()).List(ctx, metav1.ListOptions{LabelSelector: r.stateSelector("")})
+	if err != nil {
+		return r.explain(err, "list Ingresses")
+	}
+	for _, in := range ings.Items {
+		if t, ok := apps[in.Labels[LabelApp]]; ok && t.Host != "" {
+			continue
+		}
+		if err := r.CS.NetworkingV1().Ingresses(r.ns()).Delete(ctx, in.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return r.explain(err, "delete the Ingress "+in.Name)
 		}
 	}
 	// The Services of apps this state directory no longer has go.
@@ -442,6 +461,9 @@ func (r *Runtime) Purge(ctx context.Context, app string) error {
 	}
 	if err := r.CS.AutoscalingV2().HorizontalPodAutoscalers(r.ns()).DeleteCollection(ctx, do, lo); err != nil && !apierrors.IsNotFound(err) {
 		return r.explain(err, "delete the HorizontalPodAutoscalers of "+app)
+	}
+	if err := r.CS.NetworkingV1().Ingresses(r.ns()).DeleteCollection(ctx, do, lo); err != nil && !apierrors.IsNotFound(err) {
+		return r.explain(err, "delete the Ingresses of "+app)
 	}
 	// Services have no deletecollection: one by one.
 	list, err := r.CS.CoreV1().Services(r.ns()).List(ctx, lo)

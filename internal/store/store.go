@@ -85,6 +85,8 @@ type App struct {
 	Created     time.Time         `json:"created"`
 	// Target is where the app runs; the zero Target is the local engine.
 	Target Target `json:"target,omitzero"`
+	// Host is the public host name a Kubernetes Ingress routes to the app ("": none).
+	Host string `json:"host,omitempty"`
 }
 
 // Revision finds a revision by name or by its hash suffix.

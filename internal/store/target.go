@@ -65,3 +65,14 @@ func ValidTarget(t Target) error {
 		return fmt.Errorf("--target %q: use local or kubernetes", t.Kind)
 	}
 }
+
+var hostRe = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+
+// ValidHost checks --host: a lowercase DNS name of two labels or more, as an Ingress
+// rule takes it (no port, no wildcard).
+func ValidHost(h string) error {
+	if h == "" || len(h) <= 253 && hostRe.MatchString(h) {
+		return nil
+	}
+	return &SettingError{"--host", fmt.Sprintf("%q: give a DNS name such as shop.example.com (lowercase, no port, no scheme)", h)}
+}

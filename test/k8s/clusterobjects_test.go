@@ -55,6 +55,11 @@ func (c *testCluster) countAppObjects(ctx context.Context, t *testing.T, ns, sel
 	} else {
 		t.Fatal(err)
 	}
+	if l, err := c.cs.NetworkingV1().Ingresses(ns).List(ctx, lo); err == nil {
+		n["Ingresses"] = len(l.Items)
+	} else {
+		t.Fatal(err)
+	}
 	if l, err := c.cs.AutoscalingV2().HorizontalPodAutoscalers(ns).List(ctx, lo); err == nil {
 		n["HorizontalPodAutoscalers"] = len(l.Items)
 	} else {

@@ -271,7 +271,7 @@ func TestDeployOnRealNode(t *testing.T) {
 	stop := make(chan struct{})
 	l, loadDone := startLoad(url+"/", stop, 200000)
 	start = time.Now()
-	code, out, errOut = e.deploy(ctx, flaskProject(t, "v2"))
+	code, out, errOut = e.deploy(ctx, flaskProject(t, "v2"), "--host", "web.example.test")
 	close(stop)
 	<-loadDone
 	if code != 0 {
@@ -300,6 +300,11 @@ func TestDeployOnRealNode(t *testing.T) {
 	}
 	if _, err := c.cs.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, v2, metav1.GetOptions{}); err != nil {
 		t.Errorf("v2 (the same settings) has no HorizontalPodAutoscaler: %v", err)
+	}
+	if ing, err := c.cs.NetworkingV1().Ingresses(ns).Get(ctx, "web", metav1.GetOptions{}); err != nil {
+		t.Errorf("--host made no Ingress: %v", err)
+	} else if r := ing.Spec.Rules; len(r) != 1 || r[0].Host != "web.example.test" || r[0].HTTP.Paths[0].Backend.Service.Name != "web" {
+		t.Errorf("Ingress rules %+v: want web.example.test to the Service web", r)
 	}
 
 	// A broken v3 is refused with the diagnosis; v2 keeps serving.
