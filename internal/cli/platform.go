@@ -272,6 +272,7 @@ type deployFlags struct {
 	replicas  int
 	autoscale autoscaleFlags
 	host      string
+	dryRun    bool
 	probe     string
 	env       []string
 	envFile   string
@@ -307,6 +308,7 @@ The app answers at http://NAME.localhost:8080/ (the gateway port is --gateway).`
 	cmd.Flags().StringVar(&f.image, "image", "", "deploy this image `REF` from the engine instead of building")
 	cmd.Flags().IntVar(&f.replicas, "replicas", 0, "replicas (default 1, or the app's current count)")
 	f.autoscale.bind(cmd)
+	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "build, then show what would change (Kubernetes: the API server's server-side dry run, as a diff) without pushing or changing anything")
 	cmd.Flags().StringVar(&f.host, "host", "", "public host `NAME` routed to the app by an Ingress (--target kubernetes; --host= removes it)")
 	cmd.Flags().StringVar(&f.probe, "probe", "", "HTTP `PATH` that must answer (below 500) before traffic switches (default /)")
 	cmd.Flags().StringArrayVarP(&f.env, "env", "e", nil, "set `KEY=VALUE` in the app's settings")
@@ -373,6 +375,7 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 	var dir string
 	var port int
 	var tgt store.Target
+	var builtUser string // the user of the image deploy built (pods run as it)
 	image, ref := "", f.image
 	if f.image == "" {
 		o, _, err := f.build.options(ctx, g, args, p.Log)
@@ -414,24 +417,16 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 		}
 		id, _, _ := res.Images[0].ConfigDigest()
 		if tgt.Kind == store.Kubernetes {
-			img, err := res.Images[0].V1(ctx)
-			if err != nil {
+			if ref, err = pushForCluster(ctx, p.Log, tgt, f.app, res.Images[0], f.dryRun); err != nil {
 				return interrupted(ctx, err)
 			}
-			tag := registryRef(tgt, f.app, short(id.String()))
-			p.Log("pushing %s", tag)
-			r, err := publish.Push(ctx, tag, img, nil, nil)
-			if err != nil {
-				return interrupted(ctx, err)
-			}
-			p.Log("pushed %s@%s (uploaded %d blobs, %s; the rest were already there)", tag, r.Digest, r.SentLayers, mb(r.SentBytes))
-			if ref, err = pinned(tag, r.Digest); err != nil {
-				return err
-			}
+			builtUser = res.Images[0].Config.Config.User
 		} else {
 			ref = "pyship/" + f.app + ":" + short(id.String())
-			if _, err := publish.Engine(ctx, p.Engine, res.Images[0], ref, p.Log); err != nil {
-				return interrupted(ctx, err)
+			if !f.dryRun {
+				if _, err := publish.Engine(ctx, p.Engine, res.Images[0], ref, p.Log); err != nil {
+					return interrupted(ctx, err)
+				}
 			}
 		}
 		image = id.String()
@@ -462,6 +457,11 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 	defer lock.Unlock()
 	if err := attachTarget(p, tgt); err != nil {
 		return err
+	}
+	if kr, ok := p.Runtime.(*kube.Runtime); ok && builtUser != "" {
+		// The image was just built: its user is known without asking the registry
+		// (which a dry run has not pushed to).
+		kr.ImageUser = knownUser(ref, builtUser, kr.ImageUser)
 	}
 	app, err := p.App(ctx, f.app)
 	if errors.Is(err, store.ErrNoApp) {
@@ -494,6 +494,9 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 	}
 	for k, v := range env {
 		app.Env[k] = v
+	}
+	if f.dryRun {
+		return dryRunDeploy(ctx, g, p, app, stdout)
 	}
 	return deployAndReport(ctx, g, p, app, stdout)
 }

@@ -32,11 +32,12 @@ func RegistryImageUser(ctx context.Context, ref string) (uid, gid int64, err err
 	if err != nil {
 		return 0, 0, err
 	}
-	return numericUser(cf.Config.User)
+	return NumericUser(cf.Config.User)
 }
 
-// numericUser reads "UID" or "UID:GID"; a name gives 0, 0 and no error.
-func numericUser(s string) (uid, gid int64, err error) {
+// NumericUser reads an image config's User, "UID" or "UID:GID"; a name gives 0, 0 and
+// no error.
+func NumericUser(s string) (uid, gid int64, err error) {
 	u, g, _ := strings.Cut(s, ":")
 	uid, err = strconv.ParseInt(u, 10, 64)
 	if err != nil {

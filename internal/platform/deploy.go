@@ -399,3 +399,16 @@ func (p *Platform) SetTraffic(ctx context.Context, app *store.App, weights map[s
 	}
 	return p.retireOthers(ctx, app, keep)
 }
+
+// Preview is the revision Deploy would run for the app's settings now, and whether it
+// differs from what serves, without starting, routing or storing anything (deploy
+// --dry-run).
+func (p *Platform) Preview(app *store.App) (Release, bool, error) {
+	spec := app.Spec()
+	if spec.Replicas < 1 {
+		spec.Replicas = 1
+	}
+	name := app.Name + "--" + spec.Hash()
+	rel, err := p.release(app, name, spec)
+	return rel, app.Live != name || len(app.Traffic) > 0, err
+}
