@@ -445,35 +445,88 @@ func (r *Runtime) Exec(ctx context.Context, rel platform.Release, o platform.Exe
 }
 
 // Purge deletes whatever this state directory made for app that is left: Deployments
-// without pods, the Secrets of failed revisions, the Service. Only objects carrying
-// the app's and this state directory's labels, which pyship applied, are touched.
+// without pods, the Secrets of failed revisions, autoscalers, the Service and Ingress.
+// An object is deleted only if it carries the app's and this state directory's labels
+// and pyship applied it (its field manager): a look-alike someone else made stays.
 func (r *Runtime) Purge(ctx context.Context, app string) error {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
 	lo := metav1.ListOptions{LabelSelector: r.stateSelector(app)}
 	bg := metav1.DeletePropagationBackground
 	do := metav1.DeleteOptions{PropagationPolicy: &bg}
-	if err := r.CS.AppsV1().Deployments(r.ns()).DeleteCollection(ctx, do, lo); err != nil && !apierrors.IsNotFound(err) {
-		return r.explain(err, "delete the Deployments of "+app)
+	ns := r.ns()
+	type kind struct {
+		name string
+		list func() ([]metav1.ObjectMeta, error)
+		del  func(name string) error
 	}
-	if err := r.CS.CoreV1().Secrets(r.ns()).DeleteCollection(ctx, do, lo); err != nil && !apierrors.IsNotFound(err) {
-		return r.explain(err, "delete the Secrets of "+app)
+	metas := func(n int, at func(i int) metav1.ObjectMeta) []metav1.ObjectMeta {
+		out := make([]metav1.ObjectMeta, n)
+		for i := range out {
+			out[i] = at(i)
+		}
+		return out
 	}
-	if err := r.CS.AutoscalingV2().HorizontalPodAutoscalers(r.ns()).DeleteCollection(ctx, do, lo); err != nil && !apierrors.IsNotFound(err) {
-		return r.explain(err, "delete the HorizontalPodAutoscalers of "+app)
+	kinds := []kind{
+		{"Deployment", func() ([]metav1.ObjectMeta, error) {
+			l, err := r.CS.AppsV1().Deployments(ns).List(ctx, lo)
+			if err != nil {
+				return nil, err
+			}
+			return metas(len(l.Items), func(i int) metav1.ObjectMeta { return l.Items[i].ObjectMeta }), nil
+		}, func(n string) error { return r.CS.AppsV1().Deployments(ns).Delete(ctx, n, do) }},
+		{"HorizontalPodAutoscaler", func() ([]metav1.ObjectMeta, error) {
+			l, err := r.CS.AutoscalingV2().HorizontalPodAutoscalers(ns).List(ctx, lo)
+			if err != nil {
+				return nil, err
+			}
+			return metas(len(l.Items), func(i int) metav1.ObjectMeta { return l.Items[i].ObjectMeta }), nil
+		}, func(n string) error { return r.CS.AutoscalingV2().HorizontalPodAutoscalers(ns).Delete(ctx, n, do) }},
+		{"Secret", func() ([]metav1.ObjectMeta, error) {
+			l, err := r.CS.CoreV1().Secrets(ns).List(ctx, lo)
+			if err != nil {
+				return nil, err
+			}
+			return metas(len(l.Items), func(i int) metav1.ObjectMeta { return l.Items[i].ObjectMeta }), nil
+		}, func(n string) error { return r.CS.CoreV1().Secrets(ns).Delete(ctx, n, do) }},
+		{"Ingress", func() ([]metav1.ObjectMeta, error) {
+			l, err := r.CS.NetworkingV1().Ingresses(ns).List(ctx, lo)
+			if err != nil {
+				return nil, err
+			}
+			return metas(len(l.Items), func(i int) metav1.ObjectMeta { return l.Items[i].ObjectMeta }), nil
+		}, func(n string) error { return r.CS.NetworkingV1().Ingresses(ns).Delete(ctx, n, do) }},
+		{"Service", func() ([]metav1.ObjectMeta, error) {
+			l, err := r.CS.CoreV1().Services(ns).List(ctx, lo)
+			if err != nil {
+				return nil, err
+			}
+			return metas(len(l.Items), func(i int) metav1.ObjectMeta { return l.Items[i].ObjectMeta }), nil
+		}, func(n string) error { return r.CS.CoreV1().Services(ns).Delete(ctx, n, do) }},
 	}
-	if err := r.CS.NetworkingV1().Ingresses(r.ns()).DeleteCollection(ctx, do, lo); err != nil && !apierrors.IsNotFound(err) {
-		return r.explain(err, "delete the Ingresses of "+app)
-	}
-	// Services have no deletecollection: one by one.
-	list, err := r.CS.CoreV1().Services(r.ns()).List(ctx, lo)
-	if err != nil {
-		return r.explain(err, "list the Services of "+app)
-	}
-	for _, s := range list.Items {
-		if err := r.CS.CoreV1().Services(r.ns()).Delete(ctx, s.Name, do); err != nil && !apierrors.IsNotFound(err) {
-			return r.explain(err, "delete the Service "+s.Name)
+	for _, k := range kinds {
+		items, err := k.list()
+		if err != nil {
+			return r.explain(err, "list the "+k.name+"s of "+app)
+		}
+		for _, m := range items {
+			if !appliedByPyship(m.ManagedFields) {
+				continue
+			}
+			if err := k.del(m.Name); err != nil && !apierrors.IsNotFound(err) {
+				return r.explain(err, "delete "+k.name+" "+m.Name)
+			}
 		}
 	}
 	return nil
+}
+
+// appliedByPyship says whether pyship's field manager applied fields of an object.
+func appliedByPyship(fields []metav1.ManagedFieldsEntry) bool {
+	for _, f := range fields {
+		if f.Manager == FieldManager && f.Operation == metav1.ManagedFieldsOperationApply {
+			return true
+		}
+	}
+	return false
 }

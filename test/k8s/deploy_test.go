@@ -267,6 +267,31 @@ func TestDeployOnRealNode(t *testing.T) {
 		t.Errorf("HPA %+v: want 2-4 replicas of %s", hpa.Spec, v1)
 	}
 
+	// A dry run of v2 shows what the API server would change, and changes nothing.
+	code, out, errOut = e.deploy(ctx, flaskProject(t, "v2"), "--dry-run")
+	if code != 0 {
+		t.Fatalf("deploy --dry-run: exit %d\n%s%s", code, out, errOut)
+	}
+	var dry struct {
+		Revision string `json:"revision"`
+		Changed  bool   `json:"changed"`
+		Changes  []struct{ Kind, Name, Action, Diff string }
+	}
+	if err := json.Unmarshal([]byte(out), &dry); err != nil {
+		t.Fatalf("deploy --dry-run --json: %v: %s", err, out)
+	}
+	actions := map[string]string{}
+	for _, ch := range dry.Changes {
+		actions[ch.Kind] = ch.Action
+	}
+	if !dry.Changed || actions["Deployment"] != "create" || actions["Service"] != "update" {
+		t.Errorf("dry run of v2: changed=%v actions %v; want a new Deployment and the Service moved", dry.Changed, actions)
+	}
+	if _, err := c.cs.AppsV1().Deployments(ns).Get(ctx, dry.Revision, metav1.GetOptions{}); err == nil {
+		t.Errorf("the dry run created the Deployment %s", dry.Revision)
+	}
+	waitBody(ctx, t, url+"/", "Hello from Flask v1")
+
 	// v2 under load: no request fails, and once deploy returns every answer is v2's.
 	stop := make(chan struct{})
 	l, loadDone := startLoad(url+"/", stop, 200000)
