@@ -352,6 +352,15 @@ func TestDeployOnRealNode(t *testing.T) {
 		}
 	}
 
+	// A one-off command runs beside the replicas, with their image, and exits with its code.
+	code, out, errOut = e.run(ctx, "", "exec", "web", "--", "python", "-c", "import flask; print('exec-ok', flask.__name__); raise SystemExit(3)")
+	if code != 3 || !strings.Contains(out, "exec-ok flask") {
+		t.Errorf("exec: exit %d (want 3)\n%s%s", code, out, errOut)
+	}
+	if n := c.countPods(ctx, t, ns, "pyship.exec.app=web"); n != 0 {
+		t.Errorf("exec left %d pod(s)", n)
+	}
+
 	// A secret from stdin reaches the app, and only its own Secret holds it.
 	const secret = "s3cr3t-k8s-sentinel-value"
 	var outputs strings.Builder
