@@ -1,14 +1,17 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
+	"github.com/pyship/pyship/internal/build"
 	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/platform"
+	"github.com/pyship/pyship/internal/publish"
 	"github.com/pyship/pyship/internal/store"
 )
 
@@ -110,4 +113,43 @@ func targetOf(p *platform.Platform, app string, flags store.Target) (store.Targe
 		existing = nil
 	}
 	return deployTarget(flags, existing)
+}
+
+// pushForCluster pushes an image deploy built to the target's registry and returns its
+// digest-pinned reference: a pod never runs a moving tag. A dry run pushes nothing and
+// pins the digest the registry would give (the manifest's own).
+func pushForCluster(ctx context.Context, logf func(string, ...any), t store.Target, app string, bi *build.Image, dryRun bool) (string, error) {
+	img, err := bi.V1(ctx)
+	if err != nil {
+		return "", err
+	}
+	id, _, _ := bi.ConfigDigest()
+	tag := registryRef(t, app, short(id.String()))
+	if dryRun {
+		d, err := img.Digest()
+		if err != nil {
+			return "", err
+		}
+		return pinned(tag, d.String())
+	}
+	logf("pushing %s", tag)
+	r, err := publish.Push(ctx, tag, img, nil, nil)
+	if err != nil {
+		return "", err
+	}
+	logf("pushed %s@%s (uploaded %d blobs, %s; the rest were already there)", tag, r.Digest, r.SentLayers, mb(r.SentBytes))
+	return pinned(tag, r.Digest)
+}
+
+// knownUser answers the image user of ref from its config, and asks next for others.
+func knownUser(ref, user string, next func(context.Context, string) (int64, int64, error)) func(context.Context, string) (int64, int64, error) {
+	return func(ctx context.Context, r string) (int64, int64, error) {
+		if r == ref {
+			return kube.NumericUser(user)
+		}
+		if next == nil {
+			return 0, 0, nil
+		}
+		return next(ctx, r)
+	}
 }

@@ -264,16 +264,19 @@ func sortedKeysOf[V any](m map[string]V) []string {
 }
 
 type deployFlags struct {
-	build    buildFlags
-	pf       platformFlags
-	tf       targetFlags
-	app      string
-	image    string
-	replicas int
-	probe    string
-	env      []string
-	envFile  string
-	set      func(name string) bool // whether a flag was given (--replicas 0 is not "unset")
+	build     buildFlags
+	pf        platformFlags
+	tf        targetFlags
+	app       string
+	image     string
+	replicas  int
+	autoscale autoscaleFlags
+	host      string
+	dryRun    bool
+	probe     string
+	env       []string
+	envFile   string
+	set       func(name string) bool // whether a flag was given (--replicas 0 is not "unset")
 }
 
 func newDeploy(g *globals) *cobra.Command {
@@ -304,6 +307,9 @@ The app answers at http://NAME.localhost:8080/ (the gateway port is --gateway).`
 	cmd.Flags().StringVar(&f.app, "app", "", "app `NAME` (default the directory's name)")
 	cmd.Flags().StringVar(&f.image, "image", "", "deploy this image `REF` from the engine instead of building")
 	cmd.Flags().IntVar(&f.replicas, "replicas", 0, "replicas (default 1, or the app's current count)")
+	f.autoscale.bind(cmd)
+	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "build, then show what would change (Kubernetes: the API server's server-side dry run, as a diff) without pushing or changing anything")
+	cmd.Flags().StringVar(&f.host, "host", "", "public host `NAME` routed to the app by an Ingress (--target kubernetes; --host= removes it)")
 	cmd.Flags().StringVar(&f.probe, "probe", "", "HTTP `PATH` that must answer (below 500) before traffic switches (default /)")
 	cmd.Flags().StringArrayVarP(&f.env, "env", "e", nil, "set `KEY=VALUE` in the app's settings")
 	cmd.Flags().StringVar(&f.envFile, "env-file", "", "read settings from `FILE` (KEY=VALUE lines)")
@@ -332,6 +338,9 @@ func (f *deployFlags) validate() error {
 		if err := store.ValidPort(f.build.detect.port); err != nil {
 			return err
 		}
+	}
+	if err := store.ValidHost(f.host); err != nil {
+		return err
 	}
 	if f.app != "" {
 		return store.ValidName(f.app)
@@ -366,6 +375,7 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 	var dir string
 	var port int
 	var tgt store.Target
+	var builtUser string // the user of the image deploy built (pods run as it)
 	image, ref := "", f.image
 	if f.image == "" {
 		o, _, err := f.build.options(ctx, g, args, p.Log)
@@ -407,24 +417,16 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 		}
 		id, _, _ := res.Images[0].ConfigDigest()
 		if tgt.Kind == store.Kubernetes {
-			img, err := res.Images[0].V1(ctx)
-			if err != nil {
+			if ref, err = pushForCluster(ctx, p.Log, tgt, f.app, res.Images[0], f.dryRun); err != nil {
 				return interrupted(ctx, err)
 			}
-			tag := registryRef(tgt, f.app, short(id.String()))
-			p.Log("pushing %s", tag)
-			r, err := publish.Push(ctx, tag, img, nil, nil)
-			if err != nil {
-				return interrupted(ctx, err)
-			}
-			p.Log("pushed %s@%s (uploaded %d blobs, %s; the rest were already there)", tag, r.Digest, r.SentLayers, mb(r.SentBytes))
-			if ref, err = pinned(tag, r.Digest); err != nil {
-				return err
-			}
+			builtUser = res.Images[0].Config.Config.User
 		} else {
 			ref = "pyship/" + f.app + ":" + short(id.String())
-			if _, err := publish.Engine(ctx, p.Engine, res.Images[0], ref, p.Log); err != nil {
-				return interrupted(ctx, err)
+			if !f.dryRun {
+				if _, err := publish.Engine(ctx, p.Engine, res.Images[0], ref, p.Log); err != nil {
+					return interrupted(ctx, err)
+				}
 			}
 		}
 		image = id.String()
@@ -456,6 +458,11 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 	if err := attachTarget(p, tgt); err != nil {
 		return err
 	}
+	if kr, ok := p.Runtime.(*kube.Runtime); ok && builtUser != "" {
+		// The image was just built: its user is known without asking the registry
+		// (which a dry run has not pushed to).
+		kr.ImageUser = knownUser(ref, builtUser, kr.ImageUser)
+	}
 	app, err := p.App(ctx, f.app)
 	if errors.Is(err, store.ErrNoApp) {
 		app = &store.App{Name: f.app, Replicas: 1, Probe: "/", Env: map[string]string{}, Secrets: map[string]string{}, Created: time.Now().UTC(), Port: port, Target: tgt}
@@ -473,11 +480,23 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 	if f.replicas > 0 {
 		app.Replicas = f.replicas
 	}
+	if err := f.autoscale.apply(app, f.set); err != nil {
+		return err
+	}
+	if f.set("host") {
+		if f.host != "" && app.Target.Kind != store.Kubernetes {
+			return usagef("--host makes an Ingress on Kubernetes (--target kubernetes); on the local engine the app answers at %s", p.URL(app.Name))
+		}
+		app.Host = f.host
+	}
 	if f.probe != "" {
 		app.Probe = f.probe
 	}
 	for k, v := range env {
 		app.Env[k] = v
+	}
+	if f.dryRun {
+		return dryRunDeploy(ctx, g, p, app, stdout)
 	}
 	return deployAndReport(ctx, g, p, app, stdout)
 }
@@ -493,6 +512,13 @@ func deployAndReport(ctx context.Context, g *globals, p *platform.Platform, app 
 	rev, changed, err := p.Deploy(ctx, app)
 	if err != nil {
 		return interrupted(ctx, err)
+	}
+	if !changed && app.Target.Kind == store.Kubernetes {
+		// Routing outside the revision (the Ingress of --host) may have changed: the
+		// apply is idempotent.
+		if err := p.PublishRoutes(ctx); err != nil {
+			return err
+		}
 	}
 	if g.json {
 		return writeJSON(stdout, map[string]any{"app": app.Name, "revision": rev.Name, "changed": changed, "url": p.URL(app.Name), "seconds": time.Since(start).Seconds()})
@@ -868,8 +894,10 @@ traffic switches to them, as for any change.`,
 
 func newScale(g *globals) *cobra.Command {
 	var n int
+	var as autoscaleFlags
+	var set func(string) bool
 	return appCommand{use: "scale NAME --replicas COUNT", short: "Change the number of replicas (a new, health-gated revision)",
-		example: "  pyship scale shop --replicas 3\n  pyship scale shop --replicas 1 --json",
+		example: "  pyship scale shop --replicas 3\n  pyship scale shop --replicas 1 --json\n  pyship scale shop --replicas 2 --max-replicas 10 --cpu-percent 60   # Kubernetes: autoscaled",
 		args: func(cmd *cobra.Command, args []string) error {
 			if err := cobra.NoArgs(cmd, args); err != nil {
 				return err
@@ -882,11 +910,16 @@ func newScale(g *globals) *cobra.Command {
 			return store.ValidReplicas(n)
 		},
 		flags: func(c *cobra.Command) {
-			c.Flags().IntVar(&n, "replicas", 0, fmt.Sprintf("replica `COUNT` (1-%d; required)", store.MaxReplicas))
+			c.Flags().IntVar(&n, "replicas", 0, fmt.Sprintf("replica `COUNT` (1-%d; required; with --max-replicas, the minimum)", store.MaxReplicas))
+			as.bind(c)
+			set = c.Flags().Changed
 		},
 		locks: true,
 		run: func(c *appCall) error {
 			c.app.Replicas = n
+			if err := as.apply(c.app, set); err != nil {
+				return err
+			}
 			return deployAndReport(c.ctx, g, c.p, c.app, c.out())
 		}}.command()
 }

@@ -51,7 +51,7 @@ func InspectImage(ctx context.Context, ref string) (RegistryImage, error) {
 	if err != nil {
 		return RegistryImage{}, err
 	}
-	uid, gid, err := numericUser(cf.Config.User)
+	uid, gid, err := NumericUser(cf.Config.User)
 	if err != nil {
 		return RegistryImage{}, err
 	}
@@ -66,8 +66,9 @@ func RegistryImageUser(ctx context.Context, ref string) (uid, gid int64, err err
 	return ri.UID, ri.GID, err
 }
 
-// numericUser reads "UID" or "UID:GID"; a name gives 0, 0 and no error.
-func numericUser(s string) (uid, gid int64, err error) {
+// NumericUser reads an image config's User, "UID" or "UID:GID"; a name gives 0, 0 and
+// no error.
+func NumericUser(s string) (uid, gid int64, err error) {
 	u, g, _ := strings.Cut(s, ":")
 	uid, err = strconv.ParseInt(u, 10, 64)
 	if err != nil {

@@ -2,7 +2,6 @@ package kube
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -81,6 +80,11 @@ func (r *Runtime) Start(ctx context.Context, rel platform.Release) error {
 	if _, err := r.CS.AppsV1().Deployments(r.ns()).Apply(ctx, objs.Deployment, applyOpts()); err != nil {
 		return r.explain(err, "create the Deployment of "+rel.Revision)
 	}
+	if hpa := HPAObject(rel, r.options(ctx, rel)); hpa != nil {
+		if _, err := r.CS.AutoscalingV2().HorizontalPodAutoscalers(r.ns()).Apply(ctx, hpa, applyOpts()); err != nil {
+			return r.explain(err, "create the HorizontalPodAutoscaler of "+rel.Revision)
+		}
+	}
 	return nil
 }
 
@@ -124,9 +128,28 @@ func (r *Runtime) Route(ctx context.Context, apps map[string]platform.Traffic) e
 			// client sees "no such service" and not a Service with no endpoints.
 			continue
 		}
-		svc := ServiceObject(app, rev, Options{Namespace: r.ns(), StateID: r.StateID})
+		o := Options{Namespace: r.ns(), StateID: r.StateID}
+		svc := ServiceObject(app, rev, o)
 		if _, err := r.CS.CoreV1().Services(r.ns()).Apply(ctx, svc, applyOpts()); err != nil {
 			return r.explain(err, "point the Service "+app+" at "+rev)
+		}
+		if t.Host != "" {
+			if _, err := r.CS.NetworkingV1().Ingresses(r.ns()).Apply(ctx, IngressObject(app, t.Host, o), applyOpts()); err != nil {
+				return r.explain(err, "route "+t.Host+" to "+app+" (Ingress)")
+			}
+		}
+	}
+	// The Ingresses of apps that no longer have a host, or are gone.
+	ings, err := r.CS.NetworkingV1().Ingresses(r.ns()).List(ctx, metav1.ListOptions{LabelSelector: r.stateSelector("")})
+	if err != nil {
+		return r.explain(err, "list Ingresses")
+	}
+	for _, in := range ings.Items {
+		if t, ok := apps[in.Labels[LabelApp]]; ok && t.Host != "" {
+			continue
+		}
+		if err := r.CS.NetworkingV1().Ingresses(r.ns()).Delete(ctx, in.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return r.explain(err, "delete the Ingress "+in.Name)
 		}
 	}
 	// The Services of apps this state directory no longer has go.
@@ -240,6 +263,10 @@ func (r *Runtime) Remove(ctx context.Context, app, rev string, grace time.Durati
 	if err != nil && !apierrors.IsNotFound(err) {
 		return r.explain(err, "delete the Secret "+rev)
 	}
+	err = r.CS.AutoscalingV2().HorizontalPodAutoscalers(r.ns()).Delete(cctx, rev, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return r.explain(err, "delete the HorizontalPodAutoscaler "+rev)
+	}
 	// The pods are deleted by the garbage collector once their ReplicaSet is; wait,
 	// bounded, so that down and a finished deploy leave nothing running.
 	wait := time.Duration(r.grace()+drainDelay)*time.Second + 30*time.Second
@@ -292,8 +319,8 @@ func (r *Runtime) List(ctx context.Context, app string) ([]platform.Replica, err
 	}
 	var out []platform.Replica
 	for _, p := range pods.Items {
-		if p.DeletionTimestamp != nil {
-			continue // terminating: no longer a replica of its revision
+		if p.DeletionTimestamp != nil || p.Labels[LabelApp] == "" {
+			continue // terminating, or a one-off command's pod: not a replica
 		}
 		rev := p.Labels[LabelRevision]
 		restarts := 0
@@ -407,39 +434,4 @@ func (r *Runtime) Secret(ctx context.Context, app, rev, key string) ([]byte, err
 		return nil, fmt.Errorf("the Secret %s has no key %s", rev, key)
 	}
 	return v, nil
-}
-
-var errNoExec = errors.New("pyship exec on Kubernetes is not available yet: kubectl run or a Job runs one-off commands")
-
-// Exec is not there yet on this target.
-func (r *Runtime) Exec(ctx context.Context, rel platform.Release, o platform.ExecOptions) (int, error) {
-	return -1, errNoExec
-}
-
-// Purge deletes whatever this state directory made for app that is left: Deployments
-// without pods, the Secrets of failed revisions, the Service. Only objects carrying
-// the app's and this state directory's labels, which pyship applied, are touched.
-func (r *Runtime) Purge(ctx context.Context, app string) error {
-	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	defer cancel()
-	lo := metav1.ListOptions{LabelSelector: r.stateSelector(app)}
-	bg := metav1.DeletePropagationBackground
-	do := metav1.DeleteOptions{PropagationPolicy: &bg}
-	if err := r.CS.AppsV1().Deployments(r.ns()).DeleteCollection(ctx, do, lo); err != nil && !apierrors.IsNotFound(err) {
-		return r.explain(err, "delete the Deployments of "+app)
-	}
-	if err := r.CS.CoreV1().Secrets(r.ns()).DeleteCollection(ctx, do, lo); err != nil && !apierrors.IsNotFound(err) {
-		return r.explain(err, "delete the Secrets of "+app)
-	}
-	// Services have no deletecollection: one by one.
-	list, err := r.CS.CoreV1().Services(r.ns()).List(ctx, lo)
-	if err != nil {
-		return r.explain(err, "list the Services of "+app)
-	}
-	for _, s := range list.Items {
-		if err := r.CS.CoreV1().Services(r.ns()).Delete(ctx, s.Name, do); err != nil && !apierrors.IsNotFound(err) {
-			return r.explain(err, "delete the Service "+s.Name)
-		}
-	}
-	return nil
 }

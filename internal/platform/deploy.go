@@ -56,7 +56,8 @@ func (p *Platform) Deploy(ctx context.Context, app *store.App) (*store.Revision,
 	}
 	name, spec := RevisionOf(app)
 	if r := app.Revision(name); r != nil && r.State == store.Ready && app.Live == name && len(app.Traffic) == 0 {
-		if reps, _ := p.rt().List(ctx, app.Name); servingReplicas(reps, name) == spec.Replicas {
+		// An autoscaled revision may run more than its minimum.
+		if reps, _ := p.rt().List(ctx, app.Name); servingReplicas(reps, name) == spec.Replicas || spec.MaxReplicas > 0 && servingReplicas(reps, name) >= spec.Replicas {
 			return r, false, nil // nothing changed
 		}
 	}
@@ -285,6 +286,7 @@ func (p *Platform) Rollback(ctx context.Context, app *store.App, to string) (*st
 		}
 	}
 	app.Image, app.ImageRef, app.Cmd, app.Port, app.Probe, app.Replicas = s.Image, s.ImageRef, s.Cmd, s.Port, s.Probe, s.Replicas
+	app.MaxReplicas, app.CPUPercent = s.MaxReplicas, s.CPUPercent
 	app.SecretFiles = s.SecretFiles
 	app.Env, app.Secrets = map[string]string{}, map[string]string{}
 	for k, v := range s.Env {
@@ -409,4 +411,13 @@ func (p *Platform) SetTraffic(ctx context.Context, app *store.App, weights map[s
 		keep[name] = true
 	}
 	return p.retireOthers(ctx, app, keep)
+}
+
+// Preview is the revision Deploy would run for the app's settings now, and whether it
+// differs from what serves, without starting, routing or storing anything (deploy
+// --dry-run).
+func (p *Platform) Preview(app *store.App) (Release, bool, error) {
+	name, spec := RevisionOf(app)
+	rel, err := p.release(app, name, spec)
+	return rel, app.Live != name || len(app.Traffic) > 0, err
 }

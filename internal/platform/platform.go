@@ -110,10 +110,10 @@ func (p *Platform) PublishRoutes(ctx context.Context) error {
 	}
 	routes := map[string]Traffic{}
 	for _, a := range apps {
-		if a.Target != p.Target {
+		if !a.Target.SamePlace(p.Target) {
 			continue
 		}
-		t := Traffic{Weights: map[string]int{}}
+		t := Traffic{Weights: map[string]int{}, Host: a.Host}
 		weights := a.Traffic
 		if len(weights) == 0 && a.Live != "" {
 			weights = map[string]int{a.Live: 100}

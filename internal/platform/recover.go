@@ -164,6 +164,7 @@ func (p *Platform) recover(ctx context.Context, name string, cs []Replica) (*sto
 	}
 	s := a.Revision(settingsFrom).Spec
 	a.Image, a.ImageRef, a.Cmd, a.Port, a.Probe, a.Replicas, a.SecretFiles = s.Image, s.ImageRef, s.Cmd, s.Port, s.Probe, s.Replicas, s.SecretFiles
+	a.MaxReplicas, a.CPUPercent = s.MaxReplicas, s.CPUPercent
 	for k, v := range s.Env {
 		a.Env[k] = v
 	}

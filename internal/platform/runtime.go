@@ -105,6 +105,9 @@ type Traffic struct {
 	// Newest and NewestState name the app's newest revision and its state: when
 	// nothing serves, the router says why (503 naming it) instead of "no such app".
 	Newest, NewestState string
+	// Host is a public host name the target routes to the app besides its own address
+	// (Kubernetes: an Ingress rule); the local gateway routes NAME.localhost only.
+	Host string
 }
 
 // rt is the runtime the platform runs replicas on: Runtime if set, else the local

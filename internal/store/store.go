@@ -33,6 +33,11 @@ type Spec struct {
 	Port        int               `json:"port"`
 	Probe       string            `json:"probe"` // HTTP path
 	Replicas    int               `json:"replicas"`
+	// MaxReplicas above Replicas lets the target add replicas under CPU load, up to it
+	// (Kubernetes: a HorizontalPodAutoscaler), CPUPercent being the average use of the
+	// CPU request it aims for. Zero (the local engine): a fixed count.
+	MaxReplicas int `json:"max_replicas,omitempty"`
+	CPUPercent  int `json:"cpu_percent,omitempty"`
 }
 
 // Hash names the spec: the first 8 hex digits of the sha256 of its canonical JSON.
@@ -66,6 +71,8 @@ type App struct {
 	Port        int               `json:"port"`
 	Probe       string            `json:"probe"`
 	Replicas    int               `json:"replicas"`
+	MaxReplicas int               `json:"max_replicas,omitempty"`
+	CPUPercent  int               `json:"cpu_percent,omitempty"`
 	Env         map[string]string `json:"env"`
 	Secrets     map[string]string `json:"secrets"` // name → keyed digest of the value
 	SecretFiles bool              `json:"secret_files"`
@@ -78,6 +85,8 @@ type App struct {
 	Created     time.Time         `json:"created"`
 	// Target is where the app runs; the zero Target is the local engine.
 	Target Target `json:"target,omitzero"`
+	// Host is the public host name a Kubernetes Ingress routes to the app ("": none).
+	Host string `json:"host,omitempty"`
 }
 
 // Revision finds a revision by name or by its hash suffix.
@@ -93,7 +102,7 @@ func (a *App) Revision(name string) *Revision {
 
 // Spec is the spec the app's current settings give.
 func (a *App) Spec() Spec {
-	return Spec{Image: a.Image, ImageRef: a.ImageRef, Cmd: a.Cmd, Env: a.Env, Secrets: a.Secrets, SecretFiles: a.SecretFiles, Port: a.Port, Probe: a.Probe, Replicas: a.Replicas}
+	return Spec{Image: a.Image, ImageRef: a.ImageRef, Cmd: a.Cmd, Env: a.Env, Secrets: a.Secrets, SecretFiles: a.SecretFiles, Port: a.Port, Probe: a.Probe, Replicas: a.Replicas, MaxReplicas: a.MaxReplicas, CPUPercent: a.CPUPercent}
 }
 
 var nameRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$`)

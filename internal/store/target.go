@@ -38,6 +38,13 @@ func (t Target) String() string {
 	return fmt.Sprintf("%s (%s/%s)", t.Kind, t.Context, t.Namespace)
 }
 
+// SamePlace says whether two targets run apps in the same place (the same engine, or
+// the same cluster and namespace), whichever registry each pulls from.
+func (t Target) SamePlace(u Target) bool {
+	t.Registry, u.Registry = "", ""
+	return t == u
+}
+
 // dns1123Label is a Kubernetes namespace name.
 var dns1123Label = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
@@ -57,4 +64,15 @@ func ValidTarget(t Target) error {
 	default:
 		return fmt.Errorf("--target %q: use local or kubernetes", t.Kind)
 	}
+}
+
+var hostRe = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+
+// ValidHost checks --host: a lowercase DNS name of two labels or more, as an Ingress
+// rule takes it (no port, no wildcard).
+func ValidHost(h string) error {
+	if h == "" || len(h) <= 253 && hostRe.MatchString(h) {
+		return nil
+	}
+	return &SettingError{"--host", fmt.Sprintf("%q: give a DNS name such as shop.example.com (lowercase, no port, no scheme)", h)}
 }

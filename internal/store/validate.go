@@ -74,3 +74,24 @@ func ValidProbe(probe string) error {
 	}
 	return nil
 }
+
+// MaxAutoscale bounds --max-replicas: a typo must not ask a cluster for 10^6 pods.
+const MaxAutoscale = 1000
+
+// ValidAutoscale checks --max-replicas against the minimum (--replicas) and
+// --cpu-percent; max 0 is a fixed count.
+func ValidAutoscale(min, max, cpu int) error {
+	if max == 0 {
+		if cpu != 0 {
+			return &SettingError{"--cpu-percent", "needs --max-replicas (autoscaling)"}
+		}
+		return nil
+	}
+	if max < min || max > MaxAutoscale {
+		return &SettingError{"--max-replicas", fmt.Sprintf("%d: use %d (the --replicas minimum) to %d", max, min, MaxAutoscale)}
+	}
+	if cpu < 0 || cpu > 100 {
+		return &SettingError{"--cpu-percent", fmt.Sprintf("%d: use 1-100 (0: the default, 70)", cpu)}
+	}
+	return nil
+}

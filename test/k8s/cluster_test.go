@@ -22,6 +22,7 @@ import (
 // testCluster is the cluster run.sh started, as described by cluster-up.sh's cluster.env.
 type testCluster struct {
 	cfg         *rest.Config
+	kubeconfig  string // its file, for pyship --kubeconfig
 	cs          kubernetes.Interface
 	realNode    bool
 	registry    string // host:port of the loopback registry the node pulls from (real node only)
@@ -46,7 +47,7 @@ func cluster(t *testing.T) *testCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &testCluster{cfg: cfg, cs: cs, realNode: os.Getenv("PYSHIP_K8S_NODE") == "real", registry: os.Getenv("PYSHIP_K8S_REGISTRY")}
+	c := &testCluster{cfg: cfg, kubeconfig: kubeconfig, cs: cs, realNode: os.Getenv("PYSHIP_K8S_NODE") == "real", registry: os.Getenv("PYSHIP_K8S_REGISTRY")}
 	if s := os.Getenv("PYSHIP_K8S_SERVICE_CIDR"); s != "" {
 		if _, c.serviceCIDR, err = net.ParseCIDR(s); err != nil {
 			t.Fatalf("PYSHIP_K8S_SERVICE_CIDR: %v", err)
