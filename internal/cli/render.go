@@ -25,6 +25,8 @@ type renderFlags struct {
 	app       string
 	image     string
 	replicas  int
+	autoscale autoscaleFlags
+	host      string
 	probe     string
 	env       []string
 	envFile   string
@@ -35,17 +37,23 @@ type renderFlags struct {
 const renderLong = `render writes the objects pyship deploy --target kubernetes applies, as YAML, for a
 GitOps tool (Argo CD, Flux, kubectl apply -f) to apply: the revision's Deployment
 (named APP--HASH, the name deploy gives the same settings, with its readiness probe,
-non-root securityContext, resources and preStop drain) and the app's Service selecting
-it. The same inputs give the same bytes: keys are sorted, objects come in a fixed order
-(Deployment, then Service), and nothing depends on the time or the machine.
+non-root securityContext, resources and preStop drain), its HorizontalPodAutoscaler
+when --max-replicas exceeds --replicas, the app's Service selecting it, and an Ingress
+for --host. The same inputs give the same bytes: keys are sorted, objects come in a
+fixed order (Deployment, HorizontalPodAutoscaler, Service, Ingress), and nothing
+depends on the time or the machine.
 
 Inputs: the app's settings recorded in the state directory, if pyship deployed it
-(env, secret names, replicas, probe, port, command, namespace), else the defaults and
-DIR's Plan (its port); flags override them. The image is --image, else the image the
-app's serving revision runs. It must be pinned by digest (REGISTRY/APP@sha256:...):
-pods never run a moving tag, so a tag is refused. render reads the image's config
-from its registry (the image ID names the revision; its numeric user is the pods'
-runAsUser), read-only, with your docker credentials.
+(env, secret names, replicas and autoscaling, probe, port, command, host, namespace),
+else the defaults and DIR's Plan (its port); flags override them. The image is
+--image, else the one the app's serving revision runs. It must be pinned by digest
+(REGISTRY/REPO@sha256:...): pods never run a moving tag, so a tag is refused. render
+reads the image's config from its registry (the image ID names the revision; its
+numeric user is the pods' runAsUser), read-only, with your docker credentials.
+
+With an autoscaler, the Deployment's replicas is the minimum, as deploy applies it:
+have your GitOps tool ignore spec.replicas of autoscaled Deployments (Argo CD:
+ignoreDifferences), or it will undo the autoscaler's changes.
 
 Secrets: render never writes a value, and writes no Secret object (deploy's is
 immutable: an empty one applied from Git could never be filled). The Deployment reads
@@ -54,10 +62,11 @@ command that creates it from files, on stderr (and under "secrets" with --json).
 Each new revision reads a Secret of its own name.
 
 Output: without -o, one YAML stream ("---" between documents) on stdout. With -o DIR
-(created if absent), one file per object: deployment-APP--HASH.yaml, service-APP.yaml.
-Each file begins with a header line naming the app; a file without it is never
-replaced (render then writes nothing), and files an earlier render of the same app
-wrote for objects it no longer has (the previous revision's Deployment) are removed.
+(created if absent), one file per object: deployment-APP--HASH.yaml, service-APP.yaml,
+horizontalpodautoscaler-APP--HASH.yaml, ingress-APP.yaml. Each file begins with a
+header line naming the app; a file without it is never replaced (render then writes
+nothing), and files an earlier render of the same app wrote for objects it no longer
+has (the previous revision's Deployment) are removed.
 
 The objects carry the pyship.app and pyship.revision labels but not the state
 directory's: they belong to the tool that applies them, and pyship down does not
@@ -73,6 +82,7 @@ func newRender(g *globals) *cobra.Command {
   pyship render --target kubernetes --app shop -o deploy/shop     # the app's serving image
   pyship render --target kubernetes ./api --app api -n prod --replicas 3 --env LOG_LEVEL=info \
       --image registry.example/api@sha256:9a0b... -o k8s/api
+  pyship render --target kubernetes --app shop --max-replicas 10 --host shop.example.com -o deploy/shop
   pyship render --target kubernetes --app shop -o deploy/shop --json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -85,8 +95,10 @@ func newRender(g *globals) *cobra.Command {
 	fl.StringVar(&f.target, "target", "", "what to render for: `kubernetes` (the only target render supports yet)")
 	fl.StringVarP(&f.namespace, "namespace", "n", "", "the objects' `NAMESPACE` (default the app's recorded one, else none: the applier's)")
 	fl.StringVar(&f.app, "app", "", "app `NAME` (default the directory's name)")
-	fl.StringVar(&f.image, "image", "", "the image, pinned by digest: `REGISTRY/REPO@sha256:DIGEST` (default the app's serving one)")
+	fl.StringVar(&f.image, "image", "", "the image `REF`, pinned by digest: REGISTRY/REPO@sha256:DIGEST (default the app's serving one)")
 	fl.IntVar(&f.replicas, "replicas", 0, "replicas (default the app's count, else 1)")
+	f.autoscale.bind(cmd)
+	fl.StringVar(&f.host, "host", "", "public host `NAME` an Ingress routes to the app (default the app's; --host= none)")
 	fl.StringVar(&f.probe, "probe", "", "HTTP `PATH` the readiness probe asks (default the app's, else /)")
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "set `KEY=VALUE` over the app's settings")
 	fl.StringVar(&f.envFile, "env-file", "", "read settings from `FILE` (KEY=VALUE lines)")
@@ -147,6 +159,9 @@ func (f *renderFlags) validate() error {
 		if err := store.ValidPort(f.detect.port); err != nil {
 			return usage(err)
 		}
+	}
+	if err := store.ValidHost(f.host); err != nil {
+		return usage(err)
 	}
 	if err := store.ValidTarget(store.Target{Kind: store.Kubernetes, Namespace: f.namespace}); err != nil {
 		return usage(err)
@@ -234,6 +249,14 @@ func runRender(ctx context.Context, g *globals, f *renderFlags, args []string, s
 	if f.probe != "" {
 		app.Probe = f.probe
 	}
+	if f.set("host") {
+		app.Host = f.host
+	}
+	// Autoscaling is checked as deploy checks it, against the target rendered for.
+	app.Target = store.Target{Kind: store.Kubernetes, Namespace: ns}
+	if err := f.autoscale.apply(app, f.set); err != nil {
+		return err
+	}
 	maps.Copy(app.Env, env)
 	img, err := inspectImage(ctx, ref)
 	if err != nil {
@@ -250,7 +273,7 @@ func runRender(ctx context.Context, g *globals, f *renderFlags, args []string, s
 		names[k] = nil
 	}
 	rel := platform.Release{App: app.Name, Revision: revName, Spec: spec, Env: platform.ReleaseEnv(spec), Secrets: names}
-	r, err := kube.RenderRevision(rel, kube.Options{Namespace: ns, UID: img.UID, GID: img.GID})
+	r, err := kube.RenderRevision(rel, app.Host, kube.Options{Namespace: ns, UID: img.UID, GID: img.GID})
 	if err != nil {
 		return err
 	}

@@ -125,9 +125,9 @@ func TestRenderRecordedAppSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	spec := store.Spec{Image: img.ID, ImageRef: ref, Env: map[string]string{"LOG_LEVEL": "info"},
-		Secrets: map[string]string{"API_KEY": digest}, Port: 8000, Probe: "/healthz", Replicas: 2}
+		Secrets: map[string]string{"API_KEY": digest}, Port: 8000, Probe: "/healthz", Replicas: 2, MaxReplicas: 4}
 	live := "shop--" + spec.Hash()
-	app := &store.App{Name: "shop", Port: 8000, Probe: "/healthz", Replicas: 2, Env: spec.Env, Secrets: spec.Secrets,
+	app := &store.App{Name: "shop", Port: 8000, Probe: "/healthz", Replicas: 2, MaxReplicas: 4, Host: "shop.example.com", Env: spec.Env, Secrets: spec.Secrets,
 		Image: img.ID, ImageRef: ref, Live: live, Created: time.Now().UTC(),
 		Revisions: []store.Revision{{Name: live, Spec: spec, State: store.Ready, Created: time.Now().UTC()}},
 		Target:    store.Target{Kind: store.Kubernetes, Context: "ctx", Namespace: "shop-ns", Registry: host}}
@@ -141,7 +141,8 @@ func TestRenderRecordedAppSecrets(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"name: " + live + "\n", "namespace: shop-ns\n", "image: " + ref + "\n", "key: API_KEY\n", "path: /healthz\n", "value: info\n"} {
+	for _, want := range []string{"name: " + live + "\n", "namespace: shop-ns\n", "image: " + ref + "\n", "key: API_KEY\n", "path: /healthz\n", "value: info\n",
+		"kind: HorizontalPodAutoscaler\n", "maxReplicas: 4\n", "kind: Ingress\n", "host: shop.example.com\n"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("the render lacks %q:\n%s", want, stdout)
 		}
@@ -172,7 +173,7 @@ func TestRenderRecordedAppSecrets(t *testing.T) {
 		b, _ := os.ReadFile(filepath.Join(out, e.Name()))
 		all += string(b)
 	}
-	if len(entries) != 2 {
+	if len(entries) != 4 {
 		t.Errorf("files %v", entries)
 	}
 	if strings.Contains(all, value) || strings.Contains(all, digest) {
@@ -180,6 +181,7 @@ func TestRenderRecordedAppSecrets(t *testing.T) {
 	}
 
 	// An app recorded on the local engine has no registry image: --image is needed.
+	app.MaxReplicas, app.Host = 0, ""
 	app.Target, app.Live, app.Revisions, app.ImageRef = store.Target{}, "", nil, "pyship/shop:0123456789ab"
 	if err := st.Put(app); err != nil {
 		t.Fatal(err)

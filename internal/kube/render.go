@@ -80,8 +80,9 @@ func RenderedApp(data []byte) (string, bool) {
 	return app, ok && app != ""
 }
 
-// RenderRevision renders the revision rel as deploy would apply it, and the Service
-// selecting it.
+// RenderRevision renders the revision rel as deploy would apply it — its Deployment
+// and, when it autoscales, its HorizontalPodAutoscaler — then the app's Service
+// selecting it and, with a host, the Ingress routing the host to the Service.
 //
 // No Secret is rendered, not even one without data: deploy's is immutable, so an
 // empty one applied by a GitOps tool could never be filled, and values must not leave
@@ -92,29 +93,38 @@ func RenderedApp(data []byte) (string, bool) {
 // The objects carry no state directory label (o.StateID is ignored): they belong to
 // the tool that applies them, and pyship down run from a state directory must not
 // delete what a GitOps tool would recreate.
-func RenderRevision(rel platform.Release, o Options) (*Render, error) {
+func RenderRevision(rel platform.Release, host string, o Options) (*Render, error) {
 	o.StateID = ""
 	objs := RevisionObjects(rel, o)
+	type object struct {
+		kind, name string
+		v          any
+		// ns is the object's namespace field: the constructors set it even when it
+		// is empty ("namespace: ''" would fail to apply); without one, the applier's
+		// namespace is used.
+		ns **string
+	}
+	// The order they are applied in: what the Service selects, then the Service, then
+	// what routes to it.
+	objects := []object{{"Deployment", *objs.Deployment.Name, objs.Deployment, &objs.Deployment.Namespace}}
+	if hpa := HPAObject(rel, o); hpa != nil {
+		objects = append(objects, object{"HorizontalPodAutoscaler", *hpa.Name, hpa, &hpa.Namespace})
+	}
 	svc := ServiceObject(rel.App, rel.Revision, o)
-	if o.Namespace == "" {
-		// The constructors set the namespace even when it is empty ("namespace: ''"
-		// would fail to apply); without one, the applier's namespace is used.
-		objs.Deployment.Namespace = nil
-		svc.Namespace = nil
+	objects = append(objects, object{"Service", *svc.Name, svc, &svc.Namespace})
+	if host != "" {
+		ing := IngressObject(rel.App, host, o)
+		objects = append(objects, object{"Ingress", *ing.Name, ing, &ing.Namespace})
 	}
 	r := &Render{App: rel.App, Revision: rel.Revision, Namespace: o.Namespace}
 	if len(rel.Secrets) > 0 {
 		r.Secret = &SecretNeeded{Name: rel.Revision, Namespace: o.Namespace,
 			Keys: slices.Sorted(maps.Keys(rel.Secrets)), AsFiles: rel.Spec.SecretFiles}
 	}
-	for _, obj := range []struct {
-		kind, name string
-		v          any
-	}{
-		// The order they are applied in: the Service selects the Deployment's pods.
-		{"Deployment", *objs.Deployment.Name, objs.Deployment},
-		{"Service", *svc.Name, svc},
-	} {
+	for _, obj := range objects {
+		if o.Namespace == "" {
+			*obj.ns = nil
+		}
 		y, err := yaml.Marshal(obj.v) // JSON, then YAML with sorted keys: byte-stable
 		if err != nil {
 			return nil, fmt.Errorf("rendering the %s %s: %w", obj.kind, obj.name, err)

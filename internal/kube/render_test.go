@@ -22,22 +22,24 @@ func testRelease() platform.Release {
 	spec := store.Spec{Image: "sha256:" + strings.Repeat("a", 64), ImageRef: "registry.test/shop@sha256:" + strings.Repeat("b", 64),
 		Env:     map[string]string{"LOG_LEVEL": "info", "A": "1", "Z": "2", "M": "3", "FEATURE_X": "on"},
 		Secrets: map[string]string{"API_KEY": "digest1", "DB_URL": "digest2"}, SecretFiles: true,
-		Port: 8000, Probe: "/healthz", Replicas: 2}
+		Port: 8000, Probe: "/healthz", Replicas: 2, MaxReplicas: 6, CPUPercent: 60}
 	return platform.Release{App: "shop", Revision: "shop--" + spec.Hash(), Spec: spec, Env: platform.ReleaseEnv(spec),
 		Secrets: map[string][]byte{"DB_URL": []byte(sentinel), "API_KEY": []byte(sentinel)}}
 }
 
-// The render is the objects deploy applies (without the state directory's label),
-// byte for byte the same on every call, with no Secret and no secret value.
+// The render is the objects deploy applies (without the state directory's label) in
+// the order it applies them, byte for byte the same on every call, with no Secret and
+// no secret value.
 func TestRenderRevision(t *testing.T) {
 	rel := testRelease()
 	o := Options{Namespace: "web", StateID: "0123abcd", UID: 10001, GID: 10001}
-	r, err := RenderRevision(rel, o)
+	const host = "shop.example.com"
+	r, err := RenderRevision(rel, host, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for range 20 { // maps iterate in a new order each time
-		again, err := RenderRevision(rel, o)
+		again, err := RenderRevision(rel, host, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,25 +47,29 @@ func TestRenderRevision(t *testing.T) {
 			t.Fatalf("a second render differs:\n%s\n---\n%s", again.Stream(), r.Stream())
 		}
 	}
-	if len(r.Documents) != 2 || r.Documents[0].Kind != "Deployment" || r.Documents[1].Kind != "Service" {
-		t.Fatalf("documents %+v", r.Documents)
+	var kinds, files []string
+	for _, d := range r.Documents {
+		kinds, files = append(kinds, d.Kind), append(files, d.File)
 	}
-	if r.Documents[0].File != "deployment-"+rel.Revision+".yaml" || r.Documents[1].File != "service-shop.yaml" {
-		t.Errorf("files %q %q", r.Documents[0].File, r.Documents[1].File)
+	if strings.Join(kinds, ",") != "Deployment,HorizontalPodAutoscaler,Service,Ingress" {
+		t.Fatalf("documents %v", kinds)
+	}
+	if want := "deployment-" + rel.Revision + ".yaml,horizontalpodautoscaler-" + rel.Revision + ".yaml,service-shop.yaml,ingress-shop.yaml"; strings.Join(files, ",") != want {
+		t.Errorf("files %v, want %s", files, want)
 	}
 	stream := string(r.Stream())
 	if strings.Contains(stream, sentinel) || strings.Contains(stream, "kind: Secret") || strings.Contains(stream, "0123abcd") {
 		t.Errorf("a secret value, a Secret or the state label in the render:\n%s", stream)
 	}
-	if strings.Count(stream, "\n---\n") != 1 {
-		t.Errorf("want two documents separated by ---:\n%s", stream)
+	if strings.Count(stream, "\n---\n") != 3 {
+		t.Errorf("want four documents separated by ---:\n%s", stream)
 	}
 
 	// The same objects deploy applies: RevisionObjects' Deployment, ServiceObject's
 	// Service, read back from the YAML.
 	o.StateID = ""
 	objs := RevisionObjects(rel, o)
-	for i, want := range []any{objs.Deployment, ServiceObject(rel.App, rel.Revision, o)} {
+	for i, want := range []any{objs.Deployment, HPAObject(rel, o), ServiceObject(rel.App, rel.Revision, o), IngressObject(rel.App, host, o)} {
 		got, err := yaml.YAMLToJSON(r.Documents[i].YAML)
 		if err != nil {
 			t.Fatal(err)
@@ -96,13 +102,17 @@ func TestRenderRevision(t *testing.T) {
 	}
 }
 
-// Without a namespace the objects name none (the applier's is used), not "".
+// Without a namespace the objects name none (the applier's is used), not ""; a fixed
+// count and no host: no autoscaler, no Ingress.
 func TestRenderNoNamespace(t *testing.T) {
 	rel := testRelease()
-	rel.Secrets, rel.Spec.Secrets = nil, nil
-	r, err := RenderRevision(rel, Options{})
+	rel.Secrets, rel.Spec.Secrets, rel.Spec.MaxReplicas = nil, nil, 0
+	r, err := RenderRevision(rel, "", Options{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(r.Documents) != 2 || r.Documents[0].Kind != "Deployment" || r.Documents[1].Kind != "Service" {
+		t.Errorf("documents %+v", r.Documents)
 	}
 	if s := string(r.Stream()); strings.Contains(s, "namespace") {
 		t.Errorf("a namespace in the render:\n%s", s)
@@ -129,9 +139,9 @@ func TestRenderedApp(t *testing.T) {
 func render(t *testing.T, app string, replicas int) *Render {
 	t.Helper()
 	rel := testRelease()
-	rel.App, rel.Spec.Replicas = app, replicas
+	rel.App, rel.Spec.Replicas, rel.Spec.MaxReplicas = app, replicas, 0
 	rel.Revision = app + "--" + rel.Spec.Hash()
-	r, err := RenderRevision(rel, Options{Namespace: "web"})
+	r, err := RenderRevision(rel, "", Options{Namespace: "web"})
 	if err != nil {
 		t.Fatal(err)
 	}
