@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/pyship/pyship/internal/engine"
+	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/platform"
 	"github.com/pyship/pyship/internal/publish"
@@ -90,14 +91,15 @@ func (e exitError) Error() string { return e.message }
 // classify gives an error its exit code and stable code.
 func classify(err error) (exit int, code string) {
 	var (
-		ee   exitError
-		ce   *codedError
-		ue   *usageError
-		amb  *plan.AmbiguousError
-		dep  *platform.DeployError
-		set  *store.SettingError
-		env  *EnvLineError
-		busy *store.BusyError
+		ee      exitError
+		ce      *codedError
+		ue      *usageError
+		amb     *plan.AmbiguousError
+		dep     *platform.DeployError
+		set     *store.SettingError
+		env     *EnvLineError
+		busy    *store.BusyError
+		foreign *kube.ForeignFileError
 	)
 	switch {
 	case errors.As(err, &ee):
@@ -118,7 +120,7 @@ func classify(err error) (exit int, code string) {
 		return exitFailure, codeDeployFailed
 	case errors.Is(err, engine.ErrUnreachable):
 		return exitFailure, codeEngineUnreachable
-	case errors.As(err, &busy), errors.Is(err, publish.ErrNotLayout), errors.Is(err, publish.ErrNotTarball):
+	case errors.As(err, &busy), errors.As(err, &foreign), errors.Is(err, publish.ErrNotLayout), errors.Is(err, publish.ErrNotTarball):
 		return exitFailure, codeConflict
 	case errors.Is(err, store.ErrNoApp), errors.Is(err, fs.ErrNotExist):
 		return exitFailure, codeNotFound

@@ -11,6 +11,9 @@ import (
 	"testing"
 
 	"golang.org/x/tools/txtar"
+
+	"github.com/pyship/pyship/internal/kube"
+	"github.com/pyship/pyship/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite the want sections of testdata/cli/*.txtar")
@@ -20,7 +23,12 @@ var update = flag.Bool("update", false, "rewrite the want sections of testdata/c
 // archive's comment holds the command lines, one per line starting with "$ pyship ";
 // its files are a project written to a temporary $DIR (the command lines may name
 // $DIR). No engine answers ($ENGINE is a socket nobody listens on), so commands that
-// need one show their error path.
+// need one show their error path. $EXAMPLES is the repository's examples directory;
+// $REGISTRY (registry.test) an in-process registry on loopback holding $IMAGE, a
+// digest-pinned image that runs as 10001:10001 (the same digest every run); the
+// registry's name is fixed, as the revision hashes that include it must be, and
+// render's image reads are routed to its port. $PYSHIP_STATE_DIR is a state directory
+// that does not exist yet, so no user's state is read.
 //
 //	go test ./internal/cli -run TestGolden -update   # after a deliberate change
 func TestGolden(t *testing.T) {
@@ -36,6 +44,15 @@ func TestGolden(t *testing.T) {
 			}
 			engineDir := t.TempDir()
 			t.Setenv("DOCKER_HOST", "unix://"+engineDir+"/engine.sock")
+			t.Setenv("PYSHIP_STATE_DIR", filepath.Join(t.TempDir(), "state"))
+			examples, err := filepath.Abs(filepath.Join("..", "..", "examples"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			registry := testutil.Registry(t)
+			image := strings.Replace(testutil.PushUserImage(t, registry, "flask", "10001:10001"), registry, goldenRegistry, 1)
+			routeRegistry(t, goldenRegistry, registry)
+			vars := strings.NewReplacer("$IMAGE", image, "$REGISTRY", goldenRegistry, "$EXAMPLES", examples)
 			dir := t.TempDir()
 			wantIdx := -1
 			for i, f := range ar.Files {
@@ -57,7 +74,7 @@ func TestGolden(t *testing.T) {
 				if !ok {
 					continue
 				}
-				args := strings.Fields(strings.ReplaceAll(cmdline, "$DIR", dir))
+				args := strings.Fields(vars.Replace(strings.ReplaceAll(cmdline, "$DIR", dir)))
 				var out, errb bytes.Buffer
 				code := ExecuteWithInput(context.Background(), args, strings.NewReader(""), &out, &errb)
 				fmt.Fprintf(&got, "$ pyship %s\nexit %d\n", cmdline, code)
@@ -65,7 +82,7 @@ func TestGolden(t *testing.T) {
 					if s.text == "" {
 						continue
 					}
-					text := strings.ReplaceAll(strings.ReplaceAll(s.text, engineDir, "$ENGINE"), dir, "$DIR")
+					text := strings.NewReplacer(engineDir, "$ENGINE", dir, "$DIR", registry, goldenRegistry, examples, "$EXAMPLES").Replace(s.text)
 					fmt.Fprintf(&got, "[%s]\n%s", s.name, text)
 					if !strings.HasSuffix(text, "\n") {
 						got.WriteString("\n")
@@ -91,5 +108,24 @@ func TestGolden(t *testing.T) {
 				t.Errorf("%s: output changed (run with -update if deliberate)\n--- got\n%s\n--- want\n%s", file, got.String(), want)
 			}
 		})
+	}
+}
+
+// goldenRegistry is the registry name the golden scripts use.
+const goldenRegistry = "registry.test"
+
+// routeRegistry makes render read images named name/... from the registry at addr
+// (HOST:PORT), and report them under name, until the test ends.
+func routeRegistry(t *testing.T, name, addr string) {
+	orig := inspectImage
+	t.Cleanup(func() { inspectImage = orig })
+	inspectImage = func(ctx context.Context, ref string) (kube.RegistryImage, error) {
+		routed, ok := strings.CutPrefix(ref, name+"/")
+		if !ok {
+			return orig(ctx, ref)
+		}
+		ri, err := orig(ctx, addr+"/"+routed)
+		ri.Ref = strings.Replace(ri.Ref, addr, name, 1)
+		return ri, err
 	}
 }

@@ -159,6 +159,7 @@ func TestEveryCommandHonoursJSON(t *testing.T) {
 	state := t.TempDir()
 	pf := []string{"--state-dir", state, "--gateway", "127.0.0.1:1"}
 	idx := []string{"--base", "oci:" + base, "-i", index, "--cache-dir", t.TempDir()}
+	image := testutil.PushUserImage(t, testutil.Registry(t), "a", "10001")
 	cases := map[string][][]string{
 		"pyship":                {{"version"}},
 		"pyship version":        {{"version"}},
@@ -169,6 +170,7 @@ func TestEveryCommandHonoursJSON(t *testing.T) {
 		"pyship lock":           {append([]string{"lock", dir, "--output", t.TempDir() + "/pylock.toml"}, idx...)},
 		"pyship run":            {{"run", dir, "--image", "x"}},
 		"pyship deploy":         {append([]string{"deploy", dir, "--app", "a", "--image", "x"}, pf...)},
+		"pyship render":         {{"render", dir, "--target", "kubernetes", "--image", image, "--state-dir", state}, {"render", dir, "--target", "kubernetes", "--image", image, "-o", t.TempDir(), "--state-dir", state}, {"render", dir, "--target", "kubernetes", "--state-dir", state}},
 		"pyship env set":        {append([]string{"env", "set", "a", "K=V"}, pf...)},
 		"pyship env unset":      {append([]string{"env", "unset", "a", "K"}, pf...)},
 		"pyship env list":       {append([]string{"env", "list", "a"}, pf...)},

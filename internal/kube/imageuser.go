@@ -13,26 +13,57 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// RegistryImageUser reads the numeric user and group an image runs as from its config
-// in the registry, so that the pod's runAsUser is the image's own (pyship's images:
-// 10001). A named user (USER app) gives 0, 0: the kubelet then checks runAsNonRoot.
-func RegistryImageUser(ctx context.Context, ref string) (uid, gid int64, err error) {
+// RegistryImage is what a registry says of an image reference.
+type RegistryImage struct {
+	// Ref is the reference pinned to the manifest digest the registry has for it now
+	// (for an index: the manifest of this platform's image, which pods run).
+	Ref string
+	// ID is the image's config digest: with its other settings, it names revisions.
+	ID string
+	// UID and GID are the numeric user it runs as (0, 0 for a named user).
+	UID, GID int64
+}
+
+// InspectImage reads an image's manifest and config from its registry, with the
+// user's registry credentials (docker's config, as docker and crane read it), and
+// timeouts on every step.
+func InspectImage(ctx context.Context, ref string) (RegistryImage, error) {
 	r, err := name.ParseReference(ref)
 	if err != nil {
-		return 0, 0, err
+		return RegistryImage{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	img, err := remote.Image(r, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain),
 		remote.WithTransport(&http.Transport{Proxy: http.ProxyFromEnvironment, ResponseHeaderTimeout: 20 * time.Second, TLSHandshakeTimeout: 10 * time.Second}))
 	if err != nil {
-		return 0, 0, err
+		return RegistryImage{}, err
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return RegistryImage{}, err
+	}
+	cd, err := img.ConfigName()
+	if err != nil {
+		return RegistryImage{}, err
 	}
 	cf, err := img.ConfigFile()
 	if err != nil {
-		return 0, 0, err
+		return RegistryImage{}, err
 	}
-	return NumericUser(cf.Config.User)
+	uid, gid, err := NumericUser(cf.Config.User)
+	if err != nil {
+		return RegistryImage{}, err
+	}
+	return RegistryImage{Ref: r.Context().Digest(d.String()).String(), ID: cd.String(), UID: uid, GID: gid}, nil
+}
+
+// RegistryImageUser reads the numeric user and group an image runs as from its config
+// in the registry, so that the pod's runAsUser is the image's own (pyship's images:
+// 10001). A named user (USER app) gives 0, 0: the kubelet then checks runAsNonRoot.
+func RegistryImageUser(ctx context.Context, ref string) (uid, gid int64, err error) {
+	ri, err := InspectImage(ctx, ref)
+	return ri.UID, ri.GID, err
 }
 
 // NumericUser reads an image config's User, "UID" or "UID:GID"; a name gives 0, 0 and
@@ -59,23 +90,12 @@ func NumericUser(s string) (uid, gid int64, err error) {
 // ResolveImage pins a registry reference to the digest the registry has for it now,
 // and returns the image's config digest (its ID, which names revisions).
 func ResolveImage(ctx context.Context, ref string) (pinnedRef, id string, err error) {
-	r, err := name.ParseReference(ref)
-	if err != nil {
+	if _, err := name.ParseReference(ref); err != nil {
 		return "", "", fmt.Errorf("--image %q: %w", ref, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	img, err := remote.Image(r, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
+	ri, err := InspectImage(ctx, ref)
 	if err != nil {
 		return "", "", fmt.Errorf("--image %s: the registry does not give it: %w", ref, err)
 	}
-	d, err := img.Digest()
-	if err != nil {
-		return "", "", err
-	}
-	cd, err := img.ConfigName()
-	if err != nil {
-		return "", "", err
-	}
-	return r.Context().Digest(d.String()).String(), cd.String(), nil
+	return ri.Ref, ri.ID, nil
 }

@@ -54,11 +54,7 @@ func (p *Platform) Deploy(ctx context.Context, app *store.App) (*store.Revision,
 	if err := p.Reconcile(ctx, app); err != nil {
 		return nil, false, err
 	}
-	spec := app.Spec()
-	if spec.Replicas < 1 {
-		spec.Replicas = 1
-	}
-	name := app.Name + "--" + spec.Hash()
+	name, spec := RevisionOf(app)
 	if r := app.Revision(name); r != nil && r.State == store.Ready && app.Live == name && len(app.Traffic) == 0 {
 		// An autoscaled revision may run more than its minimum.
 		if reps, _ := p.rt().List(ctx, app.Name); servingReplicas(reps, name) == spec.Replicas || spec.MaxReplicas > 0 && servingReplicas(reps, name) >= spec.Replicas {
@@ -110,6 +106,27 @@ func (p *Platform) Deploy(ctx context.Context, app *store.App) (*store.Revision,
 	return p.switchTo(ctx, app, name)
 }
 
+// RevisionOf is the revision the app's current settings describe: its name (APP--HASH
+// of the spec) and spec. pyship render names the objects it writes with it, so that
+// they are the ones a deploy of the same settings applies.
+func RevisionOf(app *store.App) (string, store.Spec) {
+	spec := app.Spec()
+	if spec.Replicas < 1 {
+		spec.Replicas = 1
+	}
+	return app.Name + "--" + spec.Hash(), spec
+}
+
+// ReleaseEnv is the environment a revision's replicas get: its settings, sorted, and
+// PORT. Secrets are never in it.
+func ReleaseEnv(spec store.Spec) []string {
+	var env []string
+	for _, k := range sortedKeys(spec.Env) {
+		env = append(env, k+"="+spec.Env[k])
+	}
+	return append(env, "PORT="+strconv.Itoa(spec.Port))
+}
+
 // servingReplicas counts the replicas of rev that can take requests.
 func servingReplicas(reps []Replica, rev string) int {
 	n := 0
@@ -144,11 +161,7 @@ func shortImage(id string) string {
 // environment — the container config (docker inspect) would show them; the runtime
 // delivers them out of sight (secretfiles.go).
 func (p *Platform) release(app *store.App, name string, spec store.Spec) (Release, error) {
-	var env []string
-	for _, k := range sortedKeys(spec.Env) {
-		env = append(env, k+"="+spec.Env[k])
-	}
-	env = append(env, "PORT="+strconv.Itoa(spec.Port))
+	env := ReleaseEnv(spec)
 	secrets := map[string][]byte{}
 	for _, k := range sortedKeys(spec.Secrets) {
 		v, err := p.Store.Secret(app.Name, k)
@@ -404,11 +417,7 @@ func (p *Platform) SetTraffic(ctx context.Context, app *store.App, weights map[s
 // differs from what serves, without starting, routing or storing anything (deploy
 // --dry-run).
 func (p *Platform) Preview(app *store.App) (Release, bool, error) {
-	spec := app.Spec()
-	if spec.Replicas < 1 {
-		spec.Replicas = 1
-	}
-	name := app.Name + "--" + spec.Hash()
+	name, spec := RevisionOf(app)
 	rel, err := p.release(app, name, spec)
 	return rel, app.Live != name || len(app.Traffic) > 0, err
 }
