@@ -287,7 +287,7 @@ func (r *Runtime) List(ctx context.Context, app string) ([]platform.Replica, err
 	defer cancel()
 	deps, err := r.CS.AppsV1().Deployments(r.ns()).List(ctx, metav1.ListOptions{LabelSelector: r.stateSelector(app)})
 	if err != nil {
-		return nil, r.explain(err, "list Deployments")
+		return nil, r.explain(err, "list the Deployments"+ofApp(app))
 	}
 	specs := map[string]*store.Spec{}
 	for _, d := range deps.Items {
@@ -297,7 +297,7 @@ func (r *Runtime) List(ctx context.Context, app string) ([]platform.Replica, err
 	}
 	pods, err := r.CS.CoreV1().Pods(r.ns()).List(ctx, metav1.ListOptions{LabelSelector: r.stateSelector(app)})
 	if err != nil {
-		return nil, r.explain(err, "list pods")
+		return nil, r.explain(err, "list the pods"+ofApp(app))
 	}
 	var out []platform.Replica
 	for _, p := range pods.Items {
@@ -322,6 +322,14 @@ func (r *Runtime) List(ctx context.Context, app string) ([]platform.Replica, err
 	}
 	slices.SortFunc(out, func(a, b platform.Replica) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
+}
+
+// ofApp names the app a listing is for in a message (" of app shop"), if one.
+func ofApp(app string) string {
+	if app == "" {
+		return ""
+	}
+	return " of app " + app
 }
 
 func parseSpec(raw string) (store.Spec, bool) {
