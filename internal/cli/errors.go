@@ -38,10 +38,18 @@ const (
 	codeConflict          = "conflict"
 	codeDeployFailed      = "deploy_failed"
 	codeEngineUnreachable = "engine_unreachable"
-	codeFindings          = "findings"
-	codeSkipped           = "skipped"
-	codeInterrupted       = "interrupted"
-	codeError             = "error"
+	// A Kubernetes target's: the kubeconfig (file, context) cannot be used; the API
+	// server does not answer, or answers with a certificate the kubeconfig does not
+	// trust; it refuses the credentials, or a permission in the namespace.
+	codeKubeconfig         = "kubeconfig"
+	codeClusterUnreachable = "cluster_unreachable"
+	codeClusterUntrusted   = "cluster_untrusted"
+	codeUnauthorized       = "unauthorized"
+	codeForbidden          = "forbidden"
+	codeFindings           = "findings"
+	codeSkipped            = "skipped"
+	codeInterrupted        = "interrupted"
+	codeError              = "error"
 )
 
 // usageError is a command line pyship cannot act on: an unknown flag or command, a
@@ -100,6 +108,9 @@ func classify(err error) (exit int, code string) {
 		env     *EnvLineError
 		busy    *store.BusyError
 		foreign *kube.ForeignFileError
+		kerr    *kube.Error
+		kcfg    *kube.ConfigError
+		kctx    *kube.ContextError
 	)
 	switch {
 	case errors.As(err, &ee):
@@ -120,12 +131,31 @@ func classify(err error) (exit int, code string) {
 		return exitFailure, codeDeployFailed
 	case errors.Is(err, engine.ErrUnreachable):
 		return exitFailure, codeEngineUnreachable
+	case errors.As(err, &kerr) && kerr.Kind != "":
+		return exitFailure, clusterCode(kerr.Kind)
+	case errors.As(err, &kcfg), errors.As(err, &kctx):
+		return exitFailure, codeKubeconfig
 	case errors.As(err, &busy), errors.As(err, &foreign), errors.Is(err, publish.ErrNotLayout), errors.Is(err, publish.ErrNotTarball):
 		return exitFailure, codeConflict
 	case errors.Is(err, store.ErrNoApp), errors.Is(err, fs.ErrNotExist):
 		return exitFailure, codeNotFound
 	}
 	return exitFailure, codeError
+}
+
+// clusterCode is the stable code of a failed call to a cluster.
+func clusterCode(k kube.Kind) string {
+	switch k {
+	case kube.Forbidden:
+		return codeForbidden
+	case kube.Unauthorized:
+		return codeUnauthorized
+	case kube.Unreachable:
+		return codeClusterUnreachable
+	case kube.Untrusted:
+		return codeClusterUntrusted
+	}
+	return codeError
 }
 
 // jsonError is what --json writes to stderr for a failed command: one line, the last

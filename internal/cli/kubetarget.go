@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -49,14 +50,10 @@ func (f *targetFlags) target() (store.Target, error) {
 func deployTarget(flags store.Target, existing *store.App) (store.Target, error) {
 	if existing == nil || existing.Target.Kind == store.Local && len(existing.Revisions) == 0 {
 		if flags.Kind == store.Kubernetes {
-			t, err := kube.Resolve(flags)
-			if err != nil {
-				return t, err
+			if flags.Registry == "" {
+				return flags, usagef("--target kubernetes needs --registry HOST[/PATH]: the registry the cluster pulls from (ACR for AKS: NAME.azurecr.io)")
 			}
-			if t.Registry == "" {
-				return t, usagef("--target kubernetes needs --registry HOST[/PATH]: the registry the cluster pulls from (ACR for AKS: NAME.azurecr.io)")
-			}
-			return t, nil
+			return resolveFlagTarget(flags)
 		}
 		return flags, nil
 	}
@@ -75,18 +72,44 @@ func deployTarget(flags store.Target, existing *store.App) (store.Target, error)
 	return rec, nil
 }
 
+// resolveFlagTarget is kube.Resolve for the target deploy's flags name: a --context
+// the kubeconfig does not have, or none when it has no current one, is a usage error.
+func resolveFlagTarget(flags store.Target) (store.Target, error) {
+	t, err := kube.Resolve(flags)
+	var ce *kube.ContextError
+	if errors.As(err, &ce) && !ce.Current {
+		return t, usage(err)
+	}
+	return t, err
+}
+
 // attachTarget points the platform at where the app runs.
 func attachTarget(p *platform.Platform, t store.Target) error {
-	if t.Kind != store.Kubernetes {
+	if t.Kind != store.Kubernetes || p.Runtime != nil && p.Target == t {
 		return nil
 	}
 	cs, cfg, err := kube.Connect(t)
+	var ce *kube.ContextError
+	if errors.As(err, &ce) {
+		// Recorded at the first deploy, the context has left the kubeconfig since.
+		return fmt.Errorf("the app runs on %s: %w", t, err)
+	}
 	if err != nil {
 		return err
 	}
 	p.Runtime = &kube.Runtime{CS: cs, Config: cfg, Target: t, StateID: p.StateID(), ImageUser: kube.RegistryImageUser, Grace: int64(p.StopGrace)}
 	p.Target = t
 	return nil
+}
+
+// checkCluster connects to the target's cluster and asks it, before anything is
+// built, pushed or recorded, whether it answers and lets the kubeconfig's user do all
+// that a deploy does there.
+func checkCluster(ctx context.Context, p *platform.Platform, t store.Target) error {
+	if err := attachTarget(p, t); err != nil {
+		return err
+	}
+	return p.Runtime.(*kube.Runtime).CheckAccess(ctx)
 }
 
 // registryRef is where a deploy pushes an app's image for the cluster to pull.

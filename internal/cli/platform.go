@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,19 +41,30 @@ func (f *platformFlags) bind(cmd *cobra.Command) {
 
 // open connects the platform: engine, store, gateway.
 func (f *platformFlags) open(ctx context.Context, stderr io.Writer) (*platform.Platform, func(), error) {
-	ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	eng, err := engine.New(ectx)
-	cancel()
+	eng, err := dialEngine(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
+	p, done, err := f.openStore(stderr)
+	if err != nil {
+		eng.Close()
+		return nil, nil, err
+	}
+	p.Engine = eng
+	return p, done, nil
+}
+
+// openStore opens the platform without the engine, for the commands on an app that
+// may run elsewhere: an app on a Kubernetes cluster needs no Docker engine, and its
+// commands must not fail because there is none. connectEngine adds it for an app on
+// the local engine; the returned func closes both.
+func (f *platformFlags) openStore(stderr io.Writer) (*platform.Platform, func(), error) {
 	dir := f.state
 	if dir == "" {
 		dir = store.DefaultDir()
 	}
 	st, err := store.Open(dir)
 	if err != nil {
-		eng.Close()
 		return nil, nil, err
 	}
 	reportLoosened(stderr, st)
@@ -64,8 +76,41 @@ func (f *platformFlags) open(ctx context.Context, stderr io.Writer) (*platform.P
 		admin = fmt.Sprintf("%s:%d", host, n+1)
 	}
 	pr := newProgress(stderr)
-	p := &platform.Platform{Store: st, Engine: eng, Listen: listen, Admin: admin, Log: pr.logf}
-	return p, func() { st.Close(); eng.Close() }, nil
+	p := &platform.Platform{Store: st, Listen: listen, Admin: admin, Log: pr.logf}
+	return p, func() {
+		st.Close()
+		if p.Engine != nil {
+			p.Engine.Close()
+		}
+	}, nil
+}
+
+func dialEngine(ctx context.Context) (*engine.Client, error) {
+	ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return engine.New(ectx)
+}
+
+// connectEngine gives p the engine, if it has none yet.
+func connectEngine(ctx context.Context, p *platform.Platform) error {
+	if p.Engine != nil {
+		return nil
+	}
+	eng, err := dialEngine(ctx)
+	if err != nil {
+		return err
+	}
+	p.Engine = eng
+	return nil
+}
+
+// engineFor connects the engine unless the app is recorded as running elsewhere (an
+// app not recorded may still have replicas on the engine: they are looked for there).
+func engineFor(ctx context.Context, p *platform.Platform, app string) error {
+	if a, err := p.Store.Get(app); err == nil && a.Target.Kind != store.Local {
+		return nil
+	}
+	return connectEngine(ctx, p)
 }
 
 // reportLoosened says, once (the next command finds nothing to fix), that the state
@@ -363,11 +408,13 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 	}
 	if flagTarget.Kind == store.Kubernetes && f.app != "" {
 		// A kubeconfig that names no usable cluster fails before the build.
-		if _, err := kube.Resolve(flagTarget); err != nil {
+		if _, err := resolveFlagTarget(flagTarget); err != nil {
 			return err
 		}
 	}
-	p, done, err := f.pf.open(ctx, stderr)
+	// The engine is connected once the target is known: a deploy to a cluster needs
+	// none (it builds without one and pushes to the cluster's registry).
+	p, done, err := f.pf.openStore(stderr)
 	if err != nil {
 		return err
 	}
@@ -401,7 +448,6 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 			_, inSecrets := a.Secrets[name]
 			return inEnv || inSecrets
 		})
-		o.Engine = p.Engine
 		// Labelled as this state directory's build for the app: down finds it even when
 		// the revision that ran it was lost with the state file.
 		if o.Labels == nil {
@@ -411,6 +457,17 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 		if tgt, err = targetOf(p, f.app, flagTarget); err != nil {
 			return err
 		}
+		if tgt.Kind == store.Kubernetes {
+			if err := checkCluster(ctx, p, tgt); err != nil {
+				return err
+			}
+			// The build uses the engine's images when there is one (a base image
+			// pulled there), and does without.
+			_ = connectEngine(ctx, p)
+		} else if err := connectEngine(ctx, p); err != nil {
+			return err
+		}
+		o.Engine = p.Engine
 		res, err := build.Build(ctx, o)
 		if err != nil {
 			return interrupted(ctx, err)
@@ -435,11 +492,16 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 	} else if tgt, err = targetOf(p, f.app, flagTarget); err != nil {
 		return err
 	} else if tgt.Kind == store.Kubernetes {
+		if err := checkCluster(ctx, p, tgt); err != nil {
+			return err
+		}
 		// The cluster pulls the image from a registry: --image names it there, and
 		// the revision runs it by digest.
 		if ref, image, err = kube.ResolveImage(ctx, f.image); err != nil {
 			return err
 		}
+	} else if err := connectEngine(ctx, p); err != nil {
+		return err
 	} else {
 		info, found, err := p.Engine.Image(ctx, f.image)
 		if err != nil {
@@ -540,6 +602,10 @@ type appCommand struct {
 	args                      cobra.PositionalArgs // checks the arguments after NAME
 	flags                     func(*cobra.Command)
 	run                       func(c *appCall) error
+	// validate checks the arguments against the app's record (what its target
+	// allows) before anything reaches where it runs: a refusal there is a usage error,
+	// and must not wait on, or be hidden by, a cluster that does not answer.
+	validate func(app *store.App, args []string) error
 	// locks: the command changes the app, so it takes the deploy lock (and --wait).
 	locks bool
 }
@@ -584,11 +650,21 @@ func (a appCommand) command() *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name, rest := split(args)
-			p, done, err := pf.open(cmd.Context(), cmd.ErrOrStderr())
+			p, done, err := pf.openStore(cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
 			defer done()
+			if a.validate != nil {
+				if rec, err := p.Store.Get(name); err == nil {
+					if err := a.validate(rec, rest); err != nil {
+						return err
+					}
+				}
+			}
+			if err := engineFor(cmd.Context(), p, name); err != nil {
+				return err
+			}
 			var l *store.Lock
 			if a.locks {
 				if l, err = p.Store.LockApp(name, pf.wait); err != nil {
@@ -977,18 +1053,23 @@ func newTraffic(g *globals) *cobra.Command {
 			_, err := parseWeights(args)
 			return err
 		},
+		validate: func(app *store.App, args []string) error {
+			w, err := parseWeights(args)
+			if err != nil || app.Target.Kind != store.Kubernetes {
+				return err
+			}
+			for _, rev := range sortedKeysOf(w) {
+				if pct := w[rev]; pct != 0 && pct != 100 {
+					return usagef("%s runs on Kubernetes, where a Service sends all of an app's traffic to one revision: give one REVISION=100 (%s=%d is a split)", app.Name, rev, pct)
+				}
+			}
+			return nil
+		},
 		locks: true,
 		run: func(c *appCall) error {
 			w, err := parseWeights(c.args)
 			if err != nil {
 				return err
-			}
-			if c.app.Target.Kind == store.Kubernetes {
-				for rev, pct := range w {
-					if pct != 0 && pct != 100 {
-						return usagef("%s runs on Kubernetes, where a Service sends all of an app's traffic to one revision: give one REVISION=100 (%s=%d is a split)", c.app.Name, rev, pct)
-					}
-				}
 			}
 			if err := c.p.EnsureGateway(c.ctx); err != nil {
 				return err
@@ -1010,16 +1091,25 @@ func newLs(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "ls", Short: "List deployed apps", Args: cobra.NoArgs,
 		Example: "  pyship ls\n  pyship ls --json\n  pyship ls --state-dir ./state",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, done, err := pf.open(cmd.Context(), cmd.ErrOrStderr())
+			p, done, err := pf.openStore(cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
 			defer done()
-			if err := p.RecoverAll(cmd.Context()); err != nil {
-				return err
-			}
 			apps, err := p.Store.List()
 			if err != nil {
+				return err
+			}
+			if err := connectEngine(cmd.Context(), p); err != nil {
+				// Apps that all run on clusters are listed without Docker; an engine
+				// that does not answer hides only the local replicas the state lost.
+				if len(apps) == 0 || slices.ContainsFunc(apps, func(a *store.App) bool { return a.Target.Kind == store.Local }) {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "pyship: listing the apps recorded here only: %v\n", err)
+			} else if err := p.RecoverAll(cmd.Context()); err != nil {
+				return err
+			} else if apps, err = p.Store.List(); err != nil {
 				return err
 			}
 			if g.json {
@@ -1187,11 +1277,14 @@ func runDown(cmd *cobra.Command, g *globals, f *downFlags, name string) error {
 		return usage(err)
 	}
 	ctx := cmd.Context()
-	p, done, err := f.pf.open(ctx, cmd.ErrOrStderr())
+	p, done, err := f.pf.openStore(cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}
 	defer done()
+	if err := engineFor(ctx, p, name); err != nil {
+		return err
+	}
 	l, err := p.Store.LockApp(name, f.pf.wait)
 	if err != nil {
 		return err

@@ -61,7 +61,9 @@ Conventions, as in docker and kubectl:
             JSON Lines); a failure ends stderr with one JSON line:
             {"error":{"code":"usage","message":"…","exit_code":2}}
             codes: usage, ambiguous_project, no_project, not_found, conflict,
-            deploy_failed, engine_unreachable, findings, skipped, interrupted, error
+            deploy_failed, engine_unreachable, findings, skipped, interrupted, error;
+            on Kubernetes also kubeconfig, cluster_unreachable, cluster_untrusted,
+            unauthorized, forbidden
 
 Exit status:
   0    success

@@ -305,7 +305,7 @@ func (r *Runtime) List(ctx context.Context, app string) ([]platform.Replica, err
 	defer cancel()
 	deps, err := r.CS.AppsV1().Deployments(r.ns()).List(ctx, metav1.ListOptions{LabelSelector: r.stateSelector(app)})
 	if err != nil {
-		return nil, r.explain(err, "list Deployments")
+		return nil, r.explain(err, "list the Deployments"+ofApp(app))
 	}
 	specs := map[string]*store.Spec{}
 	for _, d := range deps.Items {
@@ -315,7 +315,7 @@ func (r *Runtime) List(ctx context.Context, app string) ([]platform.Replica, err
 	}
 	pods, err := r.CS.CoreV1().Pods(r.ns()).List(ctx, metav1.ListOptions{LabelSelector: r.stateSelector(app)})
 	if err != nil {
-		return nil, r.explain(err, "list pods")
+		return nil, r.explain(err, "list the pods"+ofApp(app))
 	}
 	var out []platform.Replica
 	for _, p := range pods.Items {
@@ -340,6 +340,14 @@ func (r *Runtime) List(ctx context.Context, app string) ([]platform.Replica, err
 	}
 	slices.SortFunc(out, func(a, b platform.Replica) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
+}
+
+// ofApp names the app a listing is for in a message (" of app shop"), if one.
+func ofApp(app string) string {
+	if app == "" {
+		return ""
+	}
+	return " of app " + app
 }
 
 func parseSpec(raw string) (store.Spec, bool) {
@@ -434,4 +442,90 @@ func (r *Runtime) Secret(ctx context.Context, app, rev, key string) ([]byte, err
 		return nil, fmt.Errorf("the Secret %s has no key %s", rev, key)
 	}
 	return v, nil
+}
+// Purge deletes whatever this state directory made for app that is left: Deployments
+// without pods, the Secrets of failed revisions, autoscalers, the Service and Ingress.
+// An object is deleted only if it carries the app's and this state directory's labels
+// and pyship applied it (its field manager): a look-alike someone else made stays.
+func (r *Runtime) Purge(ctx context.Context, app string) error {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	lo := metav1.ListOptions{LabelSelector: r.stateSelector(app)}
+	bg := metav1.DeletePropagationBackground
+	do := metav1.DeleteOptions{PropagationPolicy: &bg}
+	ns := r.ns()
+	type kind struct {
+		name string
+		list func() ([]metav1.ObjectMeta, error)
+		del  func(name string) error
+	}
+	metas := func(n int, at func(i int) metav1.ObjectMeta) []metav1.ObjectMeta {
+		out := make([]metav1.ObjectMeta, n)
+		for i := range out {
+			out[i] = at(i)
+		}
+		return out
+	}
+	kinds := []kind{
+		{"Deployment", func() ([]metav1.ObjectMeta, error) {
+			l, err := r.CS.AppsV1().Deployments(ns).List(ctx, lo)
+			if err != nil {
+				return nil, err
+			}
+			return metas(len(l.Items), func(i int) metav1.ObjectMeta { return l.Items[i].ObjectMeta }), nil
+		}, func(n string) error { return r.CS.AppsV1().Deployments(ns).Delete(ctx, n, do) }},
+		{"HorizontalPodAutoscaler", func() ([]metav1.ObjectMeta, error) {
+			l, err := r.CS.AutoscalingV2().HorizontalPodAutoscalers(ns).List(ctx, lo)
+			if err != nil {
+				return nil, err
+			}
+			return metas(len(l.Items), func(i int) metav1.ObjectMeta { return l.Items[i].ObjectMeta }), nil
+		}, func(n string) error { return r.CS.AutoscalingV2().HorizontalPodAutoscalers(ns).Delete(ctx, n, do) }},
+		{"Secret", func() ([]metav1.ObjectMeta, error) {
+			l, err := r.CS.CoreV1().Secrets(ns).List(ctx, lo)
+			if err != nil {
+				return nil, err
+			}
+			return metas(len(l.Items), func(i int) metav1.ObjectMeta { return l.Items[i].ObjectMeta }), nil
+		}, func(n string) error { return r.CS.CoreV1().Secrets(ns).Delete(ctx, n, do) }},
+		{"Ingress", func() ([]metav1.ObjectMeta, error) {
+			l, err := r.CS.NetworkingV1().Ingresses(ns).List(ctx, lo)
+			if err != nil {
+				return nil, err
+			}
+			return metas(len(l.Items), func(i int) metav1.ObjectMeta { return l.Items[i].ObjectMeta }), nil
+		}, func(n string) error { return r.CS.NetworkingV1().Ingresses(ns).Delete(ctx, n, do) }},
+		{"Service", func() ([]metav1.ObjectMeta, error) {
+			l, err := r.CS.CoreV1().Services(ns).List(ctx, lo)
+			if err != nil {
+				return nil, err
+			}
+			return metas(len(l.Items), func(i int) metav1.ObjectMeta { return l.Items[i].ObjectMeta }), nil
+		}, func(n string) error { return r.CS.CoreV1().Services(ns).Delete(ctx, n, do) }},
+	}
+	for _, k := range kinds {
+		items, err := k.list()
+		if err != nil {
+			return r.explain(err, "list the "+k.name+"s of "+app)
+		}
+		for _, m := range items {
+			if !appliedByPyship(m.ManagedFields) {
+				continue
+			}
+			if err := k.del(m.Name); err != nil && !apierrors.IsNotFound(err) {
+				return r.explain(err, "delete "+k.name+" "+m.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// appliedByPyship says whether pyship's field manager applied fields of an object.
+func appliedByPyship(fields []metav1.ManagedFieldsEntry) bool {
+	for _, f := range fields {
+		if f.Manager == FieldManager && f.Operation == metav1.ManagedFieldsOperationApply {
+			return true
+		}
+	}
+	return false
 }
