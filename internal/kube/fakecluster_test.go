@@ -112,7 +112,7 @@ func pod(rel platform.Release, suffix string, mut ...func(*corev1.Pod)) *corev1.
 		ObjectMeta: metav1.ObjectMeta{Name: rel.Revision + "-7d9f8-" + suffix, Namespace: testNS,
 			Labels:            revisionLabels(rel.App, rel.Revision, testState),
 			CreationTimestamp: metav1.NewTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: containerName}}},
+		Spec:   corev1.PodSpec{Containers: []corev1.Container{{Name: containerName}}},
 		Status: corev1.PodStatus{Phase: corev1.PodPending},
 	}
 	for _, m := range mut {
