@@ -72,9 +72,16 @@ func (r *Runtime) Start(ctx context.Context, rel platform.Release) error {
 	objs := RevisionObjects(rel, r.options(ctx, rel))
 	if objs.Secret != nil {
 		// An immutable Secret cannot change; one of the same name holds the same
-		// values (the name hashes their digests), so it is left as it is.
+		// values (the name hashes their digests), so it is left as it is. Invalid with
+		// no such Secret is a Secret the cluster refuses (a bad key): said now, not as a
+		// pod that waits for a missing Secret.
 		_, err := r.CS.CoreV1().Secrets(r.ns()).Apply(ctx, objs.Secret, applyOpts())
-		if err != nil && !apierrors.IsInvalid(err) {
+		if err != nil && apierrors.IsInvalid(err) {
+			if _, gerr := r.CS.CoreV1().Secrets(r.ns()).Get(ctx, rel.Revision, metav1.GetOptions{}); gerr == nil {
+				err = nil
+			}
+		}
+		if err != nil {
 			return r.explain(err, "create the Secret of "+rel.Revision)
 		}
 	}
