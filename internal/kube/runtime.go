@@ -112,20 +112,24 @@ func (r *Runtime) ensureNamespace(ctx context.Context) error {
 
 // Route points each app's Service at the revision with all of its traffic. A split
 // between revisions needs weights, which a Service does not have: it is refused
-// (platform.ErrNoSplit) before anything changes.
+// before anything changes.
 func (r *Runtime) Route(ctx context.Context, apps map[string]platform.Traffic) error {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
+	// Every app is checked before any Service moves: a split refused for one app
+	// must not leave the apps sorted before it switched.
+	serving := map[string]string{}
 	for _, app := range slices.Sorted(mapsKeys(apps)) {
-		t := apps[app]
-		rev := ""
-		for name, w := range t.Weights {
+		for name, w := range apps[app].Weights {
 			if w == 100 {
-				rev = name
+				serving[app] = name
 			} else if w > 0 {
 				return fmt.Errorf("%s: a traffic split needs weights, which a Kubernetes Service does not have; on this target traffic goes 100%% to one revision", app)
 			}
 		}
+	}
+	for _, app := range slices.Sorted(mapsKeys(apps)) {
+		rev := serving[app]
 		if rev == "" {
 			// Nothing serves yet: no Service until a revision is Ready, so that a
 			// client sees "no such service" and not a Service with no endpoints.
