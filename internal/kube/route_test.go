@@ -246,8 +246,12 @@ func TestDrainWaitsForEndpointsToGo(t *testing.T) {
 	}
 	// The endpoints controller takes the old pods out one slice at a time.
 	steps := []func(){
-		func() { cs.Tracker().Update(discoveryv1.SchemeGroupVersion.WithResource("endpointslices"), endpointSlice("shop", "shop-a", "shop--v2-7d9f8-aaaaa"), testNS) },
-		func() { cs.Tracker().Delete(discoveryv1.SchemeGroupVersion.WithResource("endpointslices"), testNS, "shop-b") },
+		func() {
+			cs.Tracker().Update(discoveryv1.SchemeGroupVersion.WithResource("endpointslices"), endpointSlice("shop", "shop-a", "shop--v2-7d9f8-aaaaa"), testNS)
+		},
+		func() {
+			cs.Tracker().Delete(discoveryv1.SchemeGroupVersion.WithResource("endpointslices"), testNS, "shop-b")
+		},
 	}
 	for _, step := range steps {
 		seen := lists()
