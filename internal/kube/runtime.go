@@ -229,7 +229,7 @@ func (r *Runtime) Drain(ctx context.Context, app string, revs []string, timeout 
 	}
 }
 
-// Remove deletes the revision's Deployment and Secret and waits until its pods are
+// Remove deletes the revision's Deployment, ReplicaSets and Secret and waits until its pods are
 // gone: each gets the preStop delay and grace to finish, or none when grace is 0.
 func (r *Runtime) Remove(ctx context.Context, app, rev string, grace time.Duration) error {
 	cctx, cancel := context.WithTimeout(ctx, requestTimeout)
@@ -240,6 +240,14 @@ func (r *Runtime) Remove(ctx context.Context, app, rev string, grace time.Durati
 		return r.explain(err, "delete the Deployment "+rev)
 	}
 	sel := labels.Set(selector(app, rev)).String()
+	// The ReplicaSets go now rather than when the garbage collector gets to them: one
+	// still there would replace the pods deleted below, and the replacements would
+	// get the full grace. A user who may not delete them (a Role that names only
+	// Deployments) leaves them to the garbage collector.
+	err = r.CS.AppsV1().ReplicaSets(r.ns()).DeleteCollection(cctx, metav1.DeleteOptions{PropagationPolicy: &bg}, metav1.ListOptions{LabelSelector: sel})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsForbidden(err) {
+		return r.explain(err, "delete the ReplicaSets of "+rev)
+	}
 	if grace == 0 {
 		zero := int64(0)
 		err := r.CS.CoreV1().Pods(r.ns()).DeleteCollection(cctx, metav1.DeleteOptions{GracePeriodSeconds: &zero}, metav1.ListOptions{LabelSelector: sel})
@@ -259,18 +267,21 @@ func (r *Runtime) Remove(ctx context.Context, app, rev string, grace time.Durati
 	}
 	wctx, wcancel := context.WithTimeout(ctx, wait)
 	defer wcancel()
+	left := 0
 	for {
 		pods, err := r.CS.CoreV1().Pods(r.ns()).List(wctx, metav1.ListOptions{LabelSelector: sel})
 		if err == nil && len(pods.Items) == 0 {
 			return nil
 		}
+		if err != nil && wctx.Err() == nil {
+			return r.explain(err, "read the pods of "+rev)
+		}
+		if err == nil {
+			left = len(pods.Items)
+		}
 		select {
 		case <-wctx.Done():
-			n := 0
-			if pods != nil {
-				n = len(pods.Items)
-			}
-			return fmt.Errorf("%d pod(s) of %s still there after %s", n, rev, wait)
+			return fmt.Errorf("%d pod(s) of %s still there after %s", left, rev, wait)
 		case <-time.After(r.poll()):
 		}
 	}
