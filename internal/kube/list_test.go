@@ -129,6 +129,12 @@ func TestPodState(t *testing.T) {
 		}, "OOMKilled"},
 		{"running, probe not passed", runningNotReady, "running, not ready"},
 		{"ready", ready, "running"},
+		{"no node for it", func(p *corev1.Pod) {
+			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable}}
+		}, "Unschedulable"},
+		{"not scheduled yet, for no reason given", func(p *corev1.Pod) {
+			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse}}
+		}, "pending"},
 	} {
 		p := pod(release("shop", "abcd1234", 1), "aaaaa", tc.mut)
 		if got := podState(p); got != tc.want {

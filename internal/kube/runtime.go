@@ -370,6 +370,9 @@ func podState(p *corev1.Pod) string {
 			return "running, not ready"
 		}
 	}
+	if unschedulable(p) != nil {
+		return corev1.PodReasonUnschedulable // kubectl says Pending, which does not say why
+	}
 	return strings.ToLower(string(p.Status.Phase))
 }
 
