@@ -1,6 +1,8 @@
 package kube
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -19,16 +21,32 @@ func (r *Runtime) explain(err error, doing string) error {
 		return &Error{Err: err, Msg: fmt.Sprintf("cannot %s (%s): the cluster refused it (forbidden): %s; the kubeconfig's user needs a Role in the namespace allowing pyship's objects (Deployments, ReplicaSets, Pods, pods/log, Services, Secrets, EndpointSlices)", doing, where, apiMessage(err))}
 	case apierrors.IsUnauthorized(err):
 		return &Error{Err: err, Msg: fmt.Sprintf("cannot %s (%s): the cluster did not accept the kubeconfig's credentials (unauthorized): log in again (az aks get-credentials for AKS)", doing, where)}
+	case isUntrusted(err):
+		return &Error{Err: err, Msg: fmt.Sprintf("cannot %s: the API server %s (%s) presents a certificate the kubeconfig does not trust: %s; is this the right context (--context), and is the kubeconfig's certificate-authority-data the cluster's?", doing, r.host(), where, rootCause(err))}
 	case isUnreachable(err):
-		host := r.Target.Context
-		if r.Config != nil {
-			host = server(r.Config)
-		}
-		return &Error{Err: err, Msg: fmt.Sprintf("cannot %s: the API server %s (%s) does not answer: %s; is the cluster up, and is this the right context (--context)?", doing, host, where, rootCause(err))}
+		return &Error{Err: err, Msg: fmt.Sprintf("cannot %s: the API server %s (%s) does not answer: %s; is the cluster up, and is this the right context (--context)?", doing, r.host(), where, rootCause(err))}
 	case apierrors.IsNotFound(err):
 		return &Error{Err: err, Msg: fmt.Sprintf("cannot %s (%s): %s", doing, where, apiMessage(err))}
 	}
 	return &Error{Err: err, Msg: fmt.Sprintf("cannot %s (%s): %s", doing, where, apiMessage(err))}
+}
+
+// host names the API server for messages: its address, else the context's name.
+func (r *Runtime) host() string {
+	if r.Config != nil {
+		return server(r.Config)
+	}
+	return r.Target.Context
+}
+
+// isUntrusted is a server that answered with a certificate that does not verify: it is
+// up, so "does not answer" (every *url.Error) would send the user the wrong way.
+func isUntrusted(err error) bool {
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci)
 }
 
 // Error is a failed call to the cluster, explained.
