@@ -44,18 +44,20 @@ func Resolve(t store.Target) (store.Target, error) {
 			return t, &ConfigError{Err: fmt.Errorf("context %q is not in the kubeconfig (kubectl config get-contexts lists them)", t.Context)}
 		}
 	}
+	// Before the namespace: without a kubeconfig, client-go's own error for it is
+	// "try setting KUBERNETES_MASTER", which sends the user nowhere useful.
+	if t.Context == "" && len(raw.Contexts) == 0 {
+		if _, err := rest.InClusterConfig(); err != nil {
+			return t, &ConfigError{Err: errors.New("no kubeconfig (set KUBECONFIG, pass --kubeconfig, or run in a pod) and no in-cluster config")}
+		}
+		t.Context = "in-cluster"
+	}
 	if t.Namespace == "" {
 		ns, _, err := clientConfig(t).Namespace()
 		if err != nil {
 			return t, &ConfigError{Err: err}
 		}
 		t.Namespace = ns
-	}
-	if t.Context == "" && len(raw.Contexts) == 0 {
-		if _, err := rest.InClusterConfig(); err != nil {
-			return t, &ConfigError{Err: errors.New("no kubeconfig (set KUBECONFIG, pass --kubeconfig, or run in a pod) and no in-cluster config")}
-		}
-		t.Context = "in-cluster"
 	}
 	return t, nil
 }
