@@ -62,12 +62,19 @@ func TestResolve(t *testing.T) {
 		{name: "an unknown context", in: store.Target{Kubeconfig: kc, Context: "staging"}, err: `kubeconfig: context "staging" is not in the kubeconfig (kubectl config get-contexts lists them)`},
 		{name: "no kubeconfig, not in a pod", in: store.Target{}, err: "kubeconfig: no kubeconfig (set KUBECONFIG, pass --kubeconfig, or run in a pod) and no in-cluster config"},
 		{name: "a --kubeconfig that is not there", in: store.Target{Kubeconfig: filepath.Join(t.TempDir(), "nope")}, err: "kubeconfig: "},
+		{name: "a kubeconfig that does not parse", in: store.Target{Kubeconfig: func() string {
+			p := filepath.Join(t.TempDir(), "config")
+			if err := os.WriteFile(p, []byte("clusters: [\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}()}, err: "kubeconfig: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := Resolve(tc.in)
 			if tc.err != "" {
 				var ce *ConfigError
-				if err == nil || !strings.HasPrefix(err.Error(), tc.err) || !errors.As(err, &ce) {
+				if err == nil || !strings.HasPrefix(err.Error(), tc.err) || !errors.As(err, &ce) || ce.Unwrap() == nil {
 					t.Fatalf("err = %v, want a ConfigError %q…", err, tc.err)
 				}
 				return

@@ -363,3 +363,21 @@ func TestEventsOfRefused(t *testing.T) {
 		t.Errorf("events the user may not read: %q, want nothing (the diagnosis goes on without them)", got)
 	}
 }
+
+func TestEventTime(t *testing.T) {
+	at := func(s int64) time.Time { return time.Unix(s, 0) }
+	for _, tc := range []struct {
+		name string
+		e    corev1.Event
+		want time.Time
+	}{
+		{"lastTimestamp", corev1.Event{LastTimestamp: metav1.NewTime(at(5)), EventTime: metav1.NewMicroTime(at(1))}, at(5)},
+		{"eventTime only", corev1.Event{EventTime: metav1.NewMicroTime(at(3))}, at(3)},
+		{"a series seen later", corev1.Event{EventTime: metav1.NewMicroTime(at(3)), Series: &corev1.EventSeries{LastObservedTime: metav1.NewMicroTime(at(9))}}, at(9)},
+		{"no time but its creation", corev1.Event{ObjectMeta: metav1.ObjectMeta{CreationTimestamp: metav1.NewTime(at(7))}}, at(7)},
+	} {
+		if got := eventTime(tc.e); !got.Equal(tc.want) {
+			t.Errorf("%s: eventTime = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -175,13 +175,28 @@ func TestRemoveWaitsForPods(t *testing.T) {
 }
 
 func TestRemoveTimeout(t *testing.T) {
-	v1, _, objs := twoRevisions()
-	r, _ := newCluster(t, objs...)
-	ctx, cancel := context.WithTimeout(ctxT(t), 100*time.Millisecond)
-	defer cancel()
-	err := r.Remove(ctx, "shop", v1.Revision, 30*time.Second)
-	if want := "2 pod(s) of shop--abcd1234 still there after 1m5s"; err == nil || err.Error() != want {
-		t.Fatalf("err = %v, want %s", err, want)
+	for _, tc := range []struct {
+		grace time.Duration
+		rg    int64 // the Runtime's Grace
+		want  string
+	}{
+		// The bound: the pods' grace and preStop delay, and 30 s for the cluster.
+		{30 * time.Second, 0, "2 pod(s) of shop--abcd1234 still there after 1m5s"},
+		{10 * time.Second, 10, "2 pod(s) of shop--abcd1234 still there after 45s"},
+		// No grace: the kubelet has 30 s to stop them. (The fake keeps pods deleted
+		// with no grace here, as a slow kubelet would.)
+		{0, 10, "2 pod(s) of shop--abcd1234 still there after 30s"},
+	} {
+		v1, _, objs := twoRevisions()
+		r, cs := newCluster(t, objs...)
+		r.Grace = tc.rg
+		cs.PrependReactor("delete-collection", "pods", func(k8stesting.Action) (bool, runtime.Object, error) { return true, nil, nil })
+		ctx, cancel := context.WithTimeout(ctxT(t), 100*time.Millisecond)
+		err := r.Remove(ctx, "shop", v1.Revision, tc.grace)
+		cancel()
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("grace %s: err = %v, want %s", tc.grace, err, tc.want)
+		}
 	}
 }
 
