@@ -229,8 +229,9 @@ func (r *Runtime) Drain(ctx context.Context, app string, revs []string, timeout 
 	}
 }
 
-// Remove deletes the revision's Deployment, ReplicaSets and Secret and waits until its pods are
-// gone: each gets the preStop delay and grace to finish, or none when grace is 0.
+// Remove deletes the revision's Deployment, ReplicaSets and Secret and waits until its
+// pods are gone: each gets the preStop delay and grace to finish, or none when grace
+// is 0.
 func (r *Runtime) Remove(ctx context.Context, app, rev string, grace time.Duration) error {
 	cctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
