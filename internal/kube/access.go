@@ -34,14 +34,16 @@ func (p Permission) name() string {
 // namespace itself is not among them: a user limited to one namespace cannot, and
 // needs no more than that the namespace exists.
 var Permissions = []Permission{
-	{"apps", "deployments", []string{"list", "create", "patch", "delete", "deletecollection"}},
-	{"", "pods", []string{"list", "deletecollection"}},
+	{"apps", "deployments", []string{"get", "list", "create", "patch", "delete"}},
+	{"apps", "replicasets", []string{"deletecollection"}},
+	{"", "pods", []string{"get", "list", "create", "patch", "delete", "deletecollection"}},
 	{"", "pods/log", []string{"get"}},
-	{"", "secrets", []string{"get", "create", "patch", "delete", "deletecollection"}},
+	{"", "secrets", []string{"get", "list", "create", "patch", "delete"}},
 	{"", "services", []string{"get", "list", "create", "patch", "delete"}},
+	{"networking.k8s.io", "ingresses", []string{"get", "list", "create", "patch", "delete"}},
 	{"discovery.k8s.io", "endpointslices", []string{"list"}},
 	{"", "events", []string{"list"}},
-	{"autoscaling", "horizontalpodautoscalers", []string{"create", "patch", "delete", "deletecollection"}},
+	{"autoscaling", "horizontalpodautoscalers", []string{"get", "list", "create", "patch", "delete"}},
 }
 
 // Role is the namespaced Role that grants pyship's Permissions: bound to a user (or

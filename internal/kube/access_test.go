@@ -55,7 +55,16 @@ func TestPermissionsMatchTheRuntimesCalls(t *testing.T) {
 	}{
 		{"Start", func() error { return r.Start(ctx, rel) }},
 		{"Route", func() error {
-			return r.Route(ctx, map[string]platform.Traffic{"web": {Weights: map[string]int{"web--1": 100}}})
+			return r.Route(ctx, map[string]platform.Traffic{"web": {Weights: map[string]int{"web--1": 100}, Host: "web.example.test"}})
+		}},
+		{"DryRun", func() error { _, err := r.DryRun(ctx, rel, "web.example.test"); return err }},
+		{"Exec", func() error {
+			// The fake runs no pod: the command's wait ends with the context, after the
+			// pod was made, read and deleted.
+			ectx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+			defer cancel()
+			r.Exec(ectx, rel, platform.ExecOptions{Argv: []string{"true"}})
+			return nil
 		}},
 		{"Routed", func() error { _, err := r.Routed(ctx, "web"); return err }},
 		{"Drain", func() error { return r.Drain(ctx, "web", []string{"web--0"}, time.Second) }},
@@ -105,11 +114,11 @@ func TestCheckAccess(t *testing.T) {
 			return a.Resource == "pods" && a.Subresource == "" && (a.Verb == "get" || a.Verb == "list")
 		}, []string{
 			"cannot deploy to namespace team-a (context dev)", "forbidden",
-			`user "system:serviceaccount:team-a:viewer" may not list,create,patch,delete,deletecollection deployments.apps; deletecollection pods; get pods/log;`,
-			"pyship needs a Role in namespace team-a", "horizontalpodautoscalers.autoscaling create,patch,delete,deletecollection",
+			`user "system:serviceaccount:team-a:viewer" may not get,list,create,patch,delete deployments.apps; deletecollection replicasets.apps; create,patch,delete,deletecollection pods; get pods/log;`,
+			"pyship needs a Role in namespace team-a", "horizontalpodautoscalers.autoscaling get,list,create,patch,delete",
 		}},
 		{"no autoscalers", func(a *authzv1.ResourceAttributes) bool { return a.Resource != "horizontalpodautoscalers" },
-			[]string{"may not create,patch,delete,deletecollection horizontalpodautoscalers.autoscaling there;"}},
+			[]string{"may not get,list,create,patch,delete horizontalpodautoscalers.autoscaling there;"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cs := fake.NewClientset()

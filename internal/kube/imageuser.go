@@ -74,13 +74,13 @@ func NumericUser(s string) (uid, gid int64, err error) {
 	if err != nil {
 		return 0, 0, nil
 	}
-	if g == "" {
-		return uid, uid, nil
+	gid = uid // no group, or a named one: the user's own
+	if g != "" {
+		if n, err := strconv.ParseInt(g, 10, 64); err == nil {
+			gid = n
+		}
 	}
-	gid, err = strconv.ParseInt(g, 10, 64)
-	if err != nil {
-		return uid, uid, nil
-	}
+	// Checked on every path: "-1" alone was returned as uid -1.
 	if uid < 0 || gid < 0 {
 		return 0, 0, fmt.Errorf("user %q: negative id", s)
 	}

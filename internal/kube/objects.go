@@ -129,8 +129,15 @@ func RevisionObjects(rel platform.Release, o Options) Objects {
 		if rel.Spec.SecretFiles {
 			c.WithVolumeMounts(coreac.VolumeMount().WithName("secrets").WithMountPath("/run/secrets").WithReadOnly(true))
 			// 0440 with the pod's fsGroup: readable by the app's user, by no other.
+			// Without a known uid there is no fsGroup and the files stay root:root, which
+			// the image's own non-root user could not read at 0440: 0444 then, as the
+			// app's user is the only one in the container.
+			mode := int32(0o440)
+			if o.UID <= 0 {
+				mode = 0o444
+			}
 			pod.WithVolumes(coreac.Volume().WithName("secrets").
-				WithSecret(coreac.SecretVolumeSource().WithSecretName(rev).WithDefaultMode(0o440)))
+				WithSecret(coreac.SecretVolumeSource().WithSecretName(rev).WithDefaultMode(mode)))
 		}
 	}
 	// The root filesystem is read-only; the app writes where Python apps expect to:

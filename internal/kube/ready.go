@@ -7,7 +7,9 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
@@ -58,12 +60,16 @@ func (r *Runtime) Ready(ctx context.Context, rel platform.Release, timeout time.
 		select {
 		case <-ctx.Done():
 			if len(last) == 0 {
-				return &platform.DeployError{Revision: rel.Revision, Diagnosis: fmt.Sprintf("no pod of it was created within %s%s", timeout, r.eventsOf(context.WithoutCancel(ctx), "Deployment", rel.Revision))}
+				return r.noPods(context.WithoutCancel(ctx), rel, sel, timeout)
 			}
 			for i := range last {
 				if !podReady(&last[i]) {
+					state := podState(&last[i])
+					if c := unschedulable(&last[i]); c != nil && c.Message != "" {
+						state += ": " + c.Message
+					}
 					return r.deployError(context.WithoutCancel(ctx), rel, &last[i],
-						fmt.Sprintf("pod %s was not Ready within %s (%s)", last[i].Name, timeout, podState(&last[i])))
+						fmt.Sprintf("pod %s was not Ready within %s (%s)", last[i].Name, timeout, state))
 				}
 			}
 			return &platform.DeployError{Revision: rel.Revision, Diagnosis: fmt.Sprintf("fewer than %d pods were Ready within %s", want, timeout)}
@@ -92,13 +98,48 @@ func failing(p *corev1.Pod) (string, bool) {
 			return crashWhat(c), true
 		}
 	}
-	for _, cond := range p.Status.Conditions {
-		if cond.Type == corev1.PodScheduled && cond.Status == corev1.ConditionFalse && cond.Reason == corev1.PodReasonUnschedulable {
-			// Unschedulable may pass (a node is being added): only said on timeout.
-			return "", false
+	// Unschedulable is not fatal: it may pass (a node is being added, another app
+	// scales down). Ready says it on timeout.
+	return "", false
+}
+
+// unschedulable is the pod's PodScheduled condition when the scheduler found no node
+// for it (its message says why: "0/3 nodes are available: 3 Insufficient memory.").
+func unschedulable(p *corev1.Pod) *corev1.PodCondition {
+	for i, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+			return &p.Status.Conditions[i]
 		}
 	}
-	return "", false
+	return nil
+}
+
+// noPods is a revision whose Deployment made no pod in time. Why is on the ReplicaSet
+// (a quota, an admission policy refused the pod: FailedCreate), which the Deployment
+// controller copies into the Deployment's ReplicaFailure condition; the Deployment's
+// own events rarely say anything.
+func (r *Runtime) noPods(ctx context.Context, rel platform.Release, sel string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	d := fmt.Sprintf("no pod of it was created within %s", timeout)
+	dep, err := r.CS.AppsV1().Deployments(r.ns()).Get(ctx, rel.Revision, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		d += fmt.Sprintf(": its Deployment %s is not there", rel.Revision)
+	case err == nil:
+		for _, c := range dep.Status.Conditions {
+			if c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue && c.Message != "" {
+				d += ": " + c.Message
+			}
+		}
+	}
+	evs := r.warnings(ctx, "Deployment", rel.Revision)
+	if rss, err := r.CS.AppsV1().ReplicaSets(r.ns()).List(ctx, metav1.ListOptions{LabelSelector: sel}); err == nil {
+		for _, rs := range rss.Items {
+			evs = append(evs, r.warnings(ctx, "ReplicaSet", rs.Name)...)
+		}
+	}
+	return &platform.DeployError{Revision: rel.Revision, Diagnosis: d + eventLines(evs)}
 }
 
 func crashWhat(c corev1.ContainerStatus) string {
@@ -134,7 +175,9 @@ func (r *Runtime) lastLogs(ctx context.Context, p *corev1.Pod) string {
 	n := int64(30)
 	prev := false
 	for _, c := range p.Status.ContainerStatuses {
-		prev = c.RestartCount > 0 && c.State.Running == nil && c.LastTerminationState.Terminated != nil
+		// Restarted, running again or not: what the crashed container wrote is in
+		// the previous one's log, not in the new one's first lines.
+		prev = c.RestartCount > 0 && c.LastTerminationState.Terminated != nil
 	}
 	read := func(previous bool) string {
 		b, err := r.CS.CoreV1().Pods(r.ns()).GetLogs(p.Name, &corev1.PodLogOptions{Container: containerName, TailLines: &n, Previous: previous, LimitBytes: ptr(int64(64 << 10))}).DoRaw(ctx)
@@ -153,15 +196,29 @@ func ptr[T any](v T) *T { return &v }
 
 // eventsOf is the object's warning events, for a diagnosis ("" when there are none).
 func (r *Runtime) eventsOf(ctx context.Context, kind, name string) string {
+	return eventLines(r.warnings(ctx, kind, name))
+}
+
+// warnings lists the object's warning events; none when they cannot be read (the
+// diagnosis goes on without them).
+func (r *Runtime) warnings(ctx context.Context, kind, name string) []corev1.Event {
 	ev, err := r.CS.CoreV1().Events(r.ns()).List(ctx, metav1.ListOptions{FieldSelector: fields.Set{
 		"involvedObject.kind": kind, "involvedObject.name": name, "type": corev1.EventTypeWarning}.String()})
-	if err != nil || len(ev.Items) == 0 {
+	if err != nil {
+		return nil
+	}
+	return ev.Items
+}
+
+// eventLines is "; events: " and the newest five distinct events, oldest first.
+func eventLines(evs []corev1.Event) string {
+	if len(evs) == 0 {
 		return ""
 	}
-	slices.SortFunc(ev.Items, func(a, b corev1.Event) int { return a.LastTimestamp.Compare(b.LastTimestamp.Time) })
+	slices.SortStableFunc(evs, func(a, b corev1.Event) int { return eventTime(a).Compare(eventTime(b)) })
 	var lines []string
 	seen := map[string]bool{}
-	for _, e := range ev.Items {
+	for _, e := range evs {
 		l := e.Reason + ": " + e.Message
 		if !seen[l] {
 			seen[l] = true
@@ -172,4 +229,22 @@ func (r *Runtime) eventsOf(ctx context.Context, kind, name string) string {
 		lines = lines[len(lines)-5:]
 	}
 	return "; events: " + strings.Join(lines, "; ")
+}
+
+// eventTime is when an event last happened. Events recorded through events.k8s.io
+// (the kubelet's and the scheduler's) have no lastTimestamp in the core view, only an
+// eventTime and, once repeated, a series: sorting on lastTimestamp alone put them
+// first, and the five newest kept were the wrong ones.
+func eventTime(e corev1.Event) time.Time {
+	t := e.LastTimestamp.Time
+	if e.Series != nil && e.Series.LastObservedTime.After(t) {
+		t = e.Series.LastObservedTime.Time
+	}
+	if t.IsZero() {
+		t = e.EventTime.Time
+	}
+	if t.IsZero() {
+		t = e.CreationTimestamp.Time
+	}
+	return t
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/pyship/pyship/internal/store"
 )
 
-const sentinel = "s3cr3t-value-that-must-not-leak"
+const renderSentinel = "s3cr3t-value-that-must-not-leak"
 
 func testRelease() platform.Release {
 	spec := store.Spec{Image: "sha256:" + strings.Repeat("a", 64), ImageRef: "registry.test/shop@sha256:" + strings.Repeat("b", 64),
@@ -24,7 +24,7 @@ func testRelease() platform.Release {
 		Secrets: map[string]string{"API_KEY": "digest1", "DB_URL": "digest2"}, SecretFiles: true,
 		Port: 8000, Probe: "/healthz", Replicas: 2, MaxReplicas: 6, CPUPercent: 60}
 	return platform.Release{App: "shop", Revision: "shop--" + spec.Hash(), Spec: spec, Env: platform.ReleaseEnv(spec),
-		Secrets: map[string][]byte{"DB_URL": []byte(sentinel), "API_KEY": []byte(sentinel)}}
+		Secrets: map[string][]byte{"DB_URL": []byte(renderSentinel), "API_KEY": []byte(renderSentinel)}}
 }
 
 // The render is the objects deploy applies (without the state directory's label) in
@@ -58,7 +58,7 @@ func TestRenderRevision(t *testing.T) {
 		t.Errorf("files %v, want %s", files, want)
 	}
 	stream := string(r.Stream())
-	if strings.Contains(stream, sentinel) || strings.Contains(stream, "kind: Secret") || strings.Contains(stream, "0123abcd") {
+	if strings.Contains(stream, renderSentinel) || strings.Contains(stream, "kind: Secret") || strings.Contains(stream, "0123abcd") {
 		t.Errorf("a secret value, a Secret or the state label in the render:\n%s", stream)
 	}
 	if strings.Count(stream, "\n---\n") != 3 {

@@ -71,9 +71,16 @@ func (r *Runtime) Start(ctx context.Context, rel platform.Release) error {
 	objs := RevisionObjects(rel, r.options(ctx, rel))
 	if objs.Secret != nil {
 		// An immutable Secret cannot change; one of the same name holds the same
-		// values (the name hashes their digests), so it is left as it is.
+		// values (the name hashes their digests), so it is left as it is. Invalid with
+		// no such Secret is a Secret the cluster refuses (a bad key): said now, not as a
+		// pod that waits for a missing Secret.
 		_, err := r.CS.CoreV1().Secrets(r.ns()).Apply(ctx, objs.Secret, applyOpts())
-		if err != nil && !apierrors.IsInvalid(err) {
+		if err != nil && apierrors.IsInvalid(err) {
+			if _, gerr := r.CS.CoreV1().Secrets(r.ns()).Get(ctx, rel.Revision, metav1.GetOptions{}); gerr == nil {
+				err = nil
+			}
+		}
+		if err != nil {
 			return r.explain(err, "create the Secret of "+rel.Revision)
 		}
 	}
@@ -109,20 +116,24 @@ func (r *Runtime) ensureNamespace(ctx context.Context) error {
 
 // Route points each app's Service at the revision with all of its traffic. A split
 // between revisions needs weights, which a Service does not have: it is refused
-// (platform.ErrNoSplit) before anything changes.
+// before anything changes.
 func (r *Runtime) Route(ctx context.Context, apps map[string]platform.Traffic) error {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
+	// Every app is checked before any Service moves: a split refused for one app
+	// must not leave the apps sorted before it switched.
+	serving := map[string]string{}
 	for _, app := range slices.Sorted(mapsKeys(apps)) {
-		t := apps[app]
-		rev := ""
-		for name, w := range t.Weights {
+		for name, w := range apps[app].Weights {
 			if w == 100 {
-				rev = name
+				serving[app] = name
 			} else if w > 0 {
 				return fmt.Errorf("%s: a traffic split needs weights, which a Kubernetes Service does not have; on this target traffic goes 100%% to one revision", app)
 			}
 		}
+	}
+	for _, app := range slices.Sorted(mapsKeys(apps)) {
+		rev := serving[app]
 		if rev == "" {
 			// Nothing serves yet: no Service until a revision is Ready, so that a
 			// client sees "no such service" and not a Service with no endpoints.
@@ -133,9 +144,9 @@ func (r *Runtime) Route(ctx context.Context, apps map[string]platform.Traffic) e
 		if _, err := r.CS.CoreV1().Services(r.ns()).Apply(ctx, svc, applyOpts()); err != nil {
 			return r.explain(err, "point the Service "+app+" at "+rev)
 		}
-		if t.Host != "" {
-			if _, err := r.CS.NetworkingV1().Ingresses(r.ns()).Apply(ctx, IngressObject(app, t.Host, o), applyOpts()); err != nil {
-				return r.explain(err, "route "+t.Host+" to "+app+" (Ingress)")
+		if host := apps[app].Host; host != "" {
+			if _, err := r.CS.NetworkingV1().Ingresses(r.ns()).Apply(ctx, IngressObject(app, host, o), applyOpts()); err != nil {
+				return r.explain(err, "route "+host+" to "+app+" (Ingress)")
 			}
 		}
 	}
@@ -241,8 +252,9 @@ func (r *Runtime) Drain(ctx context.Context, app string, revs []string, timeout 
 	}
 }
 
-// Remove deletes the revision's Deployment and Secret and waits until its pods are
-// gone: each gets the preStop delay and grace to finish, or none when grace is 0.
+// Remove deletes the revision's Deployment, ReplicaSets and Secret and waits until its
+// pods are gone: each gets the preStop delay and grace to finish, or none when grace
+// is 0.
 func (r *Runtime) Remove(ctx context.Context, app, rev string, grace time.Duration) error {
 	cctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
@@ -252,6 +264,14 @@ func (r *Runtime) Remove(ctx context.Context, app, rev string, grace time.Durati
 		return r.explain(err, "delete the Deployment "+rev)
 	}
 	sel := labels.Set(selector(app, rev)).String()
+	// The ReplicaSets go now rather than when the garbage collector gets to them: one
+	// still there would replace the pods deleted below, and the replacements would
+	// get the full grace. A user who may not delete them (a Role that names only
+	// Deployments) leaves them to the garbage collector.
+	err = r.CS.AppsV1().ReplicaSets(r.ns()).DeleteCollection(cctx, metav1.DeleteOptions{PropagationPolicy: &bg}, metav1.ListOptions{LabelSelector: sel})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsForbidden(err) {
+		return r.explain(err, "delete the ReplicaSets of "+rev)
+	}
 	if grace == 0 {
 		zero := int64(0)
 		err := r.CS.CoreV1().Pods(r.ns()).DeleteCollection(cctx, metav1.DeleteOptions{GracePeriodSeconds: &zero}, metav1.ListOptions{LabelSelector: sel})
@@ -275,18 +295,21 @@ func (r *Runtime) Remove(ctx context.Context, app, rev string, grace time.Durati
 	}
 	wctx, wcancel := context.WithTimeout(ctx, wait)
 	defer wcancel()
+	left := 0
 	for {
 		pods, err := r.CS.CoreV1().Pods(r.ns()).List(wctx, metav1.ListOptions{LabelSelector: sel})
 		if err == nil && len(pods.Items) == 0 {
 			return nil
 		}
+		if err != nil && wctx.Err() == nil {
+			return r.explain(err, "read the pods of "+rev)
+		}
+		if err == nil {
+			left = len(pods.Items)
+		}
 		select {
 		case <-wctx.Done():
-			n := 0
-			if pods != nil {
-				n = len(pods.Items)
-			}
-			return fmt.Errorf("%d pod(s) of %s still there after %s", n, rev, wait)
+			return fmt.Errorf("%d pod(s) of %s still there after %s", left, rev, wait)
 		case <-time.After(r.poll()):
 		}
 	}
@@ -382,6 +405,9 @@ func podState(p *corev1.Pod) string {
 		case c.State.Running != nil && !c.Ready:
 			return "running, not ready"
 		}
+	}
+	if unschedulable(p) != nil {
+		return corev1.PodReasonUnschedulable // kubectl says Pending, which does not say why
 	}
 	return strings.ToLower(string(p.Status.Phase))
 }
