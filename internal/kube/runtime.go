@@ -469,6 +469,7 @@ func (r *Runtime) Secret(ctx context.Context, app, rev, key string) ([]byte, err
 	}
 	return v, nil
 }
+
 // Purge deletes whatever this state directory made for app that is left: Deployments
 // without pods, the Secrets of failed revisions, autoscalers, the Service and Ingress.
 // An object is deleted only if it carries the app's and this state directory's labels
