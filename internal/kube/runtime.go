@@ -68,7 +68,11 @@ func (r *Runtime) Start(ctx context.Context, rel platform.Release) error {
 	if err := r.ensureNamespace(ctx); err != nil {
 		return err
 	}
-	objs := RevisionObjects(rel, r.options(ctx, rel))
+	if err := r.checkOwner(ctx, rel.App); err != nil {
+		return err
+	}
+	o := r.options(ctx, rel)
+	objs := RevisionObjects(rel, o)
 	if objs.Secret != nil {
 		// An immutable Secret cannot change; one of the same name holds the same
 		// values (the name hashes their digests), so it is left as it is. Invalid with
@@ -87,9 +91,35 @@ func (r *Runtime) Start(ctx context.Context, rel platform.Release) error {
 	if _, err := r.CS.AppsV1().Deployments(r.ns()).Apply(ctx, objs.Deployment, applyOpts()); err != nil {
 		return r.explain(err, "create the Deployment of "+rel.Revision)
 	}
-	if hpa := HPAObject(rel, r.options(ctx, rel)); hpa != nil {
+	if hpa := HPAObject(rel, o); hpa != nil {
 		if _, err := r.CS.AutoscalingV2().HorizontalPodAutoscalers(r.ns()).Apply(ctx, hpa, applyOpts()); err != nil {
 			return r.explain(err, "create the HorizontalPodAutoscaler of "+rel.Revision)
+		}
+	}
+	return nil
+}
+
+// checkOwner refuses to deploy app over what another pyship state directory (another
+// user's machine, a CI runner) or another tool made under the same names in the
+// namespace: server-side apply with force would silently take them over, and each
+// side's down would then delete the other's app.
+func (r *Runtime) checkOwner(ctx context.Context, app string) error {
+	svc, err := r.CS.CoreV1().Services(r.ns()).Get(ctx, app, metav1.GetOptions{})
+	switch {
+	case err == nil && svc.Labels[LabelManagedBy] != "pyship":
+		return &Error{Msg: fmt.Sprintf("namespace %s (context %s) already has a Service %s that pyship did not make: deploy the app under another --app name, or into another --namespace", r.ns(), r.Target.Context, app)}
+	case err == nil && svc.Labels[LabelState] != r.StateID:
+		return &Error{Msg: fmt.Sprintf("app %s in namespace %s (context %s) was deployed from another pyship state directory (another machine or user); deploy from there, remove it there with pyship down, or use another --app name", app, r.ns(), r.Target.Context)}
+	case err != nil && !apierrors.IsNotFound(err):
+		return r.explain(err, "read the Service "+app)
+	}
+	deps, err := r.CS.AppsV1().Deployments(r.ns()).List(ctx, metav1.ListOptions{LabelSelector: LabelApp + "=" + app})
+	if err != nil {
+		return r.explain(err, "list the Deployments of app "+app)
+	}
+	for _, d := range deps.Items {
+		if d.Labels[LabelState] != r.StateID {
+			return &Error{Msg: fmt.Sprintf("app %s in namespace %s (context %s) has revisions deployed from another pyship state directory (%s); deploy from there, remove it there with pyship down, or use another --app name", app, r.ns(), r.Target.Context, d.Name)}
 		}
 	}
 	return nil
