@@ -79,7 +79,10 @@ func (r *Runtime) Exec(ctx context.Context, rel platform.Release, o platform.Exe
 			}
 			return -1, r.explain(err, "read the pod "+name)
 		}
-		if p.Status.Phase != corev1.PodPending {
+		// A short command can end before the kubelet reports the pod's phase: its
+		// container's state says it ran, and its exit code is the command's, not a
+		// failure to start.
+		if p.Status.Phase != corev1.PodPending || ran(p) {
 			break
 		}
 		if why, fatal := failing(p); fatal {
@@ -125,4 +128,14 @@ func (r *Runtime) Exec(ctx context.Context, rel platform.Release, o platform.Exe
 		case <-time.After(r.poll()):
 		}
 	}
+}
+
+// ran is whether the pod's container has started (or already ended).
+func ran(p *corev1.Pod) bool {
+	for _, c := range p.Status.ContainerStatuses {
+		if c.State.Running != nil || c.State.Terminated != nil {
+			return true
+		}
+	}
+	return false
 }

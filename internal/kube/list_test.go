@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/pyship/pyship/internal/platform"
@@ -259,13 +260,41 @@ func TestExec(t *testing.T) {
 	if _, err := r.Exec(ctxT(t), rel, platform.ExecOptions{Argv: []string{"true"}, Stdin: strings.NewReader("")}); err == nil || !strings.Contains(err.Error(), "not available on Kubernetes") {
 		t.Errorf("exec -i: %v", err)
 	}
-	// The kubelet's part: the pod runs, then its container ends with code 3.
+	// The kubelet's part: the pod runs, then its container ends with code 3. The phase
+	// may still say Pending when the container has already ended (a short command on a
+	// real node): that is a command's exit code, not a pod that cannot start.
+	for _, phase := range []corev1.PodPhase{corev1.PodFailed, corev1.PodPending} {
+		exec1(t, r, cs, rel, phase)
+	}
+	if reps, _ := r.List(ctxT(t), "shop"); len(reps) != 0 {
+		t.Errorf("List shows %d replicas", len(reps))
+	}
+}
+
+func exec1(t *testing.T, r *Runtime, cs *fake.Clientset, rel platform.Release, phase corev1.PodPhase) {
+	t.Helper()
+	// The API server's part: a new pod's phase is Pending until the kubelet says more.
+	cs.PrependReactor("get", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		g, ok := a.(k8stesting.GetAction)
+		if !ok || a.GetSubresource() != "" {
+			return false, nil, nil
+		}
+		o, err := cs.Tracker().Get(corev1.SchemeGroupVersion.WithResource("pods"), testNS, g.GetName())
+		if err != nil {
+			return true, nil, err
+		}
+		p := o.(*corev1.Pod).DeepCopy()
+		if p.Status.Phase == "" {
+			p.Status.Phase = corev1.PodPending
+		}
+		return true, p, nil
+	})
 	go func() {
 		ctx := ctxT(t)
 		for ctx.Err() == nil {
 			pods, _ := cs.CoreV1().Pods(testNS).List(ctx, metav1.ListOptions{LabelSelector: platform.LabelExec + "=shop"})
 			for _, p := range pods.Items {
-				p.Status.Phase = corev1.PodSucceeded
+				p.Status.Phase = phase
 				p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: containerName, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 3}}}}
 				cs.CoreV1().Pods(testNS).UpdateStatus(ctx, &p, metav1.UpdateOptions{})
 				return
@@ -282,7 +311,7 @@ func TestExec(t *testing.T) {
 	})
 	code, err := r.Exec(ctxT(t), rel, platform.ExecOptions{Argv: []string{"python", "manage.py", "migrate"}, Stdout: &out})
 	if err != nil || code != 3 {
-		t.Fatalf("Exec = %d, %v; want 3", code, err)
+		t.Fatalf("phase %s: Exec = %d, %v; want 3", phase, code, err)
 	}
 	if out.String() != "fake logs" {
 		t.Errorf("output %q", out.String())
@@ -296,8 +325,5 @@ func TestExec(t *testing.T) {
 	}
 	if _, ok := seen.Labels[LabelApp]; ok {
 		t.Errorf("the exec pod has the replica label %s", LabelApp)
-	}
-	if reps, _ := r.List(ctxT(t), "shop"); len(reps) != 0 {
-		t.Errorf("List shows %d replicas", len(reps))
 	}
 }
