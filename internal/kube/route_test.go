@@ -76,11 +76,11 @@ func TestRoute(t *testing.T) {
 		{
 			// Checked for every app before anything is applied: an app sorted before
 			// the split one must not have moved.
-			name:     "a split is refused and nothing changes",
+			name:     "a split of revisions with no Deployment is refused and nothing changes",
 			before:   []runtime.Object{service("shop", "shop--v1", testState), service("gone", "gone--v1", testState)},
 			apps:     map[string]platform.Traffic{"api": to("api--v1"), "shop": {Weights: map[string]int{"shop--v1": 50, "shop--v2": 50}}},
 			want:     map[string]string{"api": "(no Service)", "shop": "shop--v1", "gone": "gone--v1"},
-			wantErr:  "shop: a traffic split needs weights, which a Kubernetes Service does not have; on this target traffic goes 100% to one revision",
+			wantErr:  "shop: revision shop--v1 has no Deployment in namespace apps: it cannot take traffic",
 			unchange: true,
 		},
 	} {

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -144,35 +145,52 @@ func (r *Runtime) ensureNamespace(ctx context.Context) error {
 	return nil
 }
 
-// Route points each app's Service at the revision with all of its traffic. A split
-// between revisions needs weights, which a Service does not have: it is refused
-// before anything changes.
+// Route points each app's Service at the revision with all of its traffic, or, for a
+// split, at every pod of the app with pods in proportion to the weights (split.go).
+// Every split is checked before any Service moves: one that cannot be made must not
+// leave the apps sorted before it switched.
 func (r *Runtime) Route(ctx context.Context, apps map[string]platform.Traffic) error {
-	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout+splitReadyTimeout)
 	defer cancel()
-	// Every app is checked before any Service moves: a split refused for one app
-	// must not leave the apps sorted before it switched.
-	serving := map[string]string{}
+	type plan struct {
+		members []member
+		pods    map[string]int
+	}
+	serving, splits := map[string]string{}, map[string]plan{}
 	for _, app := range slices.Sorted(mapsKeys(apps)) {
-		for name, w := range apps[app].Weights {
-			if w == 100 {
-				serving[app] = name
-			} else if w > 0 {
-				return fmt.Errorf("%s: a traffic split needs weights, which a Kubernetes Service does not have; on this target traffic goes 100%% to one revision", app)
+		w := positive(apps[app].Weights)
+		switch len(w) {
+		case 0:
+		case 1:
+			for rev := range w {
+				serving[app] = rev
 			}
+		default:
+			ms, err := r.members(ctx, app, w)
+			if err != nil {
+				return err
+			}
+			pods, err := planSplit(app, ms, w)
+			if err != nil {
+				return err
+			}
+			splits[app] = plan{ms, pods}
 		}
 	}
 	for _, app := range slices.Sorted(mapsKeys(apps)) {
-		rev := serving[app]
-		if rev == "" {
+		o := Options{Namespace: r.ns(), StateID: r.StateID}
+		if sp, ok := splits[app]; ok {
+			if err := r.routeSplit(ctx, app, sp.members, sp.pods, apps[app].Weights, o); err != nil {
+				return err
+			}
+		} else if rev := serving[app]; rev != "" {
+			if err := r.routeOne(ctx, app, rev, o); err != nil {
+				return err
+			}
+		} else {
 			// Nothing serves yet: no Service until a revision is Ready, so that a
 			// client sees "no such service" and not a Service with no endpoints.
 			continue
-		}
-		o := Options{Namespace: r.ns(), StateID: r.StateID}
-		svc := ServiceObject(app, rev, o)
-		if _, err := r.CS.CoreV1().Services(r.ns()).Apply(ctx, svc, applyOpts()); err != nil {
-			return r.explain(err, "point the Service "+app+" at "+rev)
 		}
 		if host := apps[app].Host; host != "" {
 			if _, err := r.CS.NetworkingV1().Ingresses(r.ns()).Apply(ctx, IngressObject(app, host, o), applyOpts()); err != nil {
@@ -245,6 +263,13 @@ func (r *Runtime) Routed(ctx context.Context, app string) (map[string]int, error
 	}
 	if rev := s.Spec.Selector[LabelRevision]; rev != "" && rev != "none" {
 		return map[string]int{rev: 100}, nil
+	}
+	if raw, ok := s.Annotations[AnnotationTraffic]; ok && s.Spec.Selector[LabelApp] == app {
+		var w map[string]int
+		if err := json.Unmarshal([]byte(raw), &w); err != nil {
+			return nil, fmt.Errorf("the Service %s has an unreadable %s annotation: %v", app, AnnotationTraffic, err)
+		}
+		return w, nil
 	}
 	return nil, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,6 +19,30 @@ func (c *testCluster) countPods(ctx context.Context, t *testing.T, ns, selector 
 		t.Fatal(err)
 	}
 	return len(pods.Items)
+}
+
+// waitLivePods waits up to a minute until selector matches want pods that are not
+// terminating (a scaled-down pod lingers through its preStop delay), and says how
+// many there are then.
+func (c *testCluster) waitLivePods(ctx context.Context, t *testing.T, ns, selector string, want int) int {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		pods, err := c.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp == nil {
+				n++
+			}
+		}
+		if n == want || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 func configMap(ns, name string) *corev1.ConfigMap {

@@ -421,6 +421,56 @@ func TestDeployOnRealNode(t *testing.T) {
 		t.Errorf("logs -f printed no prefixed line in 30 s:\n%s", fout.String())
 	}
 
+	// A traffic split: a fixed count (an autoscaler would change the ratio), then a second
+	// secret value as a second revision, then 50/50 between them. Both answer through the
+	// Service, with a pod each; 100% to one puts it back alone.
+	e.must(ctx, "", "scale", "web", "--replicas", "2", "--max-replicas", "0")
+	ra := liveRevision(ctx, t, e)
+	e.must(ctx, "split-b\n", "secret", "set", "web", "GREETING")
+	rb := liveRevision(ctx, t, e)
+	if code, out, errOut := e.run(ctx, "", "traffic", "web", ra+"=50", rb+"=50", "--json"); code != 0 {
+		c.describePods(t, ns)
+		t.Fatalf("traffic split: exit %d\n%s%s", code, out, errOut)
+	}
+	answers := map[string]int{}
+	for i := 0; i < 200; i++ {
+		code, body, err := getBody(url + "/env")
+		if err != nil || code != 200 {
+			t.Fatalf("during the split, request %d: HTTP %d %v", i, code, err)
+		}
+		switch {
+		case strings.Contains(body, secret):
+			answers[ra]++
+		case strings.Contains(body, "split-b"):
+			answers[rb]++
+		default:
+			answers[body]++
+		}
+	}
+	a, b := answers[ra], answers[rb]
+	t.Logf("split 50/50 between %s and %s: %d and %d of 200 requests", ra, rb, a, b)
+	// A fair coin gives 100 ± 21 (3σ) of 200: the bounds only catch a split that is not one.
+	if a+b != 200 || a < 60 || b < 60 {
+		t.Errorf("split 50/50: answers %v", answers)
+	}
+	for rev, want := range map[string]int{ra: 1, rb: 1} {
+		if n := c.waitLivePods(ctx, t, ns, "pyship.revision="+rev, want); n != want {
+			t.Errorf("split: %d pod(s) of %s, want %d", n, rev, want)
+		}
+	}
+	if st := e.must(ctx, "", "revisions", "web"); !strings.Contains(st, " 50%") {
+		t.Errorf("revisions during the split:\n%s", st)
+	}
+	e.must(ctx, "", "traffic", "web", rb+"=100")
+	for i := 0; i < 20; i++ {
+		if code, body, err := getBody(url + "/env"); err != nil || code != 200 || !strings.Contains(body, "split-b") {
+			t.Fatalf("after 100%% to %s, request %d: HTTP %d %q %v", rb, i, code, body, err)
+		}
+	}
+	if n := c.waitLivePods(ctx, t, ns, "pyship.revision="+rb, 2); n != 2 {
+		t.Errorf("%s runs %d pod(s) after it took all the traffic, want its 2", rb, n)
+	}
+
 	// down removes everything pyship made, and nothing else in the namespace.
 	other, err := c.cs.CoreV1().ConfigMaps(ns).Create(ctx, configMap(ns, "not-pyships"), metav1.CreateOptions{})
 	if err != nil {
@@ -438,4 +488,24 @@ func TestDeployOnRealNode(t *testing.T) {
 	if code, out, _ := e.run(ctx, "", "down", "web", "--yes"); code != 0 || !strings.Contains(out, "not deployed") {
 		t.Errorf("second down: exit %d %s", code, out)
 	}
+}
+
+// liveRevision is the revision that takes all of web's traffic, as pyship revisions says.
+func liveRevision(ctx context.Context, t *testing.T, e *pyshipEnv) string {
+	t.Helper()
+	var rows []struct {
+		Name    string `json:"name"`
+		Traffic int    `json:"traffic"`
+	}
+	out := e.must(ctx, "", "revisions", "web", "--json")
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("revisions --json: %v\n%s", err, out)
+	}
+	for _, r := range rows {
+		if r.Traffic == 100 {
+			return r.Name
+		}
+	}
+	t.Fatalf("no revision takes all the traffic:\n%s", out)
+	return ""
 }
