@@ -8,11 +8,18 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 )
 
 func main() {
 	host, _ := os.Hostname()
+	// HELLO_EXIT makes it a crashing app (the rollout waiter's crash-loop branch).
+	if code := os.Getenv("HELLO_EXIT"); code != "" {
+		log.Printf("hello: told to exit with %s", code)
+		n, _ := strconv.Atoi(code)
+		os.Exit(n)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
