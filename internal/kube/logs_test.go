@@ -56,6 +56,12 @@ func (s *logServer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		if !previous {
 			fmt.Fprint(w, "current output\n")
 		}
+	case "replaced": // the kubelet's 200 for a container it no longer has
+		if previous {
+			fmt.Fprint(w, "unable to retrieve container logs for containerd://7e5ec49d2e24")
+		} else {
+			fmt.Fprint(w, "hello: told to exit with 3\n")
+		}
 	case "follow":
 		fmt.Fprint(w, "2026-01-02T03:04:05Z first\n")
 		w.(http.Flusher).Flush()
@@ -187,6 +193,13 @@ func TestDeployErrorLogs(t *testing.T) {
 			diagnosis: "it exited with code 1 (Error)",
 			logs:      "current output",
 			reads:     []string{"rotated?container=app&limitBytes=65536&previous=true&tailLines=30", "rotated?container=app&limitBytes=65536&tailLines=30"},
+		},
+		{
+			// The kubelet's "unable to retrieve" line is not the app's output.
+			pod:       "replaced",
+			diagnosis: "it exited with code 1 (Error)",
+			logs:      "hello: told to exit with 3",
+			reads:     []string{"replaced?container=app&limitBytes=65536&previous=true&tailLines=30", "replaced?container=app&limitBytes=65536&tailLines=30"},
 		},
 		{
 			// Logs that cannot be read leave the diagnosis as it is.

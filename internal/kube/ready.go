@@ -181,15 +181,18 @@ func (r *Runtime) lastLogs(ctx context.Context, p *corev1.Pod) string {
 	}
 	read := func(previous bool) string {
 		b, err := r.CS.CoreV1().Pods(r.ns()).GetLogs(p.Name, &corev1.PodLogOptions{Container: containerName, TailLines: &n, Previous: previous, LimitBytes: ptr(int64(64 << 10))}).DoRaw(ctx)
-		if err != nil {
+		// The kubelet answers 200 with this line, not an error, when the container
+		// it was asked for is already gone: the crashed one was replaced between the
+		// pod's status and this read, and its output is now the previous container's.
+		if err != nil || strings.HasPrefix(string(b), "unable to retrieve container logs") {
 			return ""
 		}
 		return strings.TrimRight(string(b), "\n")
 	}
-	if s := read(prev); s != "" || !prev {
+	if s := read(prev); s != "" {
 		return s
 	}
-	return read(false)
+	return read(!prev)
 }
 
 func ptr[T any](v T) *T { return &v }
