@@ -169,6 +169,10 @@ func (p *Platform) release(app *store.App, name string, spec store.Spec) (Releas
 			return Release{}, err
 		}
 		if p.Store.Digest(v) != spec.Secrets[k] {
+			if d, ok := app.Secrets[k]; ok && d != spec.Secrets[k] {
+				// An earlier revision (a traffic split with one that is not running).
+				return Release{}, fmt.Errorf("revision %s ran with an earlier value of secret %s, which pyship does not keep: it cannot run again (give traffic to a revision with the current value, or deploy)", name, k)
+			}
 			return Release{}, fmt.Errorf("secret %s of %s changed outside pyship; set it again with pyship secret set", k, app.Name)
 		}
 		secrets[k] = v

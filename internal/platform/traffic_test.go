@@ -181,3 +181,33 @@ func TestPublishRoutes(t *testing.T) {
 
 // timeAt is a fixed time, n minutes into 2026.
 func timeAt(n int) time.Time { return time.Date(2026, 1, 1, 0, n, 0, 0, time.UTC) }
+
+// A revision that ran with an earlier secret value cannot run again (pyship keeps the
+// current value only): a split that needs to start it is refused, says why, and
+// nothing starts or moves.
+func TestSetTraffic_EarlierSecret(t *testing.T) {
+	p, f := newPlatform(t)
+	a := newApp(t, p, "sha256:v1")
+	d, err := p.Store.SetSecret("web", "TOKEN", []byte("one"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Secrets["TOKEN"] = d
+	v1 := deploy(t, p, a, "sha256:v1")
+	if d, err = p.Store.SetSecret("web", "TOKEN", []byte("two")); err != nil {
+		t.Fatal(err)
+	}
+	a.Secrets["TOKEN"] = d
+	v2 := deploy(t, p, a, "sha256:v1")
+	f.reset()
+	err = p.SetTraffic(context.Background(), a, map[string]int{v1: 50, v2: 50})
+	if err == nil || !strings.Contains(err.Error(), "revision "+v1+" ran with an earlier value of secret TOKEN, which pyship does not keep") {
+		t.Fatalf("SetTraffic = %v; %v", err, f.events())
+	}
+	if ev := f.events(); len(ev) != 0 {
+		t.Errorf("a refused split did %v", ev)
+	}
+	if got := stored(t, p, "web"); got.Live != v2 || len(got.Traffic) != 0 {
+		t.Errorf("live %s traffic %v", got.Live, got.Traffic)
+	}
+}

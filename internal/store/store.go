@@ -10,9 +10,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"syscall"
 	"time"
@@ -100,9 +102,10 @@ func (a *App) Revision(name string) *Revision {
 	return nil
 }
 
-// Spec is the spec the app's current settings give.
+// Spec is the spec the app's current settings give. Its maps are copies: a revision
+// keeps the settings it was made with when the app's change later.
 func (a *App) Spec() Spec {
-	return Spec{Image: a.Image, ImageRef: a.ImageRef, Cmd: a.Cmd, Env: a.Env, Secrets: a.Secrets, SecretFiles: a.SecretFiles, Port: a.Port, Probe: a.Probe, Replicas: a.Replicas, MaxReplicas: a.MaxReplicas, CPUPercent: a.CPUPercent}
+	return Spec{Image: a.Image, ImageRef: a.ImageRef, Cmd: slices.Clone(a.Cmd), Env: maps.Clone(a.Env), Secrets: maps.Clone(a.Secrets), SecretFiles: a.SecretFiles, Port: a.Port, Probe: a.Probe, Replicas: a.Replicas, MaxReplicas: a.MaxReplicas, CPUPercent: a.CPUPercent}
 }
 
 var nameRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$`)

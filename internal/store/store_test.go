@@ -94,3 +94,13 @@ func TestNamesAndSpecHash(t *testing.T) {
 		t.Error("a secret change did not change the revision")
 	}
 }
+
+// A revision's spec does not change with the app's settings after it was taken.
+func TestSpecIsACopy(t *testing.T) {
+	a := &App{Name: "web", Cmd: []string{"gunicorn"}, Env: map[string]string{"A": "1"}, Secrets: map[string]string{"T": "d1"}}
+	s := a.Spec()
+	a.Cmd[0], a.Env["A"], a.Secrets["T"] = "uvicorn", "2", "d2"
+	if s.Cmd[0] != "gunicorn" || s.Env["A"] != "1" || s.Secrets["T"] != "d1" {
+		t.Errorf("the spec follows the app: %+v", s)
+	}
+}

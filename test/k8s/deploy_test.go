@@ -421,12 +421,14 @@ func TestDeployOnRealNode(t *testing.T) {
 		t.Errorf("logs -f printed no prefixed line in 30 s:\n%s", fout.String())
 	}
 
-	// A traffic split: a fixed count (an autoscaler would change the ratio), then a second
-	// secret value as a second revision, then 50/50 between them. Both answer through the
-	// Service, with a pod each; 100% to one puts it back alone.
+	// A traffic split: a fixed count (an autoscaler would change the ratio), then new code
+	// as a second revision, then 50/50 between them. Both answer through the Service, with
+	// a pod each; 100% to one puts it back alone.
 	e.must(ctx, "", "scale", "web", "--replicas", "2", "--max-replicas", "0")
 	ra := liveRevision(ctx, t, e)
-	e.must(ctx, "split-b\n", "secret", "set", "web", "GREETING")
+	if code, out, errOut := e.deploy(ctx, flaskProject(t, "v4")); code != 0 {
+		t.Fatalf("deploy v4: exit %d\n%s%s", code, out, errOut)
+	}
 	rb := liveRevision(ctx, t, e)
 	if code, out, errOut := e.run(ctx, "", "traffic", "web", ra+"=50", rb+"=50", "--json"); code != 0 {
 		c.describePods(t, ns)
@@ -434,14 +436,14 @@ func TestDeployOnRealNode(t *testing.T) {
 	}
 	answers := map[string]int{}
 	for i := 0; i < 200; i++ {
-		code, body, err := getBody(url + "/env")
+		code, body, err := getBody(url + "/")
 		if err != nil || code != 200 {
 			t.Fatalf("during the split, request %d: HTTP %d %v", i, code, err)
 		}
 		switch {
-		case strings.Contains(body, secret):
+		case strings.Contains(body, "Hello from Flask v1"):
 			answers[ra]++
-		case strings.Contains(body, "split-b"):
+		case strings.Contains(body, "Hello from Flask v4"):
 			answers[rb]++
 		default:
 			answers[body]++
@@ -463,7 +465,7 @@ func TestDeployOnRealNode(t *testing.T) {
 	}
 	e.must(ctx, "", "traffic", "web", rb+"=100")
 	for i := 0; i < 20; i++ {
-		if code, body, err := getBody(url + "/env"); err != nil || code != 200 || !strings.Contains(body, "split-b") {
+		if code, body, err := getBody(url + "/"); err != nil || code != 200 || !strings.Contains(body, "Hello from Flask v4") {
 			t.Fatalf("after 100%% to %s, request %d: HTTP %d %q %v", rb, i, code, body, err)
 		}
 	}
