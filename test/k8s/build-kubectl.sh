@@ -13,7 +13,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 KUBECTL=$K8S_CACHE/kubectl/kubectl
 have_kubectl() {
-  [ -x "$KUBECTL" ] && "$KUBECTL" version --client 2>/dev/null | grep -qx "Client Version: $K8S_VERSION"
+  local v
+  # Read whole, not piped into grep -q: kubectl's second line would meet a closed pipe, and
+  # pipefail would call that a failure.
+  v=$("$KUBECTL" version --client 2>/dev/null) || return 1
+  grep -qx "Client Version: $K8S_VERSION" <<<"$v"
 }
 
 mkdir -p "$K8S_CACHE"
