@@ -176,3 +176,30 @@ func TestContainerAppInputErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestRenderContainerApp: the YAML and the template hold the body, byte-stable.
+func TestRenderContainerApp(t *testing.T) {
+	docs, err := RenderContainerApp(flask())
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, filepath.Join("testdata", "containerapp-flask.yaml"), docs.YAML)
+	golden(t, filepath.Join("testdata", "containerapp-flask.arm.json"), docs.ARM)
+	var tmpl struct {
+		Resources []map[string]any `json:"resources"`
+	}
+	if err := json.Unmarshal(docs.ARM, &tmpl); err != nil || len(tmpl.Resources) != 1 {
+		t.Fatalf("template: %v", err)
+	}
+	res := tmpl.Resources[0]
+	if res["type"] != "Microsoft.App/containerApps" || res["apiVersion"] != ContainerAppAPIVersion || res["name"] != "shop" {
+		t.Errorf("resource head %v %v %v", res["type"], res["apiVersion"], res["name"])
+	}
+	delete(res, "type")
+	delete(res, "apiVersion")
+	delete(res, "name")
+	b, _ := json.Marshal(res)
+	if err := validate(ContainerApp, "the template's resource", b); err != nil {
+		t.Error(err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/pyship/pyship/internal/engine"
+	"github.com/pyship/pyship/internal/azure"
 	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/platform"
@@ -111,6 +112,7 @@ func classify(err error) (exit int, code string) {
 		kerr    *kube.Error
 		kcfg    *kube.ConfigError
 		kctx    *kube.ContextError
+		azin    *azure.InputError
 	)
 	switch {
 	case errors.As(err, &ee):
@@ -121,7 +123,7 @@ func classify(err error) (exit int, code string) {
 			code = codeInterrupted
 		}
 		return ce.code, code
-	case errors.As(err, &ue), errors.As(err, &set), errors.As(err, &env), errors.Is(err, store.ErrSecretName):
+	case errors.As(err, &ue), errors.As(err, &set), errors.As(err, &env), errors.As(err, &azin), errors.Is(err, store.ErrSecretName):
 		return exitUsage, codeUsage
 	case errors.As(err, &amb):
 		return exitUndetected, codeAmbiguousProject

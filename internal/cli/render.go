@@ -31,6 +31,7 @@ type renderFlags struct {
 	env       []string
 	envFile   string
 	out       string
+	aca       acaFlags
 	set       func(name string) bool
 }
 
@@ -70,20 +71,37 @@ has (the previous revision's Deployment) are removed.
 
 The objects carry the pyship.app and pyship.revision labels but not the state
 directory's: they belong to the tool that applies them, and pyship down does not
-delete them.`
+delete them.
+
+--target aca writes the app's Azure Container App (Microsoft.App/containerApps,
+api-version 2026-01-01) instead: the YAML that az containerapp create/update --yaml
+takes, on stdout; with -o DIR that YAML (containerapp-APP.yaml) and an ARM template
+holding the same resource (containerapp-APP.arm.json). It needs --location and
+--environment (the Container Apps environment's resource ID). Ingress is external,
+HTTPS only, to the Plan's port (targetPort); startup, readiness and liveness probes ask
+--probe; replicas and --max-replicas become the scale rule (HTTP concurrency); a
+traffic split of the app becomes multiple-revision mode with its weights; the revision
+suffix is the hash deploy would give. Secrets are Key Vault references (--key-vault,
+read by the app's managed identity, --identity or its system-assigned one), never
+values; an image in an Azure Container Registry is pulled with the same identity. Each
+document is checked against Azure's published API definition (unknown keys, read-only
+properties, wrong types and stated limits are errors) before it is written.`
 
 func newRender(g *globals) *cobra.Command {
 	f := &renderFlags{}
 	cmd := &cobra.Command{
 		Use:   "render [DIR]",
-		Short: "Write the Kubernetes objects deploy applies, as byte-stable YAML (GitOps)",
+		Short: "Write what a target applies as byte-stable documents: Kubernetes objects, an Azure Container App",
 		Long:  renderLong,
 		Example: `  pyship render --target kubernetes --image registry.example/shop@sha256:4f1c... > shop.yaml
   pyship render --target kubernetes --app shop -o deploy/shop     # the app's serving image
   pyship render --target kubernetes ./api --app api -n prod --replicas 3 --env LOG_LEVEL=info \
       --image registry.example/api@sha256:9a0b... -o k8s/api
   pyship render --target kubernetes --app shop --max-replicas 10 --host shop.example.com -o deploy/shop
-  pyship render --target kubernetes --app shop -o deploy/shop --json`,
+  pyship render --target kubernetes --app shop -o deploy/shop --json
+  pyship render --target aca --app shop --location westeurope -o azure/shop \
+      --environment /subscriptions/SUB/resourceGroups/rg/providers/Microsoft.App/managedEnvironments/prod \
+      --key-vault https://shop-kv.vault.azure.net`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.set = cmd.Flags().Changed
@@ -92,7 +110,7 @@ func newRender(g *globals) *cobra.Command {
 	}
 	f.detect.bind(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&f.target, "target", "", "what to render for: `kubernetes` (the only target render supports yet)")
+	fl.StringVar(&f.target, "target", "", "what to render for: `kubernetes`, or aca (Azure Container Apps)")
 	fl.StringVarP(&f.namespace, "namespace", "n", "", "the objects' `NAMESPACE` (default the app's recorded one, else none: the applier's)")
 	fl.StringVar(&f.app, "app", "", "app `NAME` (default the directory's name)")
 	fl.StringVar(&f.image, "image", "", "the image `REF`, pinned by digest: REGISTRY/REPO@sha256:DIGEST (default the app's serving one)")
@@ -104,6 +122,7 @@ func newRender(g *globals) *cobra.Command {
 	fl.StringVar(&f.envFile, "env-file", "", "read settings from `FILE` (KEY=VALUE lines)")
 	fl.StringVarP(&f.out, "output", "o", "", "write one file per object into `DIR` instead of a YAML stream on stdout")
 	fl.StringVar(&f.state, "state-dir", "", "platform state `DIR` read for the app's settings (default $PYSHIP_STATE_DIR or ~/.local/share/pyship)")
+	f.aca.bind(cmd)
 	cmd.SetFlagErrorFunc(quietFlagErrors) // --env values
 	return cmd
 }
@@ -137,10 +156,24 @@ type renderedObject struct {
 func (f *renderFlags) validate() error {
 	switch f.target {
 	case store.Kubernetes:
+		for _, name := range []string{"location", "environment", "key-vault", "identity"} {
+			if f.set(name) {
+				return usagef("--%s is for --target aca (Azure Container Apps)", name)
+			}
+		}
+	case targetACA:
+		if err := f.aca.validate(); err != nil {
+			return err
+		}
+		for _, name := range []string{"namespace", "host"} {
+			if f.set(name) {
+				return usagef("--%s is for --target kubernetes", name)
+			}
+		}
 	case "":
-		return usagef("render needs --target kubernetes (the only target render supports yet)")
+		return usagef("render needs --target: kubernetes, or aca (Azure Container Apps)")
 	default:
-		return usagef("--target %q: render supports kubernetes (the only target it renders yet)", f.target)
+		return usagef("--target %q: render writes for kubernetes and aca (Azure Container Apps)", f.target)
 	}
 	if _, err := f.detect.options(); err != nil {
 		return err
@@ -190,27 +223,26 @@ func digestPinned(what, ref string) error {
 	return nil
 }
 
-func runRender(ctx context.Context, g *globals, f *renderFlags, args []string, stdout, stderr io.Writer) error {
-	if err := f.validate(); err != nil {
-		return err
-	}
+// settle is the app as render makes documents of it: its record (or a first deploy's
+// defaults), the flags over it, and its image read from the registry.
+func (f *renderFlags) settle(ctx context.Context, g *globals, args []string, stderr io.Writer) (*store.App, kube.RegistryImage, error) {
 	env, err := parseEnv(f.env, "--env", f.envFile)
 	if err != nil {
-		return usage(err)
+		return nil, kube.RegistryImage{}, usage(err)
 	}
 	dir, err := g.projectDir(args)
 	if err != nil {
-		return err
+		return nil, kube.RegistryImage{}, err
 	}
 	if f.app == "" {
 		f.app = imageName(dir)
 		if err := store.ValidName(f.app); err != nil {
-			return usage(fmt.Errorf("--app (default the directory's name): %w", err))
+			return nil, kube.RegistryImage{}, usage(fmt.Errorf("--app (default the directory's name): %w", err))
 		}
 	}
 	app, recorded, err := f.recordedApp(stderr)
 	if err != nil {
-		return err
+		return nil, kube.RegistryImage{}, err
 	}
 	// The image: --image, else the one the app's serving revision runs (the last one
 	// a deploy pushed and switched to).
@@ -223,14 +255,17 @@ func runRender(ctx context.Context, g *globals, f *renderFlags, args []string, s
 		}
 		switch {
 		case !recorded:
-			return usagef("render needs --image REGISTRY/REPO@sha256:DIGEST: pyship has not deployed %s from this state directory, so no image is recorded for it", f.app)
+			return nil, kube.RegistryImage{}, usagef("render needs --image REGISTRY/REPO@sha256:DIGEST: pyship has not deployed %s from this state directory, so no image is recorded for it", f.app)
 		case ref == "" || digestPinned("", ref) != nil:
-			return usagef("render needs --image REGISTRY/REPO@sha256:DIGEST: %s's recorded image %q is not pinned by digest in a registry (deploy it with --target kubernetes, or give --image)", f.app, ref)
+			return nil, kube.RegistryImage{}, usagef("render needs --image REGISTRY/REPO@sha256:DIGEST: %s's recorded image %q is not pinned by digest in a registry (deploy it with --target kubernetes, or give --image)", f.app, ref)
 		}
 	}
 	ns := f.namespace
 	if ns == "" && app.Target.Kind == store.Kubernetes {
 		ns = app.Target.Namespace
+	}
+	if f.target == targetACA {
+		ns = ""
 	}
 	// The port, as deploy settles it: --port, else the recorded app's, else the Plan's.
 	if f.detect.port > 0 {
@@ -239,7 +274,7 @@ func runRender(ctx context.Context, g *globals, f *renderFlags, args []string, s
 	if app.Port == 0 {
 		p, err := f.detect.detect(dir)
 		if err != nil {
-			return err
+			return nil, kube.RegistryImage{}, err
 		}
 		app.Port = p.Port
 	}
@@ -252,20 +287,36 @@ func runRender(ctx context.Context, g *globals, f *renderFlags, args []string, s
 	if f.set("host") {
 		app.Host = f.host
 	}
-	// Autoscaling is checked as deploy checks it, against the target rendered for.
+	// Autoscaling is checked as deploy checks it, against the target rendered for
+	// (Kubernetes and Container Apps both scale on load).
 	app.Target = store.Target{Kind: store.Kubernetes, Namespace: ns}
 	if err := f.autoscale.apply(app, f.set); err != nil {
-		return err
+		return nil, kube.RegistryImage{}, err
 	}
 	maps.Copy(app.Env, env)
 	img, err := inspectImage(ctx, ref)
 	if err != nil {
-		return interrupted(ctx, fmt.Errorf("reading the image %s from its registry: %w (render needs its config: the image ID names the revision, its user runs the pods)", ref, err))
+		return nil, kube.RegistryImage{}, interrupted(ctx, fmt.Errorf("reading the image %s from its registry: %w (render needs its config: the image ID names the revision, its user runs the pods)", ref, err))
 	}
 	app.Image, app.ImageRef = img.ID, img.Ref
 	if err := app.Validate(); err != nil {
-		return usage(err)
+		return nil, kube.RegistryImage{}, usage(err)
 	}
+	return app, img, nil
+}
+
+func runRender(ctx context.Context, g *globals, f *renderFlags, args []string, stdout, stderr io.Writer) error {
+	if err := f.validate(); err != nil {
+		return err
+	}
+	app, img, err := f.settle(ctx, g, args, stderr)
+	if err != nil {
+		return err
+	}
+	if f.target == targetACA {
+		return renderContainerApp(g, f, app, stdout)
+	}
+	ns := app.Target.Namespace
 	revName, spec := platform.RevisionOf(app)
 	// Only the secrets' names: render never reads a value.
 	names := map[string][]byte{}
