@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/pyship/pyship/internal/engine"
 	"github.com/pyship/pyship/internal/azure"
+	"github.com/pyship/pyship/internal/engine"
 	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/platform"
