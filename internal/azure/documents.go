@@ -14,11 +14,13 @@ const Generator = "pyship render --target aca"
 
 // RenderedApp is the app a file render wrote names, if it is one: "" for any other.
 func RenderedApp(b []byte) string {
-	if rest, ok := bytes.CutPrefix(b, []byte("# "+Generator+": Container App ")); ok {
-		if name, _, ok := bytes.Cut(rest, []byte(" ")); ok {
-			return string(name)
+	for _, prefix := range []string{"# " + Generator + ": Container App ", "# pyship render --target aci: container group "} {
+		if rest, ok := bytes.CutPrefix(b, []byte(prefix)); ok {
+			if name, _, ok := bytes.Cut(rest, []byte(" ")); ok {
+				return string(name)
+			}
+			return ""
 		}
-		return ""
 	}
 	var t struct {
 		Metadata map[string]string `json:"metadata"`

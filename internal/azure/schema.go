@@ -37,6 +37,8 @@ type definition struct{ file, name string }
 var (
 	// ContainerApp is the body of PUT .../Microsoft.App/containerApps/NAME.
 	ContainerApp = definition{"app/resource-manager/Microsoft.App/ContainerApps/stable/2026-01-01/ContainerApps.json", "ContainerApp"}
+	// ContainerGroup is the body of PUT .../Microsoft.ContainerInstance/containerGroups/NAME.
+	ContainerGroup = definition{"containerinstance/resource-manager/Microsoft.ContainerInstance/ContainerInstance/stable/2026-05-01/containerInstance.json", "ContainerGroup"}
 )
 
 // compiled keeps every schema compiled once per process: the files are fixed.

@@ -85,7 +85,15 @@ suffix is the hash deploy would give. Secrets are Key Vault references (--key-va
 read by the app's managed identity, --identity or its system-assigned one), never
 values; an image in an Azure Container Registry is pulled with the same identity. Each
 document is checked against Azure's published API definition (unknown keys, read-only
-properties, wrong types and stated limits are errors) before it is written.`
+properties, wrong types and stated limits are errors) before it is written.
+
+--target aci writes the app's Azure Container Instances container group
+(Microsoft.ContainerInstance/containerGroups 2026-05-01) as the YAML az container create
+--file takes: a public IP with the app's name as DNS label on the Plan's port,
+readiness and liveness probes, secrets as Key Vault secret references read with
+--identity (a user-assigned identity: Container Instances take no other for Key Vault
+or ACR). A container group has no replicas, autoscaling or revisions: those settings
+are refused, not dropped.`
 
 func newRender(g *globals) *cobra.Command {
 	f := &renderFlags{}
@@ -110,7 +118,7 @@ func newRender(g *globals) *cobra.Command {
 	}
 	f.detect.bind(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&f.target, "target", "", "what to render for: `kubernetes`, or aca (Azure Container Apps)")
+	fl.StringVar(&f.target, "target", "", "what to render for: `kubernetes`, aca (Azure Container Apps) or aci (Azure Container Instances)")
 	fl.StringVarP(&f.namespace, "namespace", "n", "", "the objects' `NAMESPACE` (default the app's recorded one, else none: the applier's)")
 	fl.StringVar(&f.app, "app", "", "app `NAME` (default the directory's name)")
 	fl.StringVar(&f.image, "image", "", "the image `REF`, pinned by digest: REGISTRY/REPO@sha256:DIGEST (default the app's serving one)")
@@ -158,11 +166,11 @@ func (f *renderFlags) validate() error {
 	case store.Kubernetes:
 		for _, name := range []string{"location", "environment", "key-vault", "identity"} {
 			if f.set(name) {
-				return usagef("--%s is for --target aca (Azure Container Apps)", name)
+				return usagef("--%s is for the Azure targets (--target aca or aci)", name)
 			}
 		}
-	case targetACA:
-		if err := f.aca.validate(); err != nil {
+	case targetACA, targetACI:
+		if err := f.aca.validate(f.target); err != nil {
 			return err
 		}
 		for _, name := range []string{"namespace", "host"} {
@@ -171,9 +179,9 @@ func (f *renderFlags) validate() error {
 			}
 		}
 	case "":
-		return usagef("render needs --target: kubernetes, or aca (Azure Container Apps)")
+		return usagef("render needs --target: kubernetes, aca (Azure Container Apps) or aci (Azure Container Instances)")
 	default:
-		return usagef("--target %q: render writes for kubernetes and aca (Azure Container Apps)", f.target)
+		return usagef("--target %q: render writes for kubernetes, aca (Azure Container Apps) and aci (Azure Container Instances)", f.target)
 	}
 	if _, err := f.detect.options(); err != nil {
 		return err
@@ -264,7 +272,7 @@ func (f *renderFlags) settle(ctx context.Context, g *globals, args []string, std
 	if ns == "" && app.Target.Kind == store.Kubernetes {
 		ns = app.Target.Namespace
 	}
-	if f.target == targetACA {
+	if f.target != store.Kubernetes {
 		ns = ""
 	}
 	// The port, as deploy settles it: --port, else the recorded app's, else the Plan's.
@@ -313,8 +321,11 @@ func runRender(ctx context.Context, g *globals, f *renderFlags, args []string, s
 	if err != nil {
 		return err
 	}
-	if f.target == targetACA {
+	switch f.target {
+	case targetACA:
 		return renderContainerApp(g, f, app, stdout)
+	case targetACI:
+		return renderContainerGroup(g, f, app, stdout)
 	}
 	ns := app.Target.Namespace
 	revName, spec := platform.RevisionOf(app)

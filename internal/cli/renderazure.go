@@ -1,0 +1,180 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pyship/pyship/internal/atomicfile"
+	"github.com/pyship/pyship/internal/azure"
+	"github.com/pyship/pyship/internal/kube"
+	"github.com/pyship/pyship/internal/platform"
+	"github.com/pyship/pyship/internal/store"
+)
+
+// render's --targets in Azure.
+const (
+	targetACA = "aca" // Container Apps
+	targetACI = "aci" // Container Instances
+)
+
+// acaFlags are where in Azure a Container App goes (render --target aca).
+type acaFlags struct {
+	location, environment, keyVault, identity string
+}
+
+func (f *acaFlags) bind(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.location, "location", "", "--target aca or aci: the Azure `REGION` (westeurope, eastus, ...)")
+	fl.StringVar(&f.environment, "environment", "", "--target aca: the Container Apps environment's resource `ID` (/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.App/managedEnvironments/NAME)")
+	fl.StringVar(&f.keyVault, "key-vault", "", "--target aca or aci: the Key Vault `URL` the app's secrets are read from (https://VAULT.vault.azure.net), by the app's managed identity")
+	fl.StringVar(&f.identity, "identity", "", "--target aca or aci: a user-assigned managed identity's resource `ID` (aca: default the app's system-assigned identity)")
+}
+
+// validate checks what Azure needs before anything is read: a document without them
+// could not be applied.
+func (f *acaFlags) validate(target string) error {
+	switch {
+	case f.location == "":
+		return usagef("--target %s needs --location REGION (westeurope, eastus, ...)", target)
+	case target == targetACA && f.environment == "":
+		return usagef("--target aca needs --environment ID, the Container Apps environment's resource ID (az containerapp env show -n NAME -g RG --query id)")
+	case target == targetACI && f.environment != "":
+		return usagef("--environment is for --target aca: a container group has no environment")
+	}
+	return nil
+}
+
+// acaResult is render --target aca's --json output.
+type acaResult struct {
+	App      string   `json:"app"`
+	Revision string   `json:"revision"`
+	Image    string   `json:"image"`
+	Files    []string `json:"files,omitempty"`
+	YAML     string   `json:"yaml,omitempty"`
+	ARM      string   `json:"arm,omitempty"`
+	// Secrets are the Key Vault secrets the app reads (their names there).
+	Secrets []string `json:"secrets"`
+}
+
+// renderContainerApp writes the app's Container App: YAML on stdout, or with -o DIR
+// the YAML and an ARM template beside it.
+// azureInput is the app as an Azure document is made from it.
+func azureInput(f *renderFlags, app *store.App) azure.AppInput {
+	rev, spec := platform.RevisionOf(app)
+	in := azure.AppInput{Name: app.Name, Revision: rev, Location: f.aca.location, Environment: f.aca.environment,
+		Image: app.ImageRef, Port: app.Port, Probe: app.Probe, Env: map[string]string{},
+		KeyVault: f.aca.keyVault, Identity: f.aca.identity, Replicas: app.Replicas, MaxReplicas: app.MaxReplicas}
+	for k, v := range spec.Env {
+		in.Env[k] = v
+	}
+	in.Env["PORT"] = fmt.Sprint(app.Port) // as every target runs it (platform.ReleaseEnv)
+	for k := range spec.Secrets {
+		in.Secrets = append(in.Secrets, k)
+	}
+	sort.Strings(in.Secrets)
+	if len(app.Traffic) > 1 {
+		in.Traffic = app.Traffic
+	}
+	return in
+}
+
+// renderContainerGroup writes the app's container group (Azure Container Instances):
+// the YAML az container create --file takes, on stdout or into -o DIR.
+func renderContainerGroup(g *globals, f *renderFlags, app *store.App, stdout io.Writer) error {
+	in := azureInput(f, app)
+	y, err := azure.ContainerGroupYAML(in)
+	if err != nil {
+		return err
+	}
+	return writeAzure(g, f, app, stdout, acaResult{App: app.Name, Revision: in.Revision, Image: app.ImageRef, Secrets: secretNames(in)},
+		[]azureFile{{"containergroup-" + app.Name + ".yaml", y}})
+}
+
+func secretNames(in azure.AppInput) []string {
+	out := []string{}
+	for _, s := range in.Secrets {
+		out = append(out, azure.SecretName(s))
+	}
+	return out
+}
+
+// renderContainerApp writes the app's Container App: YAML on stdout, or with -o DIR
+// the YAML and an ARM template beside it.
+func renderContainerApp(g *globals, f *renderFlags, app *store.App, stdout io.Writer) error {
+	in := azureInput(f, app)
+	rev := in.Revision
+	docs, err := azure.RenderContainerApp(in)
+	if err != nil {
+		return err
+	}
+	res := acaResult{App: app.Name, Revision: rev, Image: app.ImageRef, Secrets: secretNames(in)}
+	return writeAzure(g, f, app, stdout, res, []azureFile{
+		{"containerapp-" + app.Name + ".yaml", docs.YAML}, {"containerapp-" + app.Name + ".arm.json", docs.ARM}})
+}
+
+type azureFile struct {
+	name string
+	b    []byte
+}
+
+// writeAzure prints the first document (the YAML) or, with -o DIR, writes them all,
+// replacing only files an earlier render wrote for the app.
+func writeAzure(g *globals, f *renderFlags, app *store.App, stdout io.Writer, res acaResult, docs []azureFile) error {
+	if f.out == "" {
+		if g.json {
+			res.YAML = string(docs[0].b)
+			if len(docs) > 1 {
+				res.ARM = string(docs[1].b)
+			}
+			return writeJSON(stdout, res)
+		}
+		_, err := stdout.Write(docs[0].b)
+		return err
+	}
+	if err := os.MkdirAll(f.out, 0o755); err != nil {
+		return err
+	}
+	// Every check first: a refusal writes nothing. Only a file an earlier render of
+	// this app wrote is replaced, never a user's (or a symlink).
+	for _, d := range docs {
+		path := filepath.Join(f.out, d.name)
+		st, err := os.Lstat(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if !st.Mode().IsRegular() || st.Size() > 1<<20 {
+			return &kube.ForeignFileError{Path: path, Why: "exists and is not a regular file render wrote"}
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if owner := azure.RenderedApp(b); owner != app.Name {
+			return &kube.ForeignFileError{Path: path, Why: "exists and was not written by pyship render for " + app.Name}
+		}
+	}
+	for _, d := range docs {
+		path := filepath.Join(f.out, d.name)
+		if err := atomicfile.Write(path, d.b, 0o644); err != nil {
+			return err
+		}
+		res.Files = append(res.Files, path)
+	}
+	if g.json {
+		return writeJSON(stdout, res)
+	}
+	for _, p := range res.Files {
+		fmt.Fprintf(stdout, "wrote     %s\n", p)
+	}
+	return nil
+}
