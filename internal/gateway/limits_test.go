@@ -2,12 +2,14 @@ package gateway
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -38,7 +40,10 @@ func closedWithin(t *testing.T, c net.Conn, d time.Duration) string {
 	t.Helper()
 	c.SetReadDeadline(time.Now().Add(d))
 	b, err := io.ReadAll(c)
-	if err != nil {
+	// A reset is a close too: a server that closes a connection with bytes it did not
+	// read (the slowloris client keeps sending) makes the kernel send RST, and the
+	// client's read then fails after the answer instead of ending.
+	if err != nil && !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatalf("the gateway kept the connection open (%v) after sending %q", err, b)
 	}
 	return string(b)
