@@ -4,31 +4,73 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"sigs.k8s.io/yaml"
 )
 
-// Generator marks the files render writes (the YAML's first line, the template's
-// metadata): render replaces only files that carry it, for the same app.
+// Generator marks the files render --target aca writes (the YAML's first line, the
+// template's metadata): render replaces only files that carry a pyship generator mark,
+// for the same app.
 const Generator = "pyship render --target aca"
 
-// RenderedApp is the app a file render wrote names, if it is one: "" for any other.
+// RenderedApp is the app a file pyship render wrote for Azure names: "" for any other
+// file. The mark is a comment line near the top ("# pyship render --target T: KIND
+// APP ..."), or a template's metadata.
 func RenderedApp(b []byte) string {
-	for _, prefix := range []string{"# " + Generator + ": Container App ", "# pyship render --target aci: container group "} {
-		if rest, ok := bytes.CutPrefix(b, []byte(prefix)); ok {
-			if name, _, ok := bytes.Cut(rest, []byte(" ")); ok {
-				return string(name)
-			}
+	lines := bytes.SplitN(b[:min(len(b), 4096)], []byte("\n"), 3)
+	for _, line := range lines[:min(2, len(lines))] {
+		rest, ok := bytes.CutPrefix(line, []byte("# pyship render --target "))
+		if !ok {
+			continue
+		}
+		// "aca: Container App APP (…" / "aci: container group APP (…" / "appservice: web app APP (…"
+		if _, rest, ok = bytes.Cut(rest, []byte(": ")); !ok {
 			return ""
 		}
+		f := bytes.Fields(rest)
+		for i, w := range f {
+			if bytes.HasPrefix(w, []byte("(")) && i > 0 {
+				return string(f[i-1])
+			}
+		}
+		return ""
 	}
 	var t struct {
 		Metadata map[string]string `json:"metadata"`
 	}
-	if json.Unmarshal(b, &t) == nil && t.Metadata["generator"] == Generator {
+	if json.Unmarshal(b, &t) == nil && strings.HasPrefix(t.Metadata["generator"], "pyship render --target ") {
 		return t.Metadata["app"]
 	}
 	return ""
+}
+
+// armTemplate wraps a resource body in a deployment template (az deployment group
+// create --template-file): type, api-version and name first, as templates are
+// written, with metadata naming pyship and the app.
+func armTemplate(generator, typ, apiVersion, name string, body []byte) ([]byte, error) {
+	head, _ := json.Marshal(struct {
+		Type       string `json:"type"`
+		APIVersion string `json:"apiVersion"`
+		Name       string `json:"name"`
+	}{typ, apiVersion, name})
+	resource := append(append(head[:len(head)-1:len(head)-1], ','), bytes.TrimSpace(body)[1:]...)
+	tmpl, err := json.Marshal(struct {
+		Schema         string            `json:"$schema"`
+		ContentVersion string            `json:"contentVersion"`
+		Metadata       map[string]string `json:"metadata"`
+		Resources      []json.RawMessage `json:"resources"`
+	}{"https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#", "1.0.0.0",
+		map[string]string{"generator": generator, "app": name}, []json.RawMessage{resource}})
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, tmpl, "", "  "); err != nil {
+		return nil, err
+	}
+	out.WriteByte('\n')
+	return out.Bytes(), nil
 }
 
 // ContainerAppDocuments are the forms a user applies a Container App in.
@@ -54,28 +96,9 @@ func RenderContainerApp(in AppInput) (*ContainerAppDocuments, error) {
 		return nil, err
 	}
 	header := fmt.Sprintf("# %s: Container App %s (Microsoft.App %s).\n# az containerapp create --name %s --resource-group RG --yaml THIS_FILE\n", Generator, in.Name, ContainerAppAPIVersion, in.Name)
-	// The resource in the template is the body with its type, api-version and name
-	// first, as templates are written.
-	head, _ := json.Marshal(struct {
-		Type       string `json:"type"`
-		APIVersion string `json:"apiVersion"`
-		Name       string `json:"name"`
-	}{"Microsoft.App/containerApps", ContainerAppAPIVersion, in.Name})
-	resource := append(append(head[:len(head)-1:len(head)-1], ','), bytes.TrimSpace(body)[1:]...)
-	tmpl, err := json.Marshal(struct {
-		Schema         string            `json:"$schema"`
-		ContentVersion string            `json:"contentVersion"`
-		Metadata       map[string]string `json:"metadata"`
-		Resources      []json.RawMessage `json:"resources"`
-	}{"https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#", "1.0.0.0",
-		map[string]string{"generator": Generator, "app": in.Name}, []json.RawMessage{resource}})
+	arm, err := armTemplate(Generator, "Microsoft.App/containerApps", ContainerAppAPIVersion, in.Name, body)
 	if err != nil {
 		return nil, err
 	}
-	var arm bytes.Buffer
-	if err := json.Indent(&arm, tmpl, "", "  "); err != nil {
-		return nil, err
-	}
-	arm.WriteByte('\n')
-	return &ContainerAppDocuments{Body: body, YAML: append([]byte(header), y...), ARM: arm.Bytes()}, nil
+	return &ContainerAppDocuments{Body: body, YAML: append([]byte(header), y...), ARM: arm}, nil
 }

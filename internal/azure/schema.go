@@ -38,6 +38,8 @@ var (
 	// ContainerApp is the body of PUT .../Microsoft.App/containerApps/NAME.
 	ContainerApp = definition{"app/resource-manager/Microsoft.App/ContainerApps/stable/2026-01-01/ContainerApps.json", "ContainerApp"}
 	// ContainerGroup is the body of PUT .../Microsoft.ContainerInstance/containerGroups/NAME.
+	// Site is the body of PUT .../Microsoft.Web/sites/NAME (App Service).
+	Site           = definition{"web/resource-manager/Microsoft.Web/AppService/stable/2025-03-01/CommonDefinitions.json", "Site"}
 	ContainerGroup = definition{"containerinstance/resource-manager/Microsoft.ContainerInstance/ContainerInstance/stable/2026-05-01/containerInstance.json", "ContainerGroup"}
 )
 

@@ -93,7 +93,17 @@ properties, wrong types and stated limits are errors) before it is written.
 readiness and liveness probes, secrets as Key Vault secret references read with
 --identity (a user-assigned identity: Container Instances take no other for Key Vault
 or ACR). A container group has no replicas, autoscaling or revisions: those settings
-are refused, not dropped.`
+are refused, not dropped.
+
+--target appservice writes the app's Web App for Containers (Microsoft.Web/sites
+2025-03-01) as an ARM template on stdout; with -o DIR the template (site-APP.arm.json)
+and a script of the az webapp commands that make the same site (site-APP.sh). It needs
+--plan (a Linux App Service plan's resource ID). The image by digest in linuxFxVersion,
+WEBSITES_PORT set to the Plan's port, WEBSITES_ENABLE_APP_SERVICE_STORAGE=false, the
+health check on --probe, HTTPS only, TLS 1.2, FTP off, settings as app settings and
+secrets as @Microsoft.KeyVault(SecretUri=...) references, an ACR image pulled with the
+site's managed identity. Autoscaling and traffic splits belong to the plan and to
+deployment slots there, and are refused.`
 
 func newRender(g *globals) *cobra.Command {
 	f := &renderFlags{}
@@ -118,7 +128,7 @@ func newRender(g *globals) *cobra.Command {
 	}
 	f.detect.bind(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&f.target, "target", "", "what to render for: `kubernetes`, aca (Azure Container Apps) or aci (Azure Container Instances)")
+	fl.StringVar(&f.target, "target", "", "what to render for: `kubernetes`, aca (Azure Container Apps), aci (Azure Container Instances) or appservice (Azure App Service)")
 	fl.StringVarP(&f.namespace, "namespace", "n", "", "the objects' `NAMESPACE` (default the app's recorded one, else none: the applier's)")
 	fl.StringVar(&f.app, "app", "", "app `NAME` (default the directory's name)")
 	fl.StringVar(&f.image, "image", "", "the image `REF`, pinned by digest: REGISTRY/REPO@sha256:DIGEST (default the app's serving one)")
@@ -164,12 +174,12 @@ type renderedObject struct {
 func (f *renderFlags) validate() error {
 	switch f.target {
 	case store.Kubernetes:
-		for _, name := range []string{"location", "environment", "key-vault", "identity"} {
+		for _, name := range []string{"location", "environment", "key-vault", "identity", "plan"} {
 			if f.set(name) {
-				return usagef("--%s is for the Azure targets (--target aca or aci)", name)
+				return usagef("--%s is for the Azure targets (--target aca, aci or appservice)", name)
 			}
 		}
-	case targetACA, targetACI:
+	case targetACA, targetACI, targetAppService:
 		if err := f.aca.validate(f.target); err != nil {
 			return err
 		}
@@ -179,9 +189,9 @@ func (f *renderFlags) validate() error {
 			}
 		}
 	case "":
-		return usagef("render needs --target: kubernetes, aca (Azure Container Apps) or aci (Azure Container Instances)")
+		return usagef("render needs --target: kubernetes, aca (Azure Container Apps), aci (Azure Container Instances) or appservice (Azure App Service)")
 	default:
-		return usagef("--target %q: render writes for kubernetes, aca (Azure Container Apps) and aci (Azure Container Instances)", f.target)
+		return usagef("--target %q: render writes for kubernetes, aca (Azure Container Apps), aci (Azure Container Instances) and appservice (Azure App Service)", f.target)
 	}
 	if _, err := f.detect.options(); err != nil {
 		return err
@@ -326,6 +336,8 @@ func runRender(ctx context.Context, g *globals, f *renderFlags, args []string, s
 		return renderContainerApp(g, f, app, stdout)
 	case targetACI:
 		return renderContainerGroup(g, f, app, stdout)
+	case targetAppService:
+		return renderSite(g, f, app, stdout)
 	}
 	ns := app.Target.Namespace
 	revName, spec := platform.RevisionOf(app)

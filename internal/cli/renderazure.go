@@ -20,13 +20,14 @@ import (
 
 // render's --targets in Azure.
 const (
-	targetACA = "aca" // Container Apps
-	targetACI = "aci" // Container Instances
+	targetACA        = "aca"        // Container Apps
+	targetACI        = "aci"        // Container Instances
+	targetAppService = "appservice" // Web App for Containers
 )
 
 // acaFlags are where in Azure a Container App goes (render --target aca).
 type acaFlags struct {
-	location, environment, keyVault, identity string
+	location, environment, keyVault, identity, plan string
 }
 
 func (f *acaFlags) bind(cmd *cobra.Command) {
@@ -34,6 +35,7 @@ func (f *acaFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&f.location, "location", "", "--target aca or aci: the Azure `REGION` (westeurope, eastus, ...)")
 	fl.StringVar(&f.environment, "environment", "", "--target aca: the Container Apps environment's resource `ID` (/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.App/managedEnvironments/NAME)")
 	fl.StringVar(&f.keyVault, "key-vault", "", "--target aca or aci: the Key Vault `URL` the app's secrets are read from (https://VAULT.vault.azure.net), by the app's managed identity")
+	fl.StringVar(&f.plan, "plan", "", "--target appservice: the App Service plan's resource `ID` (/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Web/serverfarms/NAME, a Linux plan)")
 	fl.StringVar(&f.identity, "identity", "", "--target aca or aci: a user-assigned managed identity's resource `ID` (aca: default the app's system-assigned identity)")
 }
 
@@ -45,8 +47,12 @@ func (f *acaFlags) validate(target string) error {
 		return usagef("--target %s needs --location REGION (westeurope, eastus, ...)", target)
 	case target == targetACA && f.environment == "":
 		return usagef("--target aca needs --environment ID, the Container Apps environment's resource ID (az containerapp env show -n NAME -g RG --query id)")
-	case target == targetACI && f.environment != "":
-		return usagef("--environment is for --target aca: a container group has no environment")
+	case target != targetACA && f.environment != "":
+		return usagef("--environment is for --target aca: %s has no Container Apps environment", target)
+	case target == targetAppService && f.plan == "":
+		return usagef("--target appservice needs --plan ID, the App Service plan's resource ID (az appservice plan show -n NAME -g RG --query id)")
+	case target != targetAppService && f.plan != "":
+		return usagef("--plan is for --target appservice")
 	}
 	return nil
 }
@@ -95,6 +101,19 @@ func renderContainerGroup(g *globals, f *renderFlags, app *store.App, stdout io.
 	}
 	return writeAzure(g, f, app, stdout, acaResult{App: app.Name, Revision: in.Revision, Image: app.ImageRef, Secrets: secretNames(in)},
 		[]azureFile{{"containergroup-" + app.Name + ".yaml", y}})
+}
+
+// renderSite writes the app's web app (App Service): the ARM template on stdout, or
+// with -o DIR the template and the az commands that make the same site.
+func renderSite(g *globals, f *renderFlags, app *store.App, stdout io.Writer) error {
+	in := azure.SiteInput{AppInput: azureInput(f, app), Plan: f.aca.plan}
+	docs, err := azure.RenderSite(in)
+	if err != nil {
+		return err
+	}
+	res := acaResult{App: app.Name, Revision: in.Revision, Image: app.ImageRef, Secrets: secretNames(in.AppInput)}
+	return writeAzure(g, f, app, stdout, res, []azureFile{
+		{"site-" + app.Name + ".arm.json", docs.ARM}, {"site-" + app.Name + ".sh", docs.Commands}})
 }
 
 func secretNames(in azure.AppInput) []string {
