@@ -1,0 +1,226 @@
+package azure
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
+)
+
+// Resource is one Azure Resource Manager resource pyship creates or updates.
+type Resource struct {
+	// ID is its resource ID: /subscriptions/SUB/resourceGroups/RG/providers/NS/TYPE/NAME.
+	ID         string
+	APIVersion string
+	Body       []byte // the PUT body, already checked against Azure's definition
+	What       string // for messages: "Container App shop"
+}
+
+// ARM applies resources through Resource Manager's REST API with azcore's ARM
+// pipeline: the credential's bearer token, retries that honour Retry-After (429 and
+// 5xx), and long-running operations followed to their end (Azure-AsyncOperation or
+// Location polling).
+type ARM struct {
+	pl       runtime.Pipeline
+	endpoint string
+	// Poll is how often a long-running operation is asked about when Azure does not
+	// say (Retry-After); default 5 s.
+	Poll time.Duration
+	// Timeout bounds one PUT and its operation (default 20 minutes: a Container App's
+	// first revision pulls its image and starts it).
+	Timeout time.Duration
+}
+
+// NewARM is an ARM client for cred; opts choose the cloud (Azure public by default),
+// the transport and retry policy.
+func NewARM(cred azcore.TokenCredential, opts *arm.ClientOptions) (*ARM, error) {
+	c, err := arm.NewClient("pyship", "v1.0.0", cred, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &ARM{pl: c.Pipeline(), endpoint: c.Endpoint()}, nil
+}
+
+// Put creates or updates r, waits until Azure has provisioned it, and returns the
+// resource as Azure then has it (its fqdn, its latest revision).
+func (a *ARM) Put(ctx context.Context, r Resource) (json.RawMessage, error) {
+	timeout := a.Timeout
+	if timeout <= 0 {
+		timeout = 20 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if !strings.HasPrefix(r.ID, "/subscriptions/") {
+		return nil, &InputError{fmt.Sprintf("%q is not a resource ID", r.ID)}
+	}
+	req, err := runtime.NewRequest(ctx, http.MethodPut, runtime.JoinPaths(a.endpoint, r.ID))
+	if err != nil {
+		return nil, err
+	}
+	q := req.Raw().URL.Query()
+	q.Set("api-version", r.APIVersion)
+	req.Raw().URL.RawQuery = q.Encode()
+	req.Raw().Header.Set("Accept", "application/json")
+	if err := req.SetBody(streaming.NopCloser(bytes.NewReader(r.Body)), "application/json"); err != nil {
+		return nil, err
+	}
+	resp, err := a.pl.Do(req)
+	if err != nil {
+		return nil, a.explain(ctx, r, err)
+	}
+	if !runtime.HasStatusCode(resp, http.StatusOK, http.StatusCreated, http.StatusAccepted) {
+		return nil, a.explain(ctx, r, runtime.NewResponseError(resp))
+	}
+	poller, err := runtime.NewPoller[json.RawMessage](resp, a.pl, nil)
+	if err != nil {
+		return nil, err
+	}
+	poll := a.Poll
+	if poll <= 0 {
+		poll = 5 * time.Second
+	}
+	out, err := poller.PollUntilDone(ctx, &runtime.PollUntilDoneOptions{Frequency: poll})
+	if err != nil {
+		return nil, a.explain(ctx, r, err)
+	}
+	return out, nil
+}
+
+// Get reads a resource: nil when it does not exist.
+func (a *ARM) Get(ctx context.Context, id, apiVersion string) (json.RawMessage, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	req, err := runtime.NewRequest(ctx, http.MethodGet, runtime.JoinPaths(a.endpoint, id))
+	if err != nil {
+		return nil, err
+	}
+	q := req.Raw().URL.Query()
+	q.Set("api-version", apiVersion)
+	req.Raw().URL.RawQuery = q.Encode()
+	resp, err := a.pl.Do(req)
+	if err != nil {
+		return nil, a.explain(ctx, Resource{ID: id, What: id}, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return nil, nil
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, a.explain(ctx, Resource{ID: id, What: id}, runtime.NewResponseError(resp))
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+}
+
+// ARMError is what Resource Manager refused, said in one line with the fix.
+type ARMError struct {
+	Status int    // HTTP status (0: no answer)
+	Code   string // Azure's error code
+	Msg    string
+}
+
+func (e *ARMError) Error() string { return e.Msg }
+
+// armBody is Resource Manager's error body (common-types ErrorResponse).
+type armBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Target  string `json:"target"`
+		Details []struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+			Target  string `json:"target"`
+		} `json:"details"`
+	} `json:"error"`
+}
+
+// explain turns a failed call into an ARMError naming the resource, what Azure said
+// and what to do.
+func (a *ARM) explain(ctx context.Context, r Resource, err error) error {
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return &ARMError{Msg: fmt.Sprintf("%s: Azure did not finish within the deploy's time (%v); it may still be provisioning: look in the portal, or deploy again", r.What, ctx.Err())}
+	}
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) {
+		var credErr interface{ NonRetriable() }
+		if errors.As(err, &credErr) || strings.Contains(err.Error(), "authentication failed") {
+			return &ARMError{Msg: fmt.Sprintf("cannot get a token for Azure Resource Manager: %v (az login, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or run with a managed identity)", firstLineOf(err.Error()))}
+		}
+		return &ARMError{Msg: fmt.Sprintf("%s: cannot reach Azure Resource Manager: %v", r.What, err)}
+	}
+	var body armBody
+	if re.RawResponse != nil {
+		// Payload reads the body once and keeps it (NewResponseError read it too).
+		if b, err := runtime.Payload(re.RawResponse); err == nil {
+			json.Unmarshal(b, &body)
+		}
+	}
+	code, msg := re.ErrorCode, body.Error.Message
+	if code == "" {
+		code = body.Error.Code
+	}
+	if msg == "" {
+		msg = http.StatusText(re.StatusCode)
+	}
+	var details []string
+	for _, d := range body.Error.Details {
+		s := d.Message
+		if d.Target != "" {
+			s = d.Target + ": " + s
+		}
+		details = append(details, s)
+	}
+	said := fmt.Sprintf("%s (%d %s)", msg, re.StatusCode, code)
+	if len(details) > 0 {
+		said += ": " + strings.Join(details, "; ")
+	}
+	sub, rg := idPart(r.ID, "subscriptions"), idPart(r.ID, "resourceGroups")
+	var fix string
+	switch {
+	case re.StatusCode == http.StatusUnauthorized:
+		fix = "the credentials are expired or for another tenant: az login again (or check AZURE_TENANT_ID)"
+	case re.StatusCode == http.StatusForbidden:
+		fix = fmt.Sprintf("the identity may not write it: grant it Contributor on resource group %s (az role assignment create --role Contributor --scope /subscriptions/%s/resourceGroups/%s --assignee ...)", rg, sub, rg)
+	case code == "ResourceGroupNotFound":
+		fix = fmt.Sprintf("create it first: az group create --name %s --location LOCATION --subscription %s", rg, sub)
+	case code == "SubscriptionNotFound" || code == "InvalidSubscriptionId":
+		fix = "check --subscription (az account list -o table)"
+	case re.StatusCode == http.StatusConflict:
+		fix = "another operation is changing it: wait for it to finish, then deploy again"
+	case re.StatusCode == http.StatusTooManyRequests:
+		fix = "Azure throttled the requests even after waiting as it asked: deploy again in a minute"
+	case re.StatusCode == http.StatusBadRequest:
+		fix = "Azure refused the document: fix the setting it names (the document passed Azure's published schema, so this is a rule the schema does not state)"
+	}
+	m := fmt.Sprintf("%s: Azure refused it: %s", r.What, said)
+	if fix != "" {
+		m += "; " + fix
+	}
+	return &ARMError{Status: re.StatusCode, Code: code, Msg: m}
+}
+
+// idPart is the segment after key in a resource ID ("" if none).
+func idPart(id, key string) string {
+	parts := strings.Split(id, "/")
+	for i := 0; i+1 < len(parts); i++ {
+		if strings.EqualFold(parts[i], key) {
+			return parts[i+1]
+		}
+	}
+	return ""
+}
+
+func firstLineOf(s string) string {
+	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return l
+}
