@@ -44,7 +44,7 @@ var fakeTypes = map[string]struct {
 	def        definition
 	apiVersion string
 }{
-	"Microsoft.App/containerApps":                {ContainerApp, ContainerAppAPIVersion},
+	"Microsoft.App/containerApps":                 {ContainerApp, ContainerAppAPIVersion},
 	"Microsoft.ContainerInstance/containerGroups": {ContainerGroup, ContainerGroupAPIVersion},
 	"Microsoft.Web/sites":                         {Site, SiteAPIVersion},
 }
