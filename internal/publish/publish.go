@@ -178,8 +178,12 @@ func Index(imgs []v1.Image, platforms []v1.Platform) v1.ImageIndex {
 	return mutate.AppendManifests(empty.Index, adds...)
 }
 
-// Push uploads to a registry with the user's credentials (~/.docker/config.json and
-// credential helpers). Blobs the registry has are skipped after a HEAD request, and
+// Keychain finds the credentials Push sends to a registry: the user's Docker ones
+// (~/.docker/config.json and credential helpers) unless the command line adds others
+// (cli adds Azure Container Registry's token exchange after them).
+var Keychain authn.Keychain = authn.DefaultKeychain
+
+// Push uploads to a registry with the user's credentials (Keychain). Blobs the registry has are skipped after a HEAD request, and
 // base layers from the same registry are mounted, not uploaded.
 func Push(ctx context.Context, ref string, img v1.Image, idx v1.ImageIndex, progress func(done, total int64)) (*Result, error) {
 	r, err := name.ParseReference(ref)
@@ -198,7 +202,7 @@ func Push(ctx context.Context, ref string, img v1.Image, idx v1.ImageIndex, prog
 	}()
 	res := &Result{Output: "registry", Ref: ref}
 	ct := &countingTransport{base: remote.DefaultTransport}
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithProgress(updates), remote.WithJobs(4), remote.WithTransport(ct)}
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(Keychain), remote.WithProgress(updates), remote.WithJobs(4), remote.WithTransport(ct)}
 	if idx != nil {
 		err = remote.WriteIndex(r, idx, opts...)
 		if err == nil {
