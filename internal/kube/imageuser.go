@@ -24,9 +24,12 @@ type RegistryImage struct {
 	UID, GID int64
 }
 
+// Keychain finds the registry credentials InspectImage sends: the user's Docker ones
+// unless the command line adds others (cli adds Azure Container Registry's sign-in).
+var Keychain authn.Keychain = authn.DefaultKeychain
+
 // InspectImage reads an image's manifest and config from its registry, with the
-// user's registry credentials (docker's config, as docker and crane read it), and
-// timeouts on every step.
+// user's registry credentials (Keychain), and timeouts on every step.
 func InspectImage(ctx context.Context, ref string) (RegistryImage, error) {
 	r, err := name.ParseReference(ref)
 	if err != nil {
@@ -34,7 +37,7 @@ func InspectImage(ctx context.Context, ref string) (RegistryImage, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	img, err := remote.Image(r, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain),
+	img, err := remote.Image(r, remote.WithContext(ctx), remote.WithAuthFromKeychain(Keychain),
 		remote.WithTransport(&http.Transport{Proxy: http.ProxyFromEnvironment, ResponseHeaderTimeout: 20 * time.Second, TLSHandshakeTimeout: 10 * time.Second}))
 	if err != nil {
 		return RegistryImage{}, err
