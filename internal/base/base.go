@@ -141,12 +141,17 @@ func fromImage(img v1.Image, b *Base) (*Base, error) {
 	return b, nil
 }
 
+// Keychain finds the credentials a base image is pulled with from its registry: the
+// user's Docker ones unless the command line adds others (cli adds Azure Container
+// Registry's sign-in).
+var Keychain authn.Keychain = authn.DefaultKeychain
+
 func openRemote(ctx context.Context, ref string, o Options) (*Base, error) {
 	r, err := name.ParseReference(ref)
 	if err != nil {
 		return nil, err
 	}
-	opts := append([]remote.Option{remote.WithContext(ctx), remote.WithPlatform(o.Platform), remote.WithAuthFromKeychain(authn.DefaultKeychain)}, o.Remote...)
+	opts := append([]remote.Option{remote.WithContext(ctx), remote.WithPlatform(o.Platform), remote.WithAuthFromKeychain(Keychain)}, o.Remote...)
 	desc, err := remote.Get(r, opts...)
 	if err != nil {
 		return nil, err
