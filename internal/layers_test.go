@@ -26,8 +26,8 @@ var layers = map[string]int{
 	"target": 4, "scaffold": 4, "check": 4, "kube": 4,
 	"wheel": 5, "base": 5,
 	"index": 6,
-	"lock": 7, "resolve": 7,
-	"build": 8,
+	"lock":  7, "resolve": 7,
+	"build":   8,
 	"publish": 9,
 	// The commands, over everything.
 	"cli": 10,
