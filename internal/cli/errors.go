@@ -32,13 +32,15 @@ const (
 // Error codes: the stable names --json gives errors ({"error":{"code":…}}). Each comes
 // from a typed error, never from a message's wording.
 const (
-	codeUsage             = "usage"
-	codeAmbiguousProject  = "ambiguous_project"
-	codeNoProject         = "no_project"
-	codeNotFound          = "not_found"
-	codeConflict          = "conflict"
-	codeDeployFailed      = "deploy_failed"
-	codeEngineUnreachable = "engine_unreachable"
+	codeUsage            = "usage"
+	codeAmbiguousProject = "ambiguous_project"
+	codeNoProject        = "no_project"
+	// A project pyship recognises and does not containerize (an Azure Functions app).
+	codeUnsupportedProject = "unsupported_project"
+	codeNotFound           = "not_found"
+	codeConflict           = "conflict"
+	codeDeployFailed       = "deploy_failed"
+	codeEngineUnreachable  = "engine_unreachable"
 	// A Kubernetes target's: the kubeconfig (file, context) cannot be used; the API
 	// server does not answer, or answers with a certificate the kubeconfig does not
 	// trust; it refuses the credentials, or a permission in the namespace.
@@ -104,6 +106,7 @@ func classify(err error) (exit int, code string) {
 		ce      *codedError
 		ue      *usageError
 		amb     *plan.AmbiguousError
+		fn      *plan.FunctionsError
 		dep     *platform.DeployError
 		set     *store.SettingError
 		env     *EnvLineError
@@ -129,6 +132,8 @@ func classify(err error) (exit int, code string) {
 		return exitUndetected, codeAmbiguousProject
 	case errors.Is(err, plan.ErrNotPython):
 		return exitUndetected, codeNoProject
+	case errors.As(err, &fn):
+		return exitUndetected, codeUnsupportedProject
 	case errors.As(err, &dep):
 		return exitFailure, codeDeployFailed
 	case errors.Is(err, engine.ErrUnreachable):

@@ -60,7 +60,7 @@ Conventions, as in docker and kubectl:
   --json    machine-readable output on stdout (run and logs: one object per line,
             JSON Lines); a failure ends stderr with one JSON line:
             {"error":{"code":"usage","message":"…","exit_code":2}}
-            codes: usage, ambiguous_project, no_project, not_found, conflict,
+            codes: usage, ambiguous_project, no_project, unsupported_project, not_found, conflict,
             deploy_failed, engine_unreachable, findings, skipped, interrupted, error;
             on Kubernetes also kubeconfig, cluster_unreachable, cluster_untrusted,
             unauthorized, forbidden
@@ -71,8 +71,9 @@ Exit status:
   2    usage: unknown command or flag, wrong arguments, a value that is not valid
        (nothing was done); init: a file exists and was kept (--force overwrites it);
        check: check itself could not run
-  3    detection refused: the project is ambiguous or not found; the message names
-       the flag or pyship.toml setting that settles it
+  3    detection refused: the project is ambiguous or not found (the message names
+       the flag or pyship.toml setting that settles it), or of a kind pyship does not
+       containerize (an Azure Functions app)
   130  interrupted (Ctrl-C); nothing half-written is left`
 
 func newRoot(g *globals) *cobra.Command {
