@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -36,7 +38,7 @@ type acrRegistry struct {
 
 func newACRRegistry(t *testing.T, aadToken string) *acrRegistry {
 	a := &acrRegistry{aadToken: aadToken, refreshTok: "refresh-" + aadToken, accessTok: "access-" + aadToken}
-	inner := ggcrregistry.New()
+	inner := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
 	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/oauth2/exchange":

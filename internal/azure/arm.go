@@ -152,8 +152,10 @@ func (a *ARM) explain(ctx context.Context, r Resource, err error) error {
 	}
 	var re *azcore.ResponseError
 	if !errors.As(err, &re) {
+		// azidentity's errors (a credential that failed, or that is not available
+		// here) are the ones marked NonRetriable.
 		var credErr interface{ NonRetriable() }
-		if errors.As(err, &credErr) || strings.Contains(err.Error(), "authentication failed") {
+		if errors.As(err, &credErr) {
 			return &ARMError{Msg: fmt.Sprintf("cannot get a token for Azure Resource Manager: %v (az login, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or run with a managed identity)", firstLineOf(err.Error()))}
 		}
 		return &ARMError{Msg: fmt.Sprintf("%s: cannot reach Azure Resource Manager: %v", r.What, err)}

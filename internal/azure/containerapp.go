@@ -167,19 +167,14 @@ func ContainerAppBody(in AppInput) ([]byte, error) {
 }
 
 func containerAppDoc(in AppInput) (*containerApp, error) {
+	if err := in.check("a Container App"); err != nil {
+		return nil, err
+	}
 	switch {
-	case in.Location == "":
-		return nil, &InputError{"a Container App needs a location (--location, an Azure region such as westeurope)"}
 	case !resourceID.MatchString(in.Environment) || !strings.Contains(strings.ToLower(in.Environment), "/providers/microsoft.app/managedenvironments/"):
 		return nil, &InputError{fmt.Sprintf("environment %q is not a Container Apps environment's resource ID (/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.App/managedEnvironments/NAME)", in.Environment)}
-	case !digestRef.MatchString(in.Image):
-		return nil, &InputError{fmt.Sprintf("image %q is not pinned by digest (REGISTRY/REPO@sha256:DIGEST): a revision never runs a moving tag", in.Image)}
-	case in.Port < 1 || in.Port > 65535:
-		return nil, &InputError{fmt.Sprintf("port %d is not a TCP port", in.Port)}
 	case len(in.Secrets) > 0 && !keyVaultURL.MatchString(in.KeyVault):
-		return nil, &InputError{fmt.Sprintf("the app has secrets (%s) and a Container App document never holds their values: give --key-vault https://VAULT.vault.azure.net, where each is a secret of the same name in lower case with dashes (%s)", strings.Join(in.Secrets, ", "), SecretName(in.Secrets[0]))}
-	case in.Identity != "" && !resourceID.MatchString(in.Identity):
-		return nil, &InputError{fmt.Sprintf("identity %q is not a user-assigned identity's resource ID", in.Identity)}
+		return nil, in.noVault("a Container App")
 	}
 	minR := max(1, in.Replicas)
 	maxR := max(minR, in.MaxReplicas)
@@ -211,18 +206,11 @@ func containerAppDoc(in AppInput) (*containerApp, error) {
 	if in.Memory != "" {
 		c.Resources.Memory = in.Memory
 	}
-	keys := make([]string, 0, len(in.Env))
-	for k := range in.Env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range in.sortedEnv() {
 		c.Env = append(c.Env, envVar{Name: k, Value: in.Env[k]})
 	}
-	secrets := append([]string(nil), in.Secrets...)
-	sort.Strings(secrets)
 	var secs []secret
-	for _, s := range secrets {
+	for _, s := range in.sortedSecrets() {
 		c.Env = append(c.Env, envVar{Name: s, SecretRef: SecretName(s)})
 		secs = append(secs, secret{Name: SecretName(s), KeyVaultURL: strings.TrimSuffix(in.KeyVault, "/") + "/secrets/" + SecretName(s), Identity: idRef})
 	}
@@ -248,7 +236,7 @@ func containerAppDoc(in AppInput) (*containerApp, error) {
 			cfg.Ingress.Traffic = append(cfg.Ingress.Traffic, traffic{RevisionName: r, Weight: in.Traffic[r]})
 		}
 	}
-	if server, _, ok := strings.Cut(in.Image, "/"); ok && strings.HasSuffix(server, ".azurecr.io") {
+	if server, acr := in.registry(); acr {
 		// ACR by the app's identity (it needs AcrPull on the registry): no password
 		// in the document or in the app's secrets.
 		cfg.Registries = []registry{{Server: server, Identity: idRef}}

@@ -9,18 +9,15 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// Generator marks the files render --target aca writes (the YAML's first line, the
-// template's metadata): render replaces only files that carry a pyship generator mark,
-// for the same app.
-const Generator = "pyship render --target aca"
-
 // RenderedApp is the app a file pyship render wrote for Azure names: "" for any other
 // file. The mark is a comment line near the top ("# pyship render --target T: KIND
 // APP ..."), or a template's metadata.
+//
+// render replaces only files that carry the mark, for the same app.
 func RenderedApp(b []byte) string {
 	lines := bytes.SplitN(b[:min(len(b), 4096)], []byte("\n"), 3)
 	for _, line := range lines[:min(2, len(lines))] {
-		rest, ok := bytes.CutPrefix(line, []byte("# pyship render --target "))
+		rest, ok := bytes.CutPrefix(line, []byte("# "+generator("")))
 		if !ok {
 			continue
 		}
@@ -39,7 +36,7 @@ func RenderedApp(b []byte) string {
 	var t struct {
 		Metadata map[string]string `json:"metadata"`
 	}
-	if json.Unmarshal(b, &t) == nil && strings.HasPrefix(t.Metadata["generator"], "pyship render --target ") {
+	if json.Unmarshal(b, &t) == nil && strings.HasPrefix(t.Metadata["generator"], generator("")) {
 		return t.Metadata["app"]
 	}
 	return ""
@@ -48,7 +45,7 @@ func RenderedApp(b []byte) string {
 // armTemplate wraps a resource body in a deployment template (az deployment group
 // create --template-file): type, api-version and name first, as templates are
 // written, with metadata naming pyship and the app.
-func armTemplate(generator, typ, apiVersion, name string, body []byte) ([]byte, error) {
+func armTemplate(target, typ, apiVersion, name string, body []byte) ([]byte, error) {
 	head, _ := json.Marshal(struct {
 		Type       string `json:"type"`
 		APIVersion string `json:"apiVersion"`
@@ -61,7 +58,7 @@ func armTemplate(generator, typ, apiVersion, name string, body []byte) ([]byte, 
 		Metadata       map[string]string `json:"metadata"`
 		Resources      []json.RawMessage `json:"resources"`
 	}{"https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#", "1.0.0.0",
-		map[string]string{"generator": generator, "app": name}, []json.RawMessage{resource}})
+		map[string]string{"generator": generator(target), "app": name}, []json.RawMessage{resource}})
 	if err != nil {
 		return nil, err
 	}
@@ -95,10 +92,11 @@ func RenderContainerApp(in AppInput) (*ContainerAppDocuments, error) {
 	if err != nil {
 		return nil, err
 	}
-	header := fmt.Sprintf("# %s: Container App %s (Microsoft.App %s).\n# az containerapp create --name %s --resource-group RG --yaml THIS_FILE\n", Generator, in.Name, ContainerAppAPIVersion, in.Name)
-	arm, err := armTemplate(Generator, "Microsoft.App/containerApps", ContainerAppAPIVersion, in.Name, body)
+	head := header("aca", "Container App", in.Name, "Microsoft.App "+ContainerAppAPIVersion) +
+		fmt.Sprintf("# az containerapp create --name %s --resource-group RG --yaml THIS_FILE\n", in.Name)
+	arm, err := armTemplate("aca", "Microsoft.App/containerApps", ContainerAppAPIVersion, in.Name, body)
 	if err != nil {
 		return nil, err
 	}
-	return &ContainerAppDocuments{Body: body, YAML: append([]byte(header), y...), ARM: arm}, nil
+	return &ContainerAppDocuments{Body: body, YAML: append([]byte(head), y...), ARM: arm}, nil
 }

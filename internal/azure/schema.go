@@ -37,25 +37,15 @@ type definition struct{ file, name string }
 var (
 	// ContainerApp is the body of PUT .../Microsoft.App/containerApps/NAME.
 	ContainerApp = definition{"app/resource-manager/Microsoft.App/ContainerApps/stable/2026-01-01/ContainerApps.json", "ContainerApp"}
-	// ContainerGroup is the body of PUT .../Microsoft.ContainerInstance/containerGroups/NAME.
 	// Site is the body of PUT .../Microsoft.Web/sites/NAME (App Service).
-	Site           = definition{"web/resource-manager/Microsoft.Web/AppService/stable/2025-03-01/CommonDefinitions.json", "Site"}
+	Site = definition{"web/resource-manager/Microsoft.Web/AppService/stable/2025-03-01/CommonDefinitions.json", "Site"}
+	// ContainerGroup is the body of PUT .../Microsoft.ContainerInstance/containerGroups/NAME.
 	ContainerGroup = definition{"containerinstance/resource-manager/Microsoft.ContainerInstance/ContainerInstance/stable/2026-05-01/containerInstance.json", "ContainerGroup"}
 )
 
-// compiled keeps every schema compiled once per process: the files are fixed.
-var (
-	compileMu sync.Mutex
-	compiled  = map[definition]*jsonschema.Schema{}
-)
-
-// schema compiles d from the embedded definitions, made strict (strictSwagger).
-func schema(d definition) (*jsonschema.Schema, error) {
-	compileMu.Lock()
-	defer compileMu.Unlock()
-	if s, ok := compiled[d]; ok {
-		return s, nil
-	}
+// compiler holds every embedded definition file, made strict (strictSwagger), read
+// and converted once per process; schemas are compiled from it as they are first used.
+var compiler = sync.OnceValues(func() (*jsonschema.Compiler, error) {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	docs := map[string]any{} // path below specs/ → document
@@ -85,6 +75,25 @@ func schema(d definition) (*jsonschema.Schema, error) {
 		if err := c.AddResource(specBase+p, strictSwagger(p, doc, bases)); err != nil {
 			return nil, err
 		}
+	}
+	return c, nil
+})
+
+var (
+	compileMu sync.Mutex
+	compiled  = map[definition]*jsonschema.Schema{}
+)
+
+// schema is d's compiled schema.
+func schema(d definition) (*jsonschema.Schema, error) {
+	compileMu.Lock()
+	defer compileMu.Unlock()
+	if s, ok := compiled[d]; ok {
+		return s, nil
+	}
+	c, err := compiler()
+	if err != nil {
+		return nil, err
 	}
 	s, err := c.Compile(specBase + d.file + "#/$defs/" + d.name)
 	if err != nil {

@@ -3,7 +3,6 @@ package azure
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -53,41 +52,42 @@ type SiteInput struct {
 // SiteBody is the body of the PUT that creates or updates the app's Web App for
 // Containers, checked against Azure's published definition.
 func SiteBody(in SiteInput) ([]byte, error) {
+	_, b, err := siteBody(in)
+	return b, err
+}
+
+// siteBody is the site and its checked body: RenderSite writes the az commands from
+// the same site.
+func siteBody(in SiteInput) (*site, []byte, error) {
 	doc, err := siteDoc(in)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := validate(Site, fmt.Sprintf("web app %s (Microsoft.Web/sites %s)", in.Name, SiteAPIVersion), b); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return append(b, '\n'), nil
+	return doc, append(b, '\n'), nil
 }
 
 func siteDoc(in SiteInput) (*site, error) {
+	if err := in.check("a web app"); err != nil {
+		return nil, err
+	}
 	switch {
-	case in.Location == "":
-		return nil, &InputError{"a web app needs a location (--location, an Azure region such as westeurope)"}
 	case !resourceID.MatchString(in.Plan) || !strings.Contains(strings.ToLower(in.Plan), "/providers/microsoft.web/serverfarms/"):
 		return nil, &InputError{fmt.Sprintf("plan %q is not an App Service plan's resource ID (/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Web/serverfarms/NAME)", in.Plan)}
-	case !digestRef.MatchString(in.Image):
-		return nil, &InputError{fmt.Sprintf("image %q is not pinned by digest (REGISTRY/REPO@sha256:DIGEST): a web app never runs a moving tag", in.Image)}
-	case in.Port < 1 || in.Port > 65535:
-		return nil, &InputError{fmt.Sprintf("port %d is not a TCP port", in.Port)}
 	case len(in.Traffic) > 1:
 		return nil, &InputError{"App Service splits traffic between deployment slots, not revisions: give all of it to one revision first (pyship traffic), or use Container Apps (--target aca)"}
 	case in.MaxReplicas > max(1, in.Replicas):
 		return nil, &InputError{"App Service scales by its plan's autoscale settings, not the app's: leave --max-replicas out (or use Container Apps, --target aca)"}
-	case in.Identity != "" && !resourceID.MatchString(in.Identity):
-		return nil, &InputError{fmt.Sprintf("identity %q is not a user-assigned identity's resource ID", in.Identity)}
 	case len(in.Secrets) > 0 && !keyVaultURL.MatchString(in.KeyVault):
-		return nil, &InputError{fmt.Sprintf("the app has secrets (%s) and a web app document never holds their values: give --key-vault https://VAULT.vault.azure.net, where each is a secret of the same name in lower case with dashes (%s)", strings.Join(in.Secrets, ", "), SecretName(in.Secrets[0]))}
+		return nil, in.noVault("a web app")
 	}
-	server, _, _ := strings.Cut(in.Image, "/")
-	acr := strings.HasSuffix(server, ".azurecr.io")
+	_, acr := in.registry()
 	if acr && in.Identity != "" {
 		// A user-assigned identity pulls from ACR by its client ID, which is not in
 		// its resource ID: pyship cannot write it without asking Azure.
@@ -101,17 +101,10 @@ func siteDoc(in SiteInput) (*site, error) {
 	// storage over the image's files, then the app's settings and, by reference, its
 	// secrets. App Service passes each to the container as an environment variable.
 	settings := []nameValuePair{{"WEBSITES_PORT", fmt.Sprint(in.Port)}, {"WEBSITES_ENABLE_APP_SERVICE_STORAGE", "false"}}
-	keys := make([]string, 0, len(in.Env))
-	for k := range in.Env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range in.sortedEnv() {
 		settings = append(settings, nameValuePair{k, in.Env[k]})
 	}
-	secrets := append([]string(nil), in.Secrets...)
-	sort.Strings(secrets)
-	for _, s := range secrets {
+	for _, s := range in.sortedSecrets() {
 		settings = append(settings, nameValuePair{s, fmt.Sprintf("@Microsoft.KeyVault(SecretUri=%s/secrets/%s/)", strings.TrimSuffix(in.KeyVault, "/"), SecretName(s))})
 	}
 	doc := &site{Kind: "app,linux,container", Location: in.Location, Identity: &identity{Type: "SystemAssigned"},
@@ -136,17 +129,17 @@ type SiteDocuments struct {
 
 // RenderSite makes the app's web app in each form.
 func RenderSite(in SiteInput) (*SiteDocuments, error) {
-	body, err := SiteBody(in)
+	doc, body, err := siteBody(in)
 	if err != nil {
 		return nil, err
 	}
-	arm, err := armTemplate(generatorAppService, "Microsoft.Web/sites", SiteAPIVersion, in.Name, body)
+	arm, err := armTemplate("appservice", "Microsoft.Web/sites", SiteAPIVersion, in.Name, body)
 	if err != nil {
 		return nil, err
 	}
-	doc, _ := siteDoc(in)
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "#!/bin/sh\n# %s: web app %s (Microsoft.Web %s), the same site as the template beside it.\nset -eu\nRG=${RG:?set RG to the resource group}\n", generatorAppService, in.Name, SiteAPIVersion)
+	sb.WriteString("#!/bin/sh\n" + header("appservice", "web app", in.Name, "Microsoft.Web "+SiteAPIVersion) +
+		"# The same site as the template beside it.\nset -eu\nRG=${RG:?set RG to the resource group}\n")
 	fmt.Fprintf(&sb, "az webapp create --resource-group \"$RG\" --name %s --plan %s --deployment-container-image-name %s --https-only true --assign-identity '[system]'\n",
 		shellQuote(in.Name), shellQuote(in.Plan), shellQuote(in.Image))
 	cfg := doc.Properties.SiteConfig
@@ -164,9 +157,8 @@ func RenderSite(in SiteInput) (*SiteDocuments, error) {
 	return &SiteDocuments{Body: body, ARM: arm, Commands: []byte(sb.String())}, nil
 }
 
-const generatorAppService = "pyship render --target appservice"
-
-// shellQuote quotes s for a POSIX shell.
+// shellQuote quotes s for a POSIX shell, literally (plan.ShellQuote leaves ${PORT} to
+// expand; an app setting's value must reach Azure as written).
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
 }

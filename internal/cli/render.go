@@ -31,7 +31,7 @@ type renderFlags struct {
 	env       []string
 	envFile   string
 	out       string
-	aca       acaFlags
+	azure     azureFlags
 	set       func(name string) bool
 }
 
@@ -140,7 +140,7 @@ func newRender(g *globals) *cobra.Command {
 	fl.StringVar(&f.envFile, "env-file", "", "read settings from `FILE` (KEY=VALUE lines)")
 	fl.StringVarP(&f.out, "output", "o", "", "write one file per object into `DIR` instead of a YAML stream on stdout")
 	fl.StringVar(&f.state, "state-dir", "", "platform state `DIR` read for the app's settings (default $PYSHIP_STATE_DIR or ~/.local/share/pyship)")
-	f.aca.bind(cmd)
+	f.azure.bind(cmd)
 	cmd.SetFlagErrorFunc(quietFlagErrors) // --env values
 	return cmd
 }
@@ -180,7 +180,7 @@ func (f *renderFlags) validate() error {
 			}
 		}
 	case targetACA, targetACI, targetAppService:
-		if err := f.aca.validate(f.target); err != nil {
+		if err := f.azure.validate(f.target); err != nil {
 			return err
 		}
 		for _, name := range []string{"namespace", "host"} {
@@ -305,8 +305,9 @@ func (f *renderFlags) settle(ctx context.Context, g *globals, args []string, std
 	if f.set("host") {
 		app.Host = f.host
 	}
-	// Autoscaling is checked as deploy checks it, against the target rendered for
-	// (Kubernetes and Container Apps both scale on load).
+	// Autoscaling is checked as deploy checks it for a cluster: every render target
+	// takes --max-replicas here (Container Apps scale on load; the Azure documents that
+	// cannot scale refuse it with their own reason).
 	app.Target = store.Target{Kind: store.Kubernetes, Namespace: ns}
 	if err := f.autoscale.apply(app, f.set); err != nil {
 		return nil, kube.RegistryImage{}, err

@@ -11,10 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pyship/pyship/internal/atomicfile"
 	"github.com/pyship/pyship/internal/azure"
 	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/platform"
+	"github.com/pyship/pyship/internal/scaffold"
 	"github.com/pyship/pyship/internal/store"
 )
 
@@ -25,23 +25,23 @@ const (
 	targetAppService = "appservice" // Web App for Containers
 )
 
-// acaFlags are where in Azure a Container App goes (render --target aca).
-type acaFlags struct {
+// azureFlags are where in Azure the app goes (render --target aca, aci, appservice).
+type azureFlags struct {
 	location, environment, keyVault, identity, plan string
 }
 
-func (f *acaFlags) bind(cmd *cobra.Command) {
+func (f *azureFlags) bind(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.location, "location", "", "--target aca or aci: the Azure `REGION` (westeurope, eastus, ...)")
+	fl.StringVar(&f.location, "location", "", "--target aca, aci or appservice: the Azure `REGION` (westeurope, eastus, ...)")
 	fl.StringVar(&f.environment, "environment", "", "--target aca: the Container Apps environment's resource `ID` (/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.App/managedEnvironments/NAME)")
-	fl.StringVar(&f.keyVault, "key-vault", "", "--target aca or aci: the Key Vault `URL` the app's secrets are read from (https://VAULT.vault.azure.net), by the app's managed identity")
+	fl.StringVar(&f.keyVault, "key-vault", "", "--target aca, aci or appservice: the Key Vault `URL` the app's secrets are read from (https://VAULT.vault.azure.net), by the app's managed identity")
 	fl.StringVar(&f.plan, "plan", "", "--target appservice: the App Service plan's resource `ID` (/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Web/serverfarms/NAME, a Linux plan)")
-	fl.StringVar(&f.identity, "identity", "", "--target aca or aci: a user-assigned managed identity's resource `ID` (aca: default the app's system-assigned identity)")
+	fl.StringVar(&f.identity, "identity", "", "--target aca, aci or appservice: a user-assigned managed identity's resource `ID` (aca, appservice: default the app's system-assigned one; aci needs it for Key Vault and ACR)")
 }
 
 // validate checks what Azure needs before anything is read: a document without them
 // could not be applied.
-func (f *acaFlags) validate(target string) error {
+func (f *azureFlags) validate(target string) error {
 	switch {
 	case f.location == "":
 		return usagef("--target %s needs --location REGION (westeurope, eastus, ...)", target)
@@ -57,8 +57,8 @@ func (f *acaFlags) validate(target string) error {
 	return nil
 }
 
-// acaResult is render --target aca's --json output.
-type acaResult struct {
+// azureResult is render's --json output for the Azure targets.
+type azureResult struct {
 	App      string   `json:"app"`
 	Revision string   `json:"revision"`
 	Image    string   `json:"image"`
@@ -69,14 +69,12 @@ type acaResult struct {
 	Secrets []string `json:"secrets"`
 }
 
-// renderContainerApp writes the app's Container App: YAML on stdout, or with -o DIR
-// the YAML and an ARM template beside it.
 // azureInput is the app as an Azure document is made from it.
 func azureInput(f *renderFlags, app *store.App) azure.AppInput {
 	rev, spec := platform.RevisionOf(app)
-	in := azure.AppInput{Name: app.Name, Revision: rev, Location: f.aca.location, Environment: f.aca.environment,
+	in := azure.AppInput{Name: app.Name, Revision: rev, Location: f.azure.location, Environment: f.azure.environment,
 		Image: app.ImageRef, Port: app.Port, Probe: app.Probe, Env: map[string]string{},
-		KeyVault: f.aca.keyVault, Identity: f.aca.identity, Replicas: app.Replicas, MaxReplicas: app.MaxReplicas}
+		KeyVault: f.azure.keyVault, Identity: f.azure.identity, Replicas: app.Replicas, MaxReplicas: app.MaxReplicas}
 	for k, v := range spec.Env {
 		in.Env[k] = v
 	}
@@ -99,19 +97,19 @@ func renderContainerGroup(g *globals, f *renderFlags, app *store.App, stdout io.
 	if err != nil {
 		return err
 	}
-	return writeAzure(g, f, app, stdout, acaResult{App: app.Name, Revision: in.Revision, Image: app.ImageRef, Secrets: secretNames(in)},
+	return writeAzure(g, f, app, stdout, azureResult{App: app.Name, Revision: in.Revision, Image: app.ImageRef, Secrets: secretNames(in)},
 		[]azureFile{{"containergroup-" + app.Name + ".yaml", y}})
 }
 
 // renderSite writes the app's web app (App Service): the ARM template on stdout, or
 // with -o DIR the template and the az commands that make the same site.
 func renderSite(g *globals, f *renderFlags, app *store.App, stdout io.Writer) error {
-	in := azure.SiteInput{AppInput: azureInput(f, app), Plan: f.aca.plan}
+	in := azure.SiteInput{AppInput: azureInput(f, app), Plan: f.azure.plan}
 	docs, err := azure.RenderSite(in)
 	if err != nil {
 		return err
 	}
-	res := acaResult{App: app.Name, Revision: in.Revision, Image: app.ImageRef, Secrets: secretNames(in.AppInput)}
+	res := azureResult{App: app.Name, Revision: in.Revision, Image: app.ImageRef, Secrets: secretNames(in.AppInput)}
 	return writeAzure(g, f, app, stdout, res, []azureFile{
 		{"site-" + app.Name + ".arm.json", docs.ARM}, {"site-" + app.Name + ".sh", docs.Commands}})
 }
@@ -133,7 +131,7 @@ func renderContainerApp(g *globals, f *renderFlags, app *store.App, stdout io.Wr
 	if err != nil {
 		return err
 	}
-	res := acaResult{App: app.Name, Revision: rev, Image: app.ImageRef, Secrets: secretNames(in)}
+	res := azureResult{App: app.Name, Revision: rev, Image: app.ImageRef, Secrets: secretNames(in)}
 	return writeAzure(g, f, app, stdout, res, []azureFile{
 		{"containerapp-" + app.Name + ".yaml", docs.YAML}, {"containerapp-" + app.Name + ".arm.json", docs.ARM}})
 }
@@ -145,7 +143,7 @@ type azureFile struct {
 
 // writeAzure prints the first document (the YAML) or, with -o DIR, writes them all,
 // replacing only files an earlier render wrote for the app.
-func writeAzure(g *globals, f *renderFlags, app *store.App, stdout io.Writer, res acaResult, docs []azureFile) error {
+func writeAzure(g *globals, f *renderFlags, app *store.App, stdout io.Writer, res azureResult, docs []azureFile) error {
 	if f.out == "" {
 		if g.json {
 			res.YAML = string(docs[0].b)
@@ -161,39 +159,48 @@ func writeAzure(g *globals, f *renderFlags, app *store.App, stdout io.Writer, re
 		return err
 	}
 	// Every check first: a refusal writes nothing. Only a file an earlier render of
-	// this app wrote is replaced, never a user's (or a symlink).
+	// this app wrote is replaced, never a user's (or a symlink); an unchanged one is
+	// left as it is, for tools that watch its time.
+	var files []scaffold.File
 	for _, d := range docs {
 		path := filepath.Join(f.out, d.name)
+		file := scaffold.File{Name: d.name, Content: string(d.b), Action: "create"}
 		st, err := os.Lstat(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
 			return err
-		}
-		if !st.Mode().IsRegular() || st.Size() > 1<<20 {
+		case !st.Mode().IsRegular() || st.Size() > 1<<20:
 			return &kube.ForeignFileError{Path: path, Why: "exists and is not a regular file render wrote"}
+		default:
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			if owner := azure.RenderedApp(b); owner != app.Name {
+				return &kube.ForeignFileError{Path: path, Why: "exists and was not written by pyship render for " + app.Name}
+			}
+			file.Action = "overwrite"
+			if string(b) == file.Content {
+				file.Action = "unchanged"
+			}
 		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		if owner := azure.RenderedApp(b); owner != app.Name {
-			return &kube.ForeignFileError{Path: path, Why: "exists and was not written by pyship render for " + app.Name}
-		}
-	}
-	for _, d := range docs {
-		path := filepath.Join(f.out, d.name)
-		if err := atomicfile.Write(path, d.b, 0o644); err != nil {
-			return err
-		}
+		files = append(files, file)
 		res.Files = append(res.Files, path)
+	}
+	// All or nothing: a failure half-way leaves the files as they were.
+	if err := scaffold.Write(f.out, files); err != nil {
+		return err
 	}
 	if g.json {
 		return writeJSON(stdout, res)
 	}
-	for _, p := range res.Files {
-		fmt.Fprintf(stdout, "wrote     %s\n", p)
+	for i, p := range res.Files {
+		word := "wrote"
+		if files[i].Action == "unchanged" {
+			word = "unchanged"
+		}
+		fmt.Fprintf(stdout, "%-9s %s\n", word, p)
 	}
 	return nil
 }

@@ -156,6 +156,10 @@ func (r *Runtime) Route(ctx context.Context, apps map[string]platform.Traffic) e
 		members []member
 		pods    map[string]int
 	}
+	deps, err := r.deployments(ctx)
+	if err != nil {
+		return err
+	}
 	serving, splits := map[string]string{}, map[string]plan{}
 	for _, app := range slices.Sorted(mapsKeys(apps)) {
 		w := positive(apps[app].Weights)
@@ -166,7 +170,7 @@ func (r *Runtime) Route(ctx context.Context, apps map[string]platform.Traffic) e
 				serving[app] = rev
 			}
 		default:
-			ms, err := r.members(ctx, app, w)
+			ms, err := members(app, r.ns(), w, deps)
 			if err != nil {
 				return err
 			}
@@ -180,11 +184,11 @@ func (r *Runtime) Route(ctx context.Context, apps map[string]platform.Traffic) e
 	for _, app := range slices.Sorted(mapsKeys(apps)) {
 		o := Options{Namespace: r.ns(), StateID: r.StateID}
 		if sp, ok := splits[app]; ok {
-			if err := r.routeSplit(ctx, app, sp.members, sp.pods, apps[app].Weights, o); err != nil {
+			if err := r.routeSplit(ctx, app, sp.members, sp.pods, apps[app].Weights, deps, o); err != nil {
 				return err
 			}
 		} else if rev := serving[app]; rev != "" {
-			if err := r.routeOne(ctx, app, rev, o); err != nil {
+			if err := r.routeOne(ctx, app, rev, deps, o); err != nil {
 				return err
 			}
 		} else {
@@ -267,7 +271,7 @@ func (r *Runtime) Routed(ctx context.Context, app string) (map[string]int, error
 	if raw, ok := s.Annotations[AnnotationTraffic]; ok && s.Spec.Selector[LabelApp] == app {
 		var w map[string]int
 		if err := json.Unmarshal([]byte(raw), &w); err != nil {
-			return nil, fmt.Errorf("the Service %s has an unreadable %s annotation: %v", app, AnnotationTraffic, err)
+			return nil, fmt.Errorf("the Service %s has an unreadable %s annotation (%v): pyship traffic %s REVISION=100 rewrites it", app, AnnotationTraffic, err, app)
 		}
 		return w, nil
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -121,20 +120,18 @@ type member struct {
 	autoscl bool
 }
 
-// members reads the Deployments of app's revisions in weights (those above 0); a
-// revision with no Deployment cannot take traffic.
-func (r *Runtime) members(ctx context.Context, app string, weights map[string]int) ([]member, error) {
+// members are the Deployments of app's revisions in weights (those above 0), from
+// deps (this state directory's, by name); a revision with no Deployment cannot take
+// traffic.
+func members(app, ns string, weights map[string]int, deps map[string]*appsv1.Deployment) ([]member, error) {
 	var out []member
 	for _, rev := range slices.Sorted(mapsKeys(weights)) {
 		if weights[rev] <= 0 {
 			continue
 		}
-		d, err := r.CS.AppsV1().Deployments(r.ns()).Get(ctx, rev, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("%s: revision %s has no Deployment in namespace %s: it cannot take traffic", app, rev, r.ns())
-		}
-		if err != nil {
-			return nil, r.explain(err, "read the Deployment "+rev)
+		d, ok := deps[rev]
+		if !ok || d.Labels[LabelApp] != app {
+			return nil, fmt.Errorf("%s: revision %s has no Deployment in namespace %s: it cannot take traffic", app, rev, ns)
 		}
 		m := member{rev: rev, dep: d, spec: 1}
 		if spec, ok := parseSpec(d.Annotations[AnnotationSpec]); ok {
@@ -144,6 +141,20 @@ func (r *Runtime) members(ctx context.Context, app string, weights map[string]in
 			m.spec = max(1, int(*d.Spec.Replicas))
 		}
 		out = append(out, m)
+	}
+	return out, nil
+}
+
+// deployments are this state directory's Deployments in the namespace, by name: read
+// once per Route, for every app it routes.
+func (r *Runtime) deployments(ctx context.Context) (map[string]*appsv1.Deployment, error) {
+	list, err := r.CS.AppsV1().Deployments(r.ns()).List(ctx, metav1.ListOptions{LabelSelector: r.stateSelector("")})
+	if err != nil {
+		return nil, r.explain(err, "list Deployments")
+	}
+	out := make(map[string]*appsv1.Deployment, len(list.Items))
+	for i := range list.Items {
+		out[list.Items[i].Name] = &list.Items[i]
 	}
 	return out, nil
 }
@@ -200,7 +211,7 @@ func (r *Runtime) waitPods(ctx context.Context, rev string, n int) error {
 // routeSplit makes app's split: the members' pods first (grown and Ready), then the
 // Service selects every pod of the app, then the app's other revisions stop (their
 // pods leave the Service as they terminate, after their in-flight requests).
-func (r *Runtime) routeSplit(ctx context.Context, app string, ms []member, pods map[string]int, weights map[string]int, o Options) error {
+func (r *Runtime) routeSplit(ctx context.Context, app string, ms []member, pods, weights map[string]int, deps map[string]*appsv1.Deployment, o Options) error {
 	var shrink []member
 	for _, m := range ms {
 		have := 0
@@ -232,12 +243,8 @@ func (r *Runtime) routeSplit(ctx context.Context, app string, ms []member, pods 
 			return err
 		}
 	}
-	deps, err := r.CS.AppsV1().Deployments(r.ns()).List(ctx, metav1.ListOptions{LabelSelector: r.stateSelector(app)})
-	if err != nil {
-		return r.explain(err, "list the Deployments of "+app)
-	}
-	for _, d := range deps.Items {
-		if _, in := pods[d.Name]; in || (d.Spec.Replicas != nil && *d.Spec.Replicas == 0) {
+	for _, d := range deps {
+		if _, in := pods[d.Name]; in || d.Labels[LabelApp] != app || (d.Spec.Replicas != nil && *d.Spec.Replicas == 0) {
 			continue
 		}
 		if err := r.scale(ctx, d.Name, 0); err != nil {
@@ -250,9 +257,9 @@ func (r *Runtime) routeSplit(ctx context.Context, app string, ms []member, pods 
 // routeOne points the Service at rev alone. A revision a split had shrunk is grown
 // back to its own count (and Ready) before it takes all the traffic; one a split had
 // grown goes back after.
-func (r *Runtime) routeOne(ctx context.Context, app, rev string, o Options) error {
+func (r *Runtime) routeOne(ctx context.Context, app, rev string, deps map[string]*appsv1.Deployment, o Options) error {
 	var m *member
-	if ms, err := r.members(ctx, app, map[string]int{rev: 100}); err == nil && len(ms) == 1 && !ms[0].autoscl && ms[0].dep.Spec.Replicas != nil {
+	if ms, err := members(app, r.ns(), map[string]int{rev: 100}, deps); err == nil && !ms[0].autoscl && ms[0].dep.Spec.Replicas != nil {
 		// (No Deployment: a Service for a revision that render made, or that a test
 		// seeded; an autoscaler owns its count. Neither has a count to put back.)
 		m = &ms[0]

@@ -48,11 +48,7 @@ install -m 0644 "$src/cmd/kubectl/kubectl.go" cmd/kubectl/main.go
 # version the five were built with; it only adds what kubectl imports besides (k8s.io/kubectl,
 # already replaced by its published staging module).
 go mod tidy
-minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
-ld="-s -w"
-for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  ld="$ld -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
-done
+ld=$(k8s_ldflags)
 k8s_log "building kubectl $K8S_VERSION (about 2-4 min on 2 cores after build.sh)"
 CGO_ENABLED=0 nice -n 19 go build -trimpath -ldflags "$ld" -o "$KUBECTL.tmp" ./cmd/kubectl
 mv "$KUBECTL.tmp" "$KUBECTL"

@@ -58,11 +58,7 @@ for c in kube-apiserver:apiserver.go kube-controller-manager:controller-manager.
   install -m 0644 "$src/cmd/$name/${c#*:}" "cmd/$name/main.go"
 done
 go mod tidy
-minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
-ld="-s -w"
-for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  ld="$ld -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
-done
+ld=$(k8s_ldflags)
 k8s_log "building $K8S_BINARIES $K8S_VERSION (cold: about 5-8 min on 2 cores)"
 mkdir -p "$K8S_CACHE/bin.tmp"
 # One invocation so the five share the compilation of their common packages; nice so other work

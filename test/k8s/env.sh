@@ -11,3 +11,14 @@ export PATH=$PATH:/usr/local/go/bin:/usr/sbin:/sbin
 
 # k8s_log prints a timestamped line; the timings in CI's log come from here.
 k8s_log() { echo "k8s: $(date +%T) $*"; }
+
+# k8s_ldflags are the -ldflags that make a binary report $K8S_VERSION (--version), as the release
+# build's do; build.sh's cache check and build-kubectl.sh's read it back.
+k8s_ldflags() {
+  local minor=${K8S_VERSION#v1.} p ld="-s -w"
+  minor=${minor%%.*}
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld="$ld -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
+  done
+  echo "$ld"
+}

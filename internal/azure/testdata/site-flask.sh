@@ -1,5 +1,6 @@
 #!/bin/sh
-# pyship render --target appservice: web app shop (Microsoft.Web 2025-03-01), the same site as the template beside it.
+# pyship render --target appservice: web app shop (Microsoft.Web 2025-03-01).
+# The same site as the template beside it.
 set -eu
 RG=${RG:?set RG to the resource group}
 az webapp create --resource-group "$RG" --name 'shop' --plan '/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Web/serverfarms/linux-plan' --deployment-container-image-name 'myregistry.azurecr.io/shop@sha256:4f1c0000000000000000000000000000000000000000000000000000000000aa' --https-only true --assign-identity '[system]'
