@@ -1,4 +1,4 @@
-package azure
+package azure_test
 
 import (
 	"context"
@@ -13,14 +13,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/pyship/pyship/internal/azure"
+	"github.com/pyship/pyship/internal/azure/azuretest"
 )
 
 // acrRegistry is a loopback registry that demands ACR's token flow: /v2/ answers 401
@@ -75,23 +75,13 @@ func newACRRegistry(t *testing.T, aadToken string) *acrRegistry {
 
 func (a *acrRegistry) host() string { return strings.TrimPrefix(a.srv.URL, "http://") }
 
-func fakeCred(t *testing.T, f *fakeAzure, secret string) azcore.TokenCredential {
-	t.Helper()
-	copts := azcore.ClientOptions{Transport: f.srv.Client(), Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: f.srv.URL + "/"}}
-	cred, err := azidentity.NewClientSecretCredential("tenant-1", "client-1", secret, &azidentity.ClientSecretCredentialOptions{ClientOptions: copts, DisableInstanceDiscovery: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cred
-}
-
 // TestACRKeychainPushes: an image is pushed to a registry that takes only ACR's token
 // flow, with an Entra token exchanged once for a refresh token; a registry that is not
 // ACR's resolves to anonymous (the Docker keychain's turn).
 func TestACRKeychainPushes(t *testing.T) {
-	f := newFakeAzure(t)
-	reg := newACRRegistry(t, f.token)
-	k := &ACRKeychain{Cred: fakeCred(t, f, "s3cret"), Scheme: "http", Match: func(h string) bool { return h == reg.host() }}
+	f := azuretest.New(t)
+	reg := newACRRegistry(t, f.Token)
+	k := &azure.ACRKeychain{Cred: f.Credential(t, azuretest.Secret), Scheme: "http", Match: func(h string) bool { return h == reg.host() }}
 	ref, err := name.ParseReference(reg.host()+"/shop:v1", name.Insecure)
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +106,7 @@ func TestACRKeychainPushes(t *testing.T) {
 	if a, err := k.Resolve(other.Context()); err != nil || a != authn.Anonymous {
 		t.Errorf("another registry: %v, %v", a, err)
 	}
-	if !IsACR("myregistry.azurecr.io") || IsACR("azurecr.io.evil.example") {
+	if !azure.IsACR("myregistry.azurecr.io") || azure.IsACR("azurecr.io.evil.example") {
 		t.Error("IsACR")
 	}
 }
@@ -124,7 +114,7 @@ func TestACRKeychainPushes(t *testing.T) {
 // TestACRKeychainRefused: a token the registry does not take, and a credential that
 // gets none, are one-line errors with the fix and no token in them.
 func TestACRKeychainRefused(t *testing.T) {
-	f := newFakeAzure(t)
+	f := azuretest.New(t)
 	reg := newACRRegistry(t, "another-tenants-token")
 	match := func(h string) bool { return h == reg.host() }
 	for _, tc := range []struct {
@@ -134,18 +124,18 @@ func TestACRKeychainRefused(t *testing.T) {
 		{"no token", "wrong", "no Azure token"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			k := &ACRKeychain{Cred: fakeCred(t, f, tc.secret), Scheme: "http", Match: match}
+			k := &azure.ACRKeychain{Cred: f.Credential(t, tc.secret), Scheme: "http", Match: match}
 			ref, _ := name.ParseReference(reg.host()+"/shop:v1", name.Insecure)
 			auth, err := k.Resolve(ref.Context())
 			if err != nil {
 				t.Fatal(err)
 			}
 			_, err = auth.Authorization()
-			var ae *ACRError
+			var ae *azure.ACRError
 			if !errors.As(err, &ae) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("err = %v, want an ACRError with %q", err, tc.want)
 			}
-			if strings.Contains(err.Error(), f.token) || strings.Contains(err.Error(), "s3cret") {
+			if strings.Contains(err.Error(), f.Token) || strings.Contains(err.Error(), "s3cret") {
 				t.Errorf("the error holds a secret: %v", err)
 			}
 		})

@@ -1,4 +1,4 @@
-package azure
+package azure_test
 
 import (
 	"context"
@@ -7,26 +7,36 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pyship/pyship/internal/azure"
+	"github.com/pyship/pyship/internal/azure/azuretest"
 )
 
 const appID = "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.App/containerApps/shop"
 
-func appResource(t *testing.T, id string) Resource {
+// shop is the Container App the ARM tests send.
+func shop() azure.AppInput {
+	return azure.AppInput{Name: "shop", Revision: "shop--3f2a9c1d", Location: "westeurope", Port: 8000, Probe: "/healthz", Replicas: 1,
+		Environment: "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.App/managedEnvironments/prod",
+		Image:       "shop.azurecr.io/shop@sha256:" + strings.Repeat("ab", 32)}
+}
+
+func appResource(t *testing.T, id string) azure.Resource {
 	t.Helper()
-	body, err := ContainerAppBody(flask())
+	body, err := azure.ContainerAppBody(shop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Resource{ID: id, APIVersion: ContainerAppAPIVersion, Body: body, What: "Container App shop"}
+	return azure.Resource{ID: id, APIVersion: azure.ContainerAppAPIVersion, Body: body, What: "Container App shop"}
 }
 
 // TestARMPut: a token from the credential, the PUT with its api-version and a body
 // Azure's definition accepts, the long-running operation followed to Succeeded, and
 // the resource as Azure has it returned; a 429 is retried after its Retry-After.
 func TestARMPut(t *testing.T) {
-	f := newFakeAzure(t)
-	f.throttle = 1
-	a := f.client(t, "s3cret")
+	f := azuretest.New(t)
+	f.Throttle = 1
+	a := f.ARM(t, azuretest.Secret)
 	start := time.Now()
 	out, err := a.Put(context.Background(), appResource(t, appID))
 	if err != nil {
@@ -44,7 +54,7 @@ func TestARMPut(t *testing.T) {
 	if err := json.Unmarshal(out, &got); err != nil || got.ID != appID || got.Properties.ProvisioningState != "Succeeded" {
 		t.Errorf("Put returned %s (%v)", out, err)
 	}
-	calls := strings.Join(f.calls(), "\n")
+	calls := strings.Join(f.Calls(), "\n")
 	for _, want := range []string{"POST /tenant-1/oauth2/v2.0/token", "PUT " + appID, "GET /operations/1"} {
 		if !strings.Contains(calls, want) {
 			t.Errorf("no %q among the calls:\n%s", want, calls)
@@ -53,10 +63,10 @@ func TestARMPut(t *testing.T) {
 	if strings.Count(calls, "PUT "+appID) != 2 {
 		t.Errorf("want the throttled PUT and its retry:\n%s", calls)
 	}
-	if b, err := a.Get(context.Background(), appID, ContainerAppAPIVersion); err != nil || !strings.Contains(string(b), `"provisioningState":"Succeeded"`) {
+	if b, err := a.Get(context.Background(), appID, azure.ContainerAppAPIVersion); err != nil || !strings.Contains(string(b), `"provisioningState":"Succeeded"`) {
 		t.Errorf("Get = %s, %v", b, err)
 	}
-	if b, err := a.Get(context.Background(), appID+"x", ContainerAppAPIVersion); err != nil || b != nil {
+	if b, err := a.Get(context.Background(), appID+"x", azure.ContainerAppAPIVersion); err != nil || b != nil {
 		t.Errorf("Get of a missing resource = %s, %v; want nil, nil", b, err)
 	}
 }
@@ -66,7 +76,7 @@ func TestARMPut(t *testing.T) {
 func TestARMErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		setup  func(*fakeAzure)
+		setup  func(*azuretest.Azure)
 		id     string
 		secret string
 		status int
@@ -75,13 +85,13 @@ func TestARMErrors(t *testing.T) {
 		{name: "bad secret", secret: "wrong", want: []string{"cannot get a token for Azure Resource Manager", "az login"}},
 		{name: "resource group", id: strings.Replace(appID, "/rg/", "/missing/", 1), status: 404,
 			want: []string{"Container App shop: Azure refused it: Resource group 'missing' could not be found. (404 ResourceGroupNotFound)", "az group create --name missing"}},
-		{name: "conflict", setup: func(f *fakeAzure) { f.conflict = true }, status: 409, want: []string{"(409 ContainerAppOperationInProgress)", "wait for it to finish"}},
-		{name: "validation", setup: func(f *fakeAzure) { f.reject = true }, status: 400,
+		{name: "conflict", setup: func(f *azuretest.Azure) { f.Conflict = true }, status: 409, want: []string{"(409 ContainerAppOperationInProgress)", "wait for it to finish"}},
+		{name: "validation", setup: func(f *azuretest.Azure) { f.Reject = true }, status: 400,
 			want: []string{"properties.template.containers[0].resources.cpu: The total requested CPU and memory resources are not a supported combination.", "fix the setting it names"}},
-		{name: "throttled for good", setup: func(f *fakeAzure) { f.throttle = 10 }, status: 429, want: []string{"(429 TooManyRequests)", "deploy again in a minute"}},
+		{name: "throttled for good", setup: func(f *azuretest.Azure) { f.Throttle = 10 }, status: 429, want: []string{"(429 TooManyRequests)", "deploy again in a minute"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeAzure(t)
+			f := azuretest.New(t)
 			if tc.setup != nil {
 				tc.setup(f)
 			}
@@ -93,9 +103,9 @@ func TestARMErrors(t *testing.T) {
 			if id == "" {
 				id = appID
 			}
-			a := f.client(t, secret)
+			a := f.ARM(t, secret)
 			_, err := a.Put(context.Background(), appResource(t, id))
-			var ae *ARMError
+			var ae *azure.ARMError
 			if !errors.As(err, &ae) {
 				t.Fatalf("Put = %v, want an ARMError", err)
 			}
@@ -107,7 +117,7 @@ func TestARMErrors(t *testing.T) {
 					t.Errorf("the error lacks %q:\n%v", w, err)
 				}
 			}
-			if strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), f.token) {
+			if strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), f.Token) {
 				t.Errorf("the error shows a secret or token: %v", err)
 			}
 		})
@@ -117,8 +127,8 @@ func TestARMErrors(t *testing.T) {
 // TestFakeChecksTheSpec: the fake refuses what Azure would: a wrong api-version, and
 // a body its definition does not allow (so a pyship bug there fails the tests).
 func TestFakeChecksTheSpec(t *testing.T) {
-	f := newFakeAzure(t)
-	a := f.client(t, "s3cret")
+	f := azuretest.New(t)
+	a := f.ARM(t, azuretest.Secret)
 	r := appResource(t, appID)
 	r.APIVersion = "2022-03-01"
 	if _, err := a.Put(context.Background(), r); err == nil || !strings.Contains(err.Error(), "InvalidApiVersionParameter") {

@@ -298,3 +298,21 @@ func collect(e *jsonschema.ValidationError, into map[string]bool) {
 	}
 	into[at+": "+msg] = true
 }
+
+// resourceTypes are the definitions of the resource types pyship writes, by type.
+var resourceTypes = map[string]definition{
+	"Microsoft.App/containerApps":                 ContainerApp,
+	"Microsoft.ContainerInstance/containerGroups": ContainerGroup,
+	"Microsoft.Web/sites":                         Site,
+}
+
+// ValidateResource checks a PUT body for a resource type pyship writes
+// ("Microsoft.App/containerApps") against Azure's definition, strictly: the test
+// server that plays Resource Manager refuses what the schema does.
+func ValidateResource(resourceType string, body []byte) error {
+	d, ok := resourceTypes[resourceType]
+	if !ok {
+		return fmt.Errorf("pyship has no definition of %s", resourceType)
+	}
+	return validate(d, "the request", body)
+}
