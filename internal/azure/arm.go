@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 )
@@ -33,6 +35,9 @@ type Resource struct {
 type ARM struct {
 	pl       runtime.Pipeline
 	endpoint string
+	// transport is the options' (nil: Go's), for the calls outside Resource Manager
+	// (a Container App's log stream).
+	transport policy.Transporter
 	// Poll is how often a long-running operation is asked about when Azure does not
 	// say (Retry-After); default 5 s.
 	Poll time.Duration
@@ -48,7 +53,11 @@ func NewARM(cred azcore.TokenCredential, opts *arm.ClientOptions) (*ARM, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &ARM{pl: c.Pipeline(), endpoint: c.Endpoint()}, nil
+	a := &ARM{pl: c.Pipeline(), endpoint: c.Endpoint()}
+	if opts != nil {
+		a.transport = opts.Transport
+	}
+	return a, nil
 }
 
 // Put creates or updates r, waits until Azure has provisioned it, and returns the
@@ -98,6 +107,11 @@ func (a *ARM) Put(ctx context.Context, r Resource) (json.RawMessage, error) {
 
 // Get reads a resource: nil when it does not exist.
 func (a *ARM) Get(ctx context.Context, id, apiVersion string) (json.RawMessage, error) {
+	return a.get(ctx, id, apiVersion, nil)
+}
+
+// get is Get with more query parameters (a container's logs: tail).
+func (a *ARM) get(ctx context.Context, id, apiVersion string, extra url.Values) (json.RawMessage, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	req, err := runtime.NewRequest(ctx, http.MethodGet, runtime.JoinPaths(a.endpoint, id))
@@ -105,6 +119,9 @@ func (a *ARM) Get(ctx context.Context, id, apiVersion string) (json.RawMessage, 
 		return nil, err
 	}
 	q := req.Raw().URL.Query()
+	for k, v := range extra {
+		q[k] = v
+	}
 	q.Set("api-version", apiVersion)
 	req.Raw().URL.RawQuery = q.Encode()
 	resp, err := a.pl.Do(req)
@@ -119,6 +136,73 @@ func (a *ARM) Get(ctx context.Context, id, apiVersion string) (json.RawMessage, 
 		return nil, a.explain(ctx, Resource{ID: id, What: id}, runtime.NewResponseError(resp))
 	}
 	return io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+}
+
+// Post calls a resource's action (getAuthtoken) and returns Azure's answer.
+func (a *ARM) Post(ctx context.Context, id, apiVersion string) (json.RawMessage, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	req, err := runtime.NewRequest(ctx, http.MethodPost, runtime.JoinPaths(a.endpoint, id))
+	if err != nil {
+		return nil, err
+	}
+	q := req.Raw().URL.Query()
+	q.Set("api-version", apiVersion)
+	req.Raw().URL.RawQuery = q.Encode()
+	resp, err := a.pl.Do(req)
+	if err != nil {
+		return nil, a.explain(ctx, Resource{ID: id, What: id}, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, a.explain(ctx, Resource{ID: id, What: id}, runtime.NewResponseError(resp))
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+}
+
+// Delete removes a resource and waits until Azure has; one already gone is not an
+// error (it reports false).
+func (a *ARM) Delete(ctx context.Context, r Resource) (bool, error) {
+	timeout := a.Timeout
+	if timeout <= 0 {
+		timeout = 20 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := runtime.NewRequest(ctx, http.MethodDelete, runtime.JoinPaths(a.endpoint, r.ID))
+	if err != nil {
+		return false, err
+	}
+	q := req.Raw().URL.Query()
+	q.Set("api-version", r.APIVersion)
+	req.Raw().URL.RawQuery = q.Encode()
+	resp, err := a.pl.Do(req)
+	if err != nil {
+		return false, a.explain(ctx, r, err)
+	}
+	switch resp.StatusCode {
+	case http.StatusNoContent, http.StatusNotFound:
+		resp.Body.Close()
+		return false, nil
+	case http.StatusOK:
+		resp.Body.Close()
+		return true, nil
+	case http.StatusAccepted:
+	default:
+		return false, a.explain(ctx, r, runtime.NewResponseError(resp))
+	}
+	poller, err := runtime.NewPoller[json.RawMessage](resp, a.pl, nil)
+	if err != nil {
+		return false, err
+	}
+	poll := a.Poll
+	if poll <= 0 {
+		poll = 5 * time.Second
+	}
+	if _, err := poller.PollUntilDone(ctx, &runtime.PollUntilDoneOptions{Frequency: poll}); err != nil {
+		return false, a.explain(ctx, r, err)
+	}
+	return true, nil
 }
 
 // ARMError is what Resource Manager refused, said in one line with the fix.

@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"regexp"
+	"strings"
 )
 
 // Target kinds: where an app's replicas run.
@@ -13,7 +14,17 @@ const (
 	// Kubernetes is a namespace of a cluster (AKS or any other), reached with the
 	// user's kubeconfig as kubectl reads it.
 	Kubernetes = "kubernetes"
+	// Azure's container services, reached through Resource Manager with the user's
+	// Azure credential: Container Apps, Container Instances, App Service.
+	ContainerApps      = "aca"
+	ContainerInstances = "aci"
+	AppService         = "appservice"
 )
+
+// IsAzure says whether a target kind is one of Azure's services.
+func IsAzure(kind string) bool {
+	return kind == ContainerApps || kind == ContainerInstances || kind == AppService
+}
 
 // Target is where an app runs. It is recorded with the app at its first deploy, so
 // that env, secret, rollback, logs and down act on the same cluster and namespace
@@ -28,6 +39,17 @@ type Target struct {
 	// Kubeconfig is the file named with --kubeconfig, if one was; otherwise the
 	// KUBECONFIG variable and ~/.kube/config are read, as kubectl does.
 	Kubeconfig string `json:"kubeconfig,omitempty"`
+	// Azure: the subscription and resource group the app's resource is in, its
+	// region, the Container Apps environment or App Service plan it runs on (resource
+	// IDs), the Key Vault its secrets are read from and the user-assigned identity it
+	// reads them and pulls its image with ("" for its system-assigned one).
+	Subscription  string `json:"subscription,omitempty"`
+	ResourceGroup string `json:"resource_group,omitempty"`
+	Location      string `json:"location,omitempty"`
+	Environment   string `json:"environment,omitempty"`
+	Plan          string `json:"plan,omitempty"`
+	KeyVault      string `json:"key_vault,omitempty"`
+	Identity      string `json:"identity,omitempty"`
 }
 
 // String names the target for people: "local", "kubernetes (ctx/ns)".
@@ -35,12 +57,19 @@ func (t Target) String() string {
 	if t.Kind == Local {
 		return "local"
 	}
+	if IsAzure(t.Kind) {
+		return fmt.Sprintf("%s (%s/%s)", t.Kind, t.Subscription, t.ResourceGroup)
+	}
 	return fmt.Sprintf("%s (%s/%s)", t.Kind, t.Context, t.Namespace)
 }
 
-// SamePlace says whether two targets run apps in the same place (the same engine, or
-// the same cluster and namespace), whichever registry each pulls from.
+// SamePlace says whether two targets run apps in the same place (the same engine, the
+// same cluster and namespace, the same Azure service and resource group), whichever
+// registry each pulls from and whatever an Azure app runs with.
 func (t Target) SamePlace(u Target) bool {
+	if IsAzure(t.Kind) {
+		return t.Kind == u.Kind && t.Subscription == u.Subscription && strings.EqualFold(t.ResourceGroup, u.ResourceGroup)
+	}
 	t.Registry, u.Registry = "", ""
 	return t == u
 }
@@ -56,13 +85,21 @@ func ValidTarget(t Target) error {
 			return fmt.Errorf("--context, --namespace, --registry and --kubeconfig are for --target kubernetes")
 		}
 		return nil
+	case ContainerApps, ContainerInstances, AppService:
+		if t.Context != "" || t.Namespace != "" || t.Kubeconfig != "" {
+			return fmt.Errorf("--context, --namespace and --kubeconfig are for --target kubernetes")
+		}
+		return nil
 	case Kubernetes:
+		if t.Subscription != "" || t.ResourceGroup != "" || t.Location != "" || t.Environment != "" || t.Plan != "" || t.KeyVault != "" || t.Identity != "" {
+			return fmt.Errorf("--subscription, --resource-group, --location, --environment, --plan, --key-vault and --identity are for the Azure targets (aca, aci, appservice)")
+		}
 		if t.Namespace != "" && !dns1123Label.MatchString(t.Namespace) {
 			return fmt.Errorf("--namespace %q: a Kubernetes namespace is 1-63 lowercase letters, digits and dashes", t.Namespace)
 		}
 		return nil
 	default:
-		return fmt.Errorf("--target %q: use local or kubernetes", t.Kind)
+		return fmt.Errorf("--target %q: use local, kubernetes, aca (Azure Container Apps), aci (Azure Container Instances) or appservice (Azure App Service)", t.Kind)
 	}
 }
 

@@ -4,9 +4,18 @@
 package azuretest
 
 import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,7 +27,6 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
@@ -57,6 +65,7 @@ type Azure struct {
 	ops       map[string]int    // operation → polls so far
 	log       []string          // "METHOD path" of each call
 	authToken string            // a Container App's log stream token
+	roots     *x509.CertPool
 }
 
 // New starts the fake; it stops with the test.
@@ -64,9 +73,53 @@ func New(t testing.TB) *Azure {
 	f := &Azure{Token: "tok-" + strconv.FormatInt(time.Now().UnixNano(), 10), resources: map[string][]byte{},
 		revisions: map[string][]byte{}, ops: map[string]int{}, Logs: map[string][]string{}}
 	f.authToken = "logs-" + f.Token
-	f.Srv = httptest.NewTLSServer(http.HandlerFunc(f.serve))
+	f.Srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	cert, pool := selfSigned(t)
+	f.Srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	f.Srv.StartTLS()
+	f.roots = pool
 	t.Cleanup(f.Srv.Close)
 	return f
+}
+
+// Hosts are the names the fake answers for, as Azure's public cloud names them: the
+// client reaches it for any of them (Options' transport) and its certificate is
+// valid for them.
+var Hosts = []string{"management.azure.com", "login.microsoftonline.com", "*.azurecontainerapps.dev", "*.scm.azurewebsites.net"}
+
+// selfSigned is a certificate for Hosts and 127.0.0.1, and a pool trusting it.
+func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "pyship azuretest"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true, DNSNames: Hosts, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(c)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: c}, pool
+}
+
+// Client is an HTTP client that reaches the fake whatever host a URL names (test
+// traffic never leaves loopback) and trusts only its certificate.
+func (f *Azure) Client() *http.Client {
+	addr := f.Srv.Listener.Addr().String()
+	var d net.Dialer
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		},
+		TLSClientConfig: &tls.Config{RootCAs: f.roots}}}
 }
 
 // Lock and Unlock guard the knobs while the server runs.
@@ -79,6 +132,13 @@ func armError(w http.ResponseWriter, status int, code, msg string, details ...ma
 	w.WriteHeader(status)
 	body := map[string]any{"error": map[string]any{"code": code, "message": msg, "details": details}}
 	json.NewEncoder(w).Encode(body)
+}
+
+// resourceManagerScope is a token scope for Resource Manager: azcore asks for the
+// public cloud's audience (management.core.windows.net), az for management.azure.com;
+// Entra ID takes both.
+func resourceManagerScope(scope string) bool {
+	return strings.Contains(scope, "management.azure.com") || strings.Contains(scope, "management.core.windows.net")
 }
 
 // types the fake serves: the path's provider/type → api-version.
@@ -101,15 +161,18 @@ func (f *Azure) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	case strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token"):
 		r.ParseForm()
-		if r.Form.Get("client_secret") != Secret || r.Form.Get("grant_type") != "client_credentials" || !strings.Contains(r.Form.Get("scope"), "management.azure.com") {
+		if r.Form.Get("client_secret") != Secret || r.Form.Get("grant_type") != "client_credentials" || !resourceManagerScope(r.Form.Get("scope")) {
 			w.WriteHeader(http.StatusUnauthorized)
 			json.NewEncoder(w).Encode(map[string]string{"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."})
 			return
 		}
 		json.NewEncoder(w).Encode(map[string]any{"token_type": "Bearer", "expires_in": 3600, "access_token": f.Token})
 		return
-	case strings.HasPrefix(r.URL.Path, "/logstream/"):
+	case strings.HasSuffix(r.Host, ".azurecontainerapps.dev"):
 		f.logStream(w, r)
+		return
+	case strings.HasSuffix(r.Host, ".scm.azurewebsites.net"):
+		f.siteLogStream(w, r)
 		return
 	}
 	if r.Header.Get("Authorization") != "Bearer "+f.Token {
@@ -258,6 +321,7 @@ func (f *Azure) addAzures(id, typ, name string, m, props map[string]any) {
 		props["instanceView"] = map[string]any{"state": "Running"}
 	case "Microsoft.Web/sites":
 		props["defaultHostName"], props["state"] = name+".azurewebsites.net", "Running"
+		props["enabledHostNames"] = []string{name + ".azurewebsites.net", name + ".scm.azurewebsites.net"}
 	}
 }
 
@@ -279,12 +343,12 @@ func (f *Azure) child(w http.ResponseWriter, r *http.Request, id string, rest []
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(b)
 	case r.Method == http.MethodGet && len(rest) == 3 && rest[0] == "revisions" && rest[2] == "replicas":
-		host := "https://" + r.Host
+		host := "https://westeurope.azurecontainerapps.dev"
 		json.NewEncoder(w).Encode(map[string]any{"value": []any{map[string]any{
 			"id": id + "/revisions/" + rest[1] + "/replicas/" + rest[1] + "-7d9f", "name": rest[1] + "-7d9f",
 			"properties": map[string]any{"runningState": "Running", "containers": []any{map[string]any{
 				"name": name, "ready": true, "runningState": "Running",
-				"logStreamEndpoint": host + "/logstream" + id + "/revisions/" + rest[1] + "/replicas/" + rest[1] + "-7d9f/containers/" + name}}}}}})
+				"logStreamEndpoint": host + id + "/revisions/" + rest[1] + "/replicas/" + rest[1] + "-7d9f/containers/" + name}}}}}})
 	case r.Method == http.MethodPost && len(rest) == 1 && rest[0] == "getAuthtoken":
 		json.NewEncoder(w).Encode(map[string]any{"properties": map[string]any{"token": f.authToken, "expires": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}})
 	case r.Method == http.MethodGet && len(rest) == 3 && rest[0] == "containers" && rest[2] == "logs":
@@ -309,8 +373,7 @@ func (f *Azure) logStream(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
-	id := strings.TrimPrefix(r.URL.Path, "/logstream")
-	parts := strings.Split(strings.Trim(id, "/"), "/")
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if len(parts) < 8 {
 		w.WriteHeader(http.StatusNotFound)
 		return
@@ -325,12 +388,34 @@ func (f *Azure) logStream(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// Options are azcore client options that reach the fake: its cloud (authority and
-// Resource Manager), its TLS certificate trusted, and quick retries.
+// siteLogStream is App Service's log stream (Kudu): the app's lines after Kudu's
+// greeting, to the bearer of a Resource Manager token; then it stays open, as Kudu's
+// does, until the client leaves.
+func (f *Azure) siteLogStream(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/api/logstream" {
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	if r.Header.Get("Authorization") != "Bearer "+f.Token {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	name, _, _ := strings.Cut(r.Host, ".")
+	w.Header().Set("Content-Type", "text/plain")
+	fmt.Fprintf(w, "%s  Welcome, you are now connected to log-streaming service.\n", time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC).Format(time.RFC3339))
+	for i, l := range f.Logs[name] {
+		fmt.Fprintf(w, "%s %s\n", time.Date(2026, 12, 2, 10, 0, i+1, 0, time.UTC).Format(time.RFC3339), l)
+	}
+	w.(http.Flusher).Flush()
+	f.mu.Unlock()
+	<-r.Context().Done()
+	f.mu.Lock()
+}
+
+// Options are azcore client options for Azure's public cloud that reach the fake
+// (Client), with quick retries.
 func (f *Azure) Options() azcore.ClientOptions {
-	return azcore.ClientOptions{Transport: f.Srv.Client(),
-		Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: f.Srv.URL + "/",
-			Services: map[cloud.ServiceName]cloud.ServiceConfiguration{cloud.ResourceManager: {Endpoint: f.Srv.URL, Audience: "https://management.azure.com"}}},
+	return azcore.ClientOptions{Transport: f.Client(),
 		Retry: policy.RetryOptions{MaxRetries: 3, RetryDelay: 10 * time.Millisecond, MaxRetryDelay: 2 * time.Second}}
 }
 
