@@ -67,26 +67,36 @@ type DeployInput struct {
 // Desired is the resource a deploy creates or updates for in: its ID, api-version and
 // a body Azure's published definition accepts.
 func Desired(in DeployInput) (Resource, error) {
-	if err := in.Place.Check(); err != nil {
-		return Resource{}, err
+	r, err := Locate(in.Target, in.Place, in.App.Name)
+	if err != nil {
+		return r, err
 	}
-	prefix := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/", in.Place.Subscription, in.Place.ResourceGroup)
-	var r Resource
-	var err error
 	switch in.Target {
 	case ContainerApps:
-		r = Resource{ID: prefix + "Microsoft.App/containerApps/" + in.App.Name, APIVersion: ContainerAppAPIVersion, What: "Container App " + in.App.Name}
 		r.Body, err = ContainerAppBody(in.App)
 	case ContainerInstances:
-		r = Resource{ID: prefix + "Microsoft.ContainerInstance/containerGroups/" + in.App.Name, APIVersion: ContainerGroupAPIVersion, What: "container group " + in.App.Name}
 		r.Body, err = ContainerGroupBody(in.App)
 	case AppService:
-		r = Resource{ID: prefix + "Microsoft.Web/sites/" + in.App.Name, APIVersion: SiteAPIVersion, What: "web app " + in.App.Name}
 		r.Body, err = SiteBody(SiteInput{AppInput: in.App, Plan: in.Plan})
-	default:
-		return Resource{}, &InputError{fmt.Sprintf("target %q: Azure's are aca (Container Apps), aci (Container Instances) and appservice (App Service)", in.Target)}
 	}
 	return r, err
+}
+
+// Locate is the resource (without a body) an app named name is on target in place.
+func Locate(target string, place Place, name string) (Resource, error) {
+	if err := place.Check(); err != nil {
+		return Resource{}, err
+	}
+	prefix := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/", place.Subscription, place.ResourceGroup)
+	switch target {
+	case ContainerApps:
+		return Resource{ID: prefix + "Microsoft.App/containerApps/" + name, APIVersion: ContainerAppAPIVersion, What: "Container App " + name}, nil
+	case ContainerInstances:
+		return Resource{ID: prefix + "Microsoft.ContainerInstance/containerGroups/" + name, APIVersion: ContainerGroupAPIVersion, What: "container group " + name}, nil
+	case AppService:
+		return Resource{ID: prefix + "Microsoft.Web/sites/" + name, APIVersion: SiteAPIVersion, What: "web app " + name}, nil
+	}
+	return Resource{}, &InputError{fmt.Sprintf("target %q: Azure's are aca (Container Apps), aci (Container Instances) and appservice (App Service)", target)}
 }
 
 // DeployOptions tune a deploy.
@@ -210,6 +220,25 @@ func provisioned(r Resource, got []byte) error {
 		return &DeployError{What: r.What, Msg: fmt.Sprintf("the container group is %s (az container logs -g RG -n NAME tells why)", s.InstanceView.State)}
 	}
 	return nil
+}
+
+// StateOf says in a few words how Azure reports a resource of target: its
+// provisioning and, where the service says, running state.
+func StateOf(target string, b []byte) string {
+	if b == nil {
+		return ""
+	}
+	p := readState(b).Properties
+	out := "provisioning " + firstNonEmptyString(p.ProvisioningState, "unknown")
+	switch {
+	case target == ContainerInstances && p.InstanceView.State != "":
+		out += ", " + strings.ToLower(p.InstanceView.State)
+	case target == AppService && p.State != "":
+		out += ", " + strings.ToLower(p.State)
+	case target == ContainerApps && p.LatestRevisionName != "":
+		out += ", latest revision " + p.LatestRevisionName
+	}
+	return out
 }
 
 func latestRevision(b []byte) string { return readState(b).Properties.LatestRevisionName }

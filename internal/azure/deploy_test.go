@@ -120,7 +120,7 @@ func TestDeployCreatesThenSkipsThenUpdates(t *testing.T) {
 		paths = append(paths, c.Op+" "+c.Path)
 	}
 	got := strings.Join(paths, "\n")
-	for _, w := range []string{"change /properties/template/containers/0/image", "add /properties/template/containers/0/env", "change /properties/template/revisionSuffix"} {
+	for _, w := range []string{"change /properties/template/containers[name=shop]/image", "add /properties/template/containers[name=shop]/env", "change /properties/template/revisionSuffix"} {
 		if !strings.Contains(got, w) {
 			t.Errorf("changes lack %q:\n%s", w, got)
 		}
@@ -245,11 +245,12 @@ func TestDiff(t *testing.T) {
 	for _, c := range got {
 		lines = append(lines, c.String())
 	}
-	// Keys only Azure writes (id, provisioningState) are not changes; an array
-	// element fewer is; key names compare without case.
+	// Keys only Azure writes (id, provisioningState) are not changes; an element
+	// fewer in a list is; named elements are matched by name; key names compare
+	// without case.
 	wantLines := []string{
-		`- /properties/template/containers/0/env/1: {"name":"B","value":"2"}`,
-		`~ /properties/template/containers/0/image: "i1" -> "i2"`,
+		`- /properties/template/containers[name=a]/env[name=B]: {"name":"B","value":"2"}`,
+		`~ /properties/template/containers[name=a]/image: "i1" -> "i2"`,
 		`+ /properties/template/scale: {"minReplicas":1}`,
 	}
 	if strings.Join(lines, "\n") != strings.Join(wantLines, "\n") {

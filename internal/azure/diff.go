@@ -88,6 +88,25 @@ func diffValue(path string, cur, want any, depth int, out *[]Change) {
 			*out = append(*out, Change{Path: path, Op: changeOp(cur), Old: short(cur), New: short(want)})
 			return
 		}
+		// Lists of named things (env, secrets, containers, app settings) are
+		// compared by name, as Azure identifies their elements: a setting added in
+		// the middle is one addition, not a shift of every one after it.
+		if cn, wn := byName(c), byName(w); cn != nil && wn != nil {
+			for _, n := range sortedNames(cn, wn) {
+				p := fmt.Sprintf("%s[name=%s]", path, n)
+				cv, inCur := cn[n]
+				wv, inWant := wn[n]
+				switch {
+				case !inCur:
+					*out = append(*out, Change{Path: p, Op: "add", New: short(wv)})
+				case !inWant:
+					*out = append(*out, Change{Path: p, Op: "remove", Old: short(cv)})
+				default:
+					diffValue(p, cv, wv, depth+1, out)
+				}
+			}
+			return
+		}
 		for i := range max(len(c), len(w)) {
 			p := path + "/" + strconv.Itoa(i)
 			switch {
@@ -106,6 +125,41 @@ func diffValue(path string, cur, want any, depth int, out *[]Change) {
 			*out = append(*out, Change{Path: path, Op: changeOp(cur), Old: short(cur), New: short(want)})
 		}
 	}
+}
+
+// byName indexes a list whose elements are all objects with distinct string names
+// (nil otherwise).
+func byName(list []any) map[string]any {
+	m := make(map[string]any, len(list))
+	for _, e := range list {
+		o, ok := e.(map[string]any)
+		if !ok {
+			return nil
+		}
+		n, ok := o["name"].(string)
+		if !ok {
+			return nil
+		}
+		if _, dup := m[n]; dup {
+			return nil
+		}
+		m[n] = e
+	}
+	return m
+}
+
+func sortedNames(a, b map[string]any) []string {
+	var out []string
+	for n := range a {
+		out = append(out, n)
+	}
+	for n := range b {
+		if _, ok := a[n]; !ok {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func changeOp(cur any) string {

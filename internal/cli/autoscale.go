@@ -30,7 +30,13 @@ func (f *autoscaleFlags) apply(app *store.App, set func(string) bool) error {
 	if max == 0 {
 		cpu = 0
 	}
-	if (set("max-replicas") && f.max > 0 || set("cpu-percent")) && app.Target.Kind != store.Kubernetes {
+	switch {
+	case store.IsAzure(app.Target.Kind) && set("cpu-percent"):
+		return usagef("--cpu-percent is for Kubernetes: Container Apps scale on HTTP requests (--max-replicas), Container Instances and App Service not per app")
+	case store.IsAzure(app.Target.Kind):
+		// Container Apps scale between --replicas and --max-replicas; the other
+		// services' documents refuse it with their own reason.
+	case (set("max-replicas") && f.max > 0 || set("cpu-percent")) && app.Target.Kind != store.Kubernetes:
 		return usagef("--max-replicas and --cpu-percent autoscale on Kubernetes (--target kubernetes); on the local engine an app has a fixed count: --replicas")
 	}
 	if err := store.ValidAutoscale(app.Replicas, max, cpu); err != nil {

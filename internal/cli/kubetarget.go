@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -22,11 +23,19 @@ type targetFlags struct {
 }
 
 func (f *targetFlags) bind(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.t.Kind, "target", "", "where the app runs: `local` (the Docker engine, default) or kubernetes")
+	cmd.Flags().StringVar(&f.t.Kind, "target", "", "where the app runs: `local` (the Docker engine, default), kubernetes, aca (Azure Container Apps), aci (Azure Container Instances) or appservice (Azure App Service)")
 	cmd.Flags().StringVar(&f.t.Context, "context", "", "kubeconfig `CONTEXT` (default the current one); --target kubernetes")
 	cmd.Flags().StringVarP(&f.t.Namespace, "namespace", "n", "", "Kubernetes `NAMESPACE` (default the context's, else default)")
 	cmd.Flags().StringVar(&f.t.Registry, "registry", "", "registry `HOST[/PATH]` the cluster pulls from; pyship pushes the image there by digest")
 	cmd.Flags().StringVar(&f.t.Kubeconfig, "kubeconfig", "", "kubeconfig `FILE` (default $KUBECONFIG, else ~/.kube/config)")
+	fl := cmd.Flags()
+	fl.StringVar(&f.t.Subscription, "subscription", "", "Azure subscription `ID` (default $AZURE_SUBSCRIPTION_ID); --target aca, aci, appservice")
+	fl.StringVarP(&f.t.ResourceGroup, "resource-group", "g", "", "Azure resource group `NAME` the app's resource goes in (it must exist)")
+	fl.StringVar(&f.t.Location, "location", "", "Azure `REGION` (westeurope, eastus, ...)")
+	fl.StringVar(&f.t.Environment, "environment", "", "--target aca: the Container Apps environment's resource `ID` (az containerapp env show -n NAME -g RG --query id -o tsv)")
+	fl.StringVar(&f.t.Plan, "plan", "", "--target appservice: the Linux App Service plan's resource `ID` (az appservice plan show -n NAME -g RG --query id -o tsv)")
+	fl.StringVar(&f.t.KeyVault, "key-vault", "", "Azure Key Vault `URL` the app's secrets are read from (https://VAULT.vault.azure.net)")
+	fl.StringVar(&f.t.Identity, "identity", "", "a user-assigned managed identity's resource `ID` the app pulls its image and reads Key Vault with (default its system-assigned one; aci needs one for ACR and Key Vault)")
 }
 
 // target is the target the flags name, checked: "" and "local" are the local engine.
@@ -38,7 +47,7 @@ func (f *targetFlags) target() (store.Target, error) {
 	if err := store.ValidTarget(t); err != nil {
 		return t, usage(err)
 	}
-	if t.Kind == store.Kubernetes && t.Registry != "" && strings.Contains(t.Registry, "://") {
+	if t.Registry != "" && strings.Contains(t.Registry, "://") {
 		return t, usagef("--registry %q: give HOST[:PORT][/PATH], without a scheme", t.Registry)
 	}
 	return t, nil
@@ -49,17 +58,29 @@ func (f *targetFlags) target() (store.Target, error) {
 // between clusters is down, then deploy).
 func deployTarget(flags store.Target, existing *store.App) (store.Target, error) {
 	if existing == nil || existing.Target.Kind == store.Local && len(existing.Revisions) == 0 {
-		if flags.Kind == store.Kubernetes {
+		switch {
+		case flags.Kind == store.Kubernetes:
 			if flags.Registry == "" {
 				return flags, usagef("--target kubernetes needs --registry HOST[/PATH]: the registry the cluster pulls from (ACR for AKS: NAME.azurecr.io)")
 			}
 			return resolveFlagTarget(flags)
+		case store.IsAzure(flags.Kind):
+			if flags.Registry == "" {
+				return flags, usagef("--target %s needs --registry HOST[/PATH]: the registry Azure pulls the image from (an Azure Container Registry: NAME.azurecr.io)", flags.Kind)
+			}
+			if flags.Subscription == "" {
+				flags.Subscription = os.Getenv("AZURE_SUBSCRIPTION_ID")
+			}
+			return flags, checkAzureTarget(flags)
 		}
 		return flags, nil
 	}
 	rec := existing.Target
 	if flags.Kind == "" && flags == (store.Target{}) {
 		return rec, nil
+	}
+	if store.IsAzure(rec.Kind) {
+		return azureTargetOver(rec, flags, existing.Name)
 	}
 	same := flags.Kind == rec.Kind &&
 		(flags.Context == "" || flags.Context == rec.Context) &&

@@ -321,7 +321,9 @@ type deployFlags struct {
 	probe     string
 	env       []string
 	envFile   string
-	set       func(name string) bool // whether a flag was given (--replicas 0 is not "unset")
+	// vaultSecrets are secrets an Azure app reads from --key-vault, by name.
+	vaultSecrets []string
+	set          func(name string) bool // whether a flag was given (--replicas 0 is not "unset")
 }
 
 func newDeploy(g *globals) *cobra.Command {
@@ -358,6 +360,7 @@ The app answers at http://NAME.localhost:8080/ (the gateway port is --gateway).`
 	cmd.Flags().StringVar(&f.probe, "probe", "", "HTTP `PATH` that must answer (below 500) before traffic switches (default /)")
 	cmd.Flags().StringArrayVarP(&f.env, "env", "e", nil, "set `KEY=VALUE` in the app's settings")
 	cmd.Flags().StringVar(&f.envFile, "env-file", "", "read settings from `FILE` (KEY=VALUE lines)")
+	cmd.Flags().StringArrayVar(&f.vaultSecrets, "secret", nil, "Azure targets: the app reads secret `NAME` (an environment variable) from --key-vault, where it is the secret name in lower case with dashes (API_KEY: api-key); repeat for more")
 	cmd.Flags().BoolVar(&f.pf.wait, "wait", true, "wait for another deploy of the app to finish instead of failing")
 	cmd.SetFlagErrorFunc(quietFlagErrors) // --env values
 	return cmd
@@ -405,6 +408,14 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 	env, err := parseEnv(f.env, "--env", f.envFile)
 	if err != nil {
 		return usage(err)
+	}
+	if len(f.vaultSecrets) > 0 && !store.IsAzure(flagTarget.Kind) {
+		return usagef("--secret names a Key Vault secret of an Azure app (--target aca, aci or appservice); elsewhere: pyship secret set NAME KEY")
+	}
+	for _, s := range f.vaultSecrets {
+		if !store.ValidSecretName(s) {
+			return usage(fmt.Errorf("--secret: %w", store.ErrSecretName))
+		}
 	}
 	if flagTarget.Kind == store.Kubernetes && f.app != "" {
 		// A kubeconfig that names no usable cluster fails before the build.
@@ -464,6 +475,8 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 			// The build uses the engine's images when there is one (a base image
 			// pulled there), and does without.
 			_ = connectEngine(ctx, p)
+		} else if store.IsAzure(tgt.Kind) {
+			_ = connectEngine(ctx, p)
 		} else if err := connectEngine(ctx, p); err != nil {
 			return err
 		}
@@ -473,7 +486,7 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 			return interrupted(ctx, err)
 		}
 		id, _, _ := res.Images[0].ConfigDigest()
-		if tgt.Kind == store.Kubernetes {
+		if pullsFromRegistry(tgt) {
 			if ref, err = pushForCluster(ctx, p.Log, tgt, f.app, res.Images[0], f.dryRun); err != nil {
 				return interrupted(ctx, err)
 			}
@@ -491,11 +504,13 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 		return usagef("--app NAME is required with --image")
 	} else if tgt, err = targetOf(p, f.app, flagTarget); err != nil {
 		return err
-	} else if tgt.Kind == store.Kubernetes {
-		if err := checkCluster(ctx, p, tgt); err != nil {
-			return err
+	} else if pullsFromRegistry(tgt) {
+		if tgt.Kind == store.Kubernetes {
+			if err := checkCluster(ctx, p, tgt); err != nil {
+				return err
+			}
 		}
-		// The cluster pulls the image from a registry: --image names it there, and
+		// The cluster (or Azure) pulls the image from a registry: --image names it there, and
 		// the revision runs it by digest.
 		if ref, image, err = kube.ResolveImage(ctx, f.image); err != nil {
 			return err
@@ -525,7 +540,13 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 		// (which a dry run has not pushed to).
 		kr.ImageUser = knownUser(ref, builtUser, kr.ImageUser)
 	}
-	app, err := p.App(ctx, f.app)
+	var app *store.App
+	if store.IsAzure(tgt.Kind) {
+		// Azure is the record of an Azure app's replicas: none to recover here.
+		app, err = p.Store.Get(f.app)
+	} else {
+		app, err = p.App(ctx, f.app)
+	}
 	if errors.Is(err, store.ErrNoApp) {
 		app = &store.App{Name: f.app, Replicas: 1, Probe: "/", Env: map[string]string{}, Secrets: map[string]string{}, Created: time.Now().UTC(), Port: port, Target: tgt}
 	} else if err != nil {
@@ -545,6 +566,12 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 	if err := f.autoscale.apply(app, f.set); err != nil {
 		return err
 	}
+	for _, name := range f.vaultSecrets {
+		if _, ok := app.Env[name]; ok {
+			return usagef("--secret %s: %s is a setting of the app (pyship deploy -e); a name is a setting or a secret, not both", name, name)
+		}
+		app.Secrets[name] = keyVaultSecret
+	}
 	if f.set("host") {
 		if f.host != "" && app.Target.Kind != store.Kubernetes {
 			return usagef("--host makes an Ingress on Kubernetes (--target kubernetes); on the local engine the app answers at %s", p.URL(app.Name))
@@ -556,6 +583,9 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 	}
 	for k, v := range env {
 		app.Env[k] = v
+	}
+	if store.IsAzure(app.Target.Kind) {
+		return deployAzure(ctx, g, p, app, f.dryRun, stdout)
 	}
 	if f.dryRun {
 		return dryRunDeploy(ctx, g, p, app, stdout)
@@ -608,6 +638,9 @@ type appCommand struct {
 	validate func(app *store.App, args []string) error
 	// locks: the command changes the app, so it takes the deploy lock (and --wait).
 	locks bool
+	// azure runs the command on an app that runs in Azure (nil: refused, with what to
+	// do instead).
+	azure func(c *appCall) error
 }
 
 // appCall is one run of an appCommand: the app, read and settled, and the arguments
@@ -655,6 +688,12 @@ func (a appCommand) command() *cobra.Command {
 				return err
 			}
 			defer done()
+			if rec, err := p.Store.Get(name); err == nil && store.IsAzure(rec.Target.Kind) {
+				if a.azure == nil {
+					return notOnAzure(cmd.CommandPath(), rec)
+				}
+				return a.azure(&appCall{ctx: cmd.Context(), p: p, app: rec, args: rest, cmd: cmd})
+			}
 			if a.validate != nil {
 				if rec, err := p.Store.Get(name); err == nil {
 					if err := a.validate(rec, rest); err != nil {
@@ -1188,7 +1227,8 @@ func newStatus(g *globals) *cobra.Command {
 				fmt.Fprintf(c.out(), "  %-40s %-10s %s\n", r.Name, r.State, r.Address)
 			}
 			return nil
-		}}.command()
+		},
+		azure: func(c *appCall) error { return azureStatus(c, g.json) }}.command()
 }
 
 func newLogs(g *globals) *cobra.Command {
@@ -1223,6 +1263,10 @@ message.`,
 		run: func(c *appCall) error {
 			o.JSON = g.json
 			return c.p.Logs(c.ctx, c.app, o, c.out())
+		},
+		azure: func(c *appCall) error {
+			o.JSON = g.json
+			return azureLogs(c, o)
 		}}.command()
 }
 
@@ -1286,6 +1330,14 @@ func runDown(cmd *cobra.Command, g *globals, f *downFlags, name string) error {
 		return err
 	}
 	defer l.Unlock()
+	if app, err := p.Store.Get(name); err == nil && store.IsAzure(app.Target.Kind) {
+		return downAzure(ctx, g, p, app, cmd.OutOrStdout(), func(what string) error {
+			if f.yes {
+				return nil
+			}
+			return confirm(cmd, "Remove "+what+"?")
+		})
+	}
 	res := downResult{App: name, Images: platform.ImageRemoval{Removed: []string{}, Kept: []string{}}}
 	app, err := p.App(ctx, name)
 	switch {

@@ -7,22 +7,20 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pyship/pyship/internal/azure"
 	"github.com/pyship/pyship/internal/kube"
-	"github.com/pyship/pyship/internal/platform"
 	"github.com/pyship/pyship/internal/scaffold"
 	"github.com/pyship/pyship/internal/store"
 )
 
 // render's --targets in Azure.
 const (
-	targetACA        = "aca"        // Container Apps
-	targetACI        = "aci"        // Container Instances
-	targetAppService = "appservice" // Web App for Containers
+	targetACA        = store.ContainerApps      // Container Apps
+	targetACI        = store.ContainerInstances // Container Instances
+	targetAppService = store.AppService         // Web App for Containers
 )
 
 // azureFlags are where in Azure the app goes (render --target aca, aci, appservice).
@@ -42,19 +40,12 @@ func (f *azureFlags) bind(cmd *cobra.Command) {
 // validate checks what Azure needs before anything is read: a document without them
 // could not be applied.
 func (f *azureFlags) validate(target string) error {
-	switch {
-	case f.location == "":
-		return usagef("--target %s needs --location REGION (westeurope, eastus, ...)", target)
-	case target == targetACA && f.environment == "":
-		return usagef("--target aca needs --environment ID, the Container Apps environment's resource ID (az containerapp env show -n NAME -g RG --query id)")
-	case target != targetACA && f.environment != "":
-		return usagef("--environment is for --target aca: %s has no Container Apps environment", target)
-	case target == targetAppService && f.plan == "":
-		return usagef("--target appservice needs --plan ID, the App Service plan's resource ID (az appservice plan show -n NAME -g RG --query id)")
-	case target != targetAppService && f.plan != "":
-		return usagef("--plan is for --target appservice")
-	}
-	return nil
+	return checkAzureService(target, f.location, f.environment, f.plan)
+}
+
+// target is where the flags put the app in Azure.
+func (f *azureFlags) target(kind string) store.Target {
+	return store.Target{Kind: kind, Location: f.location, Environment: f.environment, Plan: f.plan, KeyVault: f.keyVault, Identity: f.identity}
 }
 
 // azureResult is render's --json output for the Azure targets.
@@ -69,24 +60,9 @@ type azureResult struct {
 	Secrets []string `json:"secrets"`
 }
 
-// azureInput is the app as an Azure document is made from it.
+// azureInput is the app as render makes an Azure document of it.
 func azureInput(f *renderFlags, app *store.App) azure.AppInput {
-	rev, spec := platform.RevisionOf(app)
-	in := azure.AppInput{Name: app.Name, Revision: rev, Location: f.azure.location, Environment: f.azure.environment,
-		Image: app.ImageRef, Port: app.Port, Probe: app.Probe, Env: map[string]string{},
-		KeyVault: f.azure.keyVault, Identity: f.azure.identity, Replicas: app.Replicas, MaxReplicas: app.MaxReplicas}
-	for k, v := range spec.Env {
-		in.Env[k] = v
-	}
-	in.Env["PORT"] = fmt.Sprint(app.Port) // as every target runs it (platform.ReleaseEnv)
-	for k := range spec.Secrets {
-		in.Secrets = append(in.Secrets, k)
-	}
-	sort.Strings(in.Secrets)
-	if len(app.Traffic) > 1 {
-		in.Traffic = app.Traffic
-	}
-	return in
+	return azureAppInput(app, f.azure.target(f.target))
 }
 
 // renderContainerGroup writes the app's container group (Azure Container Instances):

@@ -33,8 +33,8 @@ type LogLine struct {
 	Message  string `json:"message"`
 }
 
-// format renders a line as text or as one JSON object.
-func (o LogOptions) format(l LogLine) string {
+// Format renders a line as text or as one JSON object.
+func (o LogOptions) Format(l LogLine) string {
 	if o.JSON {
 		b, _ := json.Marshal(l)
 		return string(b)
@@ -61,7 +61,7 @@ func (p *Platform) Logs(ctx context.Context, app *store.App, o LogOptions, w io.
 		mu.Lock()
 		defer mu.Unlock()
 		if o.Follow {
-			fmt.Fprintln(w, o.format(line))
+			fmt.Fprintln(w, o.Format(line))
 		} else {
 			lines = append(lines, line)
 		}
@@ -124,10 +124,10 @@ func (p *Platform) Logs(ctx context.Context, app *store.App, o LogOptions, w io.
 		if a.Time != b.Time {
 			return a.Time < b.Time
 		}
-		return o.format(a) < o.format(b)
+		return o.Format(a) < o.Format(b)
 	})
 	for _, l := range lines {
-		fmt.Fprintln(w, o.format(l))
+		fmt.Fprintln(w, o.Format(l))
 	}
 	return nil
 }

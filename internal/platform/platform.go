@@ -81,6 +81,9 @@ func (p *Platform) URLFor(app string, t store.Target) string {
 	if t.Kind == store.Kubernetes {
 		return fmt.Sprintf("http://%s.%s.svc/", app, t.Namespace)
 	}
+	if store.IsAzure(t.Kind) {
+		return t.URL
+	}
 	_, port, _ := net.SplitHostPort(p.Listen)
 	return fmt.Sprintf("http://%s.localhost:%s/", app, port)
 }

@@ -50,6 +50,8 @@ type Target struct {
 	Plan          string `json:"plan,omitempty"`
 	KeyVault      string `json:"key_vault,omitempty"`
 	Identity      string `json:"identity,omitempty"`
+	// URL is the address Azure gave the app (its ingress, public name or host name).
+	URL string `json:"url,omitempty"`
 }
 
 // String names the target for people: "local", "kubernetes (ctx/ns)".
@@ -82,7 +84,7 @@ func ValidTarget(t Target) error {
 	switch t.Kind {
 	case Local:
 		if t != (Target{}) {
-			return fmt.Errorf("--context, --namespace, --registry and --kubeconfig are for --target kubernetes")
+			return fmt.Errorf("--context, --namespace, --registry, --kubeconfig and the Azure settings (--subscription, --resource-group, --location, --environment, --plan, --key-vault, --identity) go with --target kubernetes, aca, aci or appservice")
 		}
 		return nil
 	case ContainerApps, ContainerInstances, AppService:

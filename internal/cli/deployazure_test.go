@@ -1,0 +1,159 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pyship/pyship/internal/azure"
+	"github.com/pyship/pyship/internal/azure/azuretest"
+	"github.com/pyship/pyship/internal/store"
+	"github.com/pyship/pyship/internal/testutil"
+)
+
+const testSubscription = "6f1a2b3c-0000-4000-8000-00000000c0de"
+
+// localAzure points the Azure commands at a local Resource Manager for the test.
+func localAzure(t *testing.T) *azuretest.Azure {
+	f := azuretest.New(t)
+	old := newResourceManager
+	newResourceManager = func() (*azure.ARM, error) { return f.ARM(t, azuretest.Secret), nil }
+	t.Cleanup(func() { newResourceManager = old })
+	return f
+}
+
+func puts(f *azuretest.Azure) int { return strings.Count(strings.Join(f.Calls(), "\n"), "PUT ") }
+
+// TestDeployAzureContainerApp: a new user's path on Container Apps, as the README
+// gives it: deploy (created, the URL Azure gave), the same deploy (nothing sent), a
+// dry run of a change (its diff, nothing sent), the change (a new revision), status,
+// logs, a command Azure apps do not have (refused with what to do), down (deleted,
+// forgotten). Every PUT the local Resource Manager took passed Azure's schema.
+func TestDeployAzureContainerApp(t *testing.T) {
+	f := localAzure(t)
+	f.Logs["shop"] = []string{"[INFO] Booting worker", "GET / 200"}
+	state := filepath.Join(t.TempDir(), "state")
+	t.Setenv("PYSHIP_STATE_DIR", state)
+	reg := testutil.Registry(t)
+	ref := testutil.PushUserImage(t, reg, "shop", "10001:10001")
+	deploy := []string{"deploy", "--app", "shop", "--image", ref, "--port", "8000", "--target", "aca", "--registry", reg,
+		"--subscription", testSubscription, "-g", "rg", "--location", "westeurope", "--environment", testEnvironment, "--json"}
+
+	code, out, errOut := run(deploy...)
+	if code != 0 {
+		t.Fatalf("deploy: exit %d\n%s", code, errOut)
+	}
+	var res azureDeployResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	id := "/subscriptions/" + testSubscription + "/resourceGroups/rg/providers/Microsoft.App/containerApps/shop"
+	if !res.Created || !res.Applied || res.ID != id || res.URL != "https://shop.kindwater-1a2b3c4d.westeurope.azurecontainerapps.io/" || !strings.HasPrefix(res.Revision, "shop--") {
+		t.Errorf("first deploy: %+v", res)
+	}
+	st, err := store.Open(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := st.Get("shop")
+	if err != nil || app.Target.Kind != "aca" || app.Target.ResourceGroup != "rg" || app.Live != res.Revision || app.Target.URL != res.URL {
+		t.Fatalf("recorded: %+v, %v", app, err)
+	}
+
+	// The same again: Azure has it, nothing is sent. The target is the recorded one.
+	code, out, errOut = run("deploy", "--app", "shop", "--image", ref, "--json")
+	if code != 0 || puts(f) != 1 || !strings.Contains(out, `"changed": false`) {
+		t.Errorf("unchanged deploy: exit %d, %d PUTs\n%s%s", code, puts(f), out, errOut)
+	}
+
+	// A dry run of a new setting: its change, nothing sent or recorded.
+	code, out, errOut = run("deploy", "--app", "shop", "--image", ref, "-e", "LOG_LEVEL=debug", "--dry-run")
+	if code != 0 || puts(f) != 1 || !strings.Contains(out, "would change") || !strings.Contains(out, `+ /properties/template/containers[name=shop]/env[name=LOG_LEVEL]: {"name":"LOG_LEVEL","value":"debug"}`) {
+		t.Errorf("dry run: exit %d, %d PUTs\n%s%s", code, puts(f), out, errOut)
+	}
+	if a, _ := st.Get("shop"); a.Env["LOG_LEVEL"] != "" {
+		t.Error("the dry run recorded the setting")
+	}
+
+	code, out, errOut = run("deploy", "--app", "shop", "--image", ref, "-e", "LOG_LEVEL=debug")
+	if code != 0 || puts(f) != 2 || !strings.Contains(out, "serving at https://shop.") {
+		t.Errorf("change: exit %d, %d PUTs\n%s%s", code, puts(f), out, errOut)
+	}
+	app, _ = st.Get("shop")
+	if len(app.Revisions) != 2 || app.Revisions[0].State != store.Retired || app.Live == res.Revision {
+		t.Errorf("revisions after the change: %+v (live %s)", app.Revisions, app.Live)
+	}
+
+	code, out, errOut = run("status", "shop")
+	if code != 0 || !strings.Contains(out, "Azure: provisioning Succeeded, latest revision "+app.Live) {
+		t.Errorf("status: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = run("logs", "shop", "--tail", "1")
+	if code != 0 || !strings.Contains(out, "GET / 200") || strings.Contains(out, "Booting") || !strings.Contains(out, "["+app.Live[len("shop--"):]+"/") {
+		t.Errorf("logs: exit %d\n%s%s", code, out, errOut)
+	}
+	code, _, errOut = run("env", "set", "shop", "A=1")
+	if code != exitUsage || !strings.Contains(errOut, "pyship deploy --target aca") {
+		t.Errorf("env set on an Azure app: exit %d\n%s", code, errOut)
+	}
+
+	code, out, errOut = run("down", "shop", "--yes")
+	if code != 0 || !strings.Contains(out, "deleted from Azure") || f.Resource(id) != nil {
+		t.Errorf("down: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, err := st.Get("shop"); !errors.Is(err, store.ErrNoApp) {
+		t.Errorf("down left the record: %v", err)
+	}
+}
+
+// TestDeployAzureRefusals: what cannot be deployed is refused before Azure is asked,
+// and nothing is recorded; a revision Azure reports failed exits 1, recorded as
+// failed with Azure's reason.
+func TestDeployAzureRefusals(t *testing.T) {
+	f := localAzure(t)
+	state := filepath.Join(t.TempDir(), "state")
+	t.Setenv("PYSHIP_STATE_DIR", state)
+	t.Setenv("AZURE_SUBSCRIPTION_ID", "")
+	reg := testutil.Registry(t)
+	ref := testutil.PushUserImage(t, reg, "shop", "10001:10001")
+	base := []string{"deploy", "--app", "shop", "--image", ref, "--port", "8000", "--registry", reg, "-g", "rg", "--location", "westeurope"}
+	aca := append(append([]string{}, base...), "--target", "aca", "--subscription", testSubscription, "--environment", testEnvironment)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{append(append([]string{}, base...), "--target", "aca", "--environment", testEnvironment), "no Azure subscription"},
+		{append(append([]string{}, base...), "--target", "aca", "--subscription", testSubscription), "--target aca needs --environment"},
+		{append(append([]string{}, base...), "--target", "appservice", "--subscription", testSubscription), "--target appservice needs --plan"},
+		{append(append([]string{}, aca...), "--secret", "API_KEY"), "give --key-vault https://VAULT.vault.azure.net"},
+		{append(append([]string{}, base...), "--target", "aci", "--subscription", testSubscription, "--replicas", "2"), "Container Instances run one container group"},
+		{[]string{"deploy", "--app", "shop", "--image", ref, "--secret", "API_KEY"}, "--secret names a Key Vault secret of an Azure app"},
+		{append(append([]string{}, aca...), "--cpu-percent", "50"), "--cpu-percent is for Kubernetes"},
+	} {
+		code, _, errOut := run(tc.args...)
+		if code != exitUsage || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%q: exit %d, want 2 with %q\n%s", tc.args, code, tc.want, errOut)
+		}
+	}
+	if len(f.Calls()) != 0 {
+		t.Errorf("Azure was asked: %q", f.Calls())
+	}
+	if st, err := store.Open(state); err == nil {
+		if _, err := st.Get("shop"); !errors.Is(err, store.ErrNoApp) {
+			t.Errorf("a refused deploy recorded the app: %v", err)
+		}
+	}
+
+	f.Unhealthy = true
+	code, _, errOut := run(append(aca, "--json")...)
+	if code != exitFailure || !strings.Contains(errOut, "failed (Container 'shop' was terminated with exit code '1'); the previous revision keeps serving") {
+		t.Errorf("an unhealthy revision: exit %d\n%s", code, errOut)
+	}
+	st, _ := store.Open(state)
+	app, err := st.Get("shop")
+	if err != nil || len(app.Revisions) != 1 || app.Revisions[0].State != store.Failed || !strings.Contains(app.Revisions[0].Reason, "exit code '1'") || app.Live != "" {
+		t.Errorf("the failed revision's record: %+v, %v", app, err)
+	}
+}
