@@ -14,11 +14,12 @@ const (
 	ContainerApps      = "aca"        // Microsoft.App/containerApps
 	ContainerInstances = "aci"        // Microsoft.ContainerInstance/containerGroups
 	AppService         = "appservice" // Microsoft.Web/sites (Web App for Containers)
+	// Functions (functionapp.go): Microsoft.Web/sites of kind functionapp.
 )
 
 // IsTarget says whether target is one of Azure's services.
 func IsTarget(target string) bool {
-	return target == ContainerApps || target == ContainerInstances || target == AppService
+	return target == ContainerApps || target == ContainerInstances || target == AppService || target == Functions
 }
 
 // ResourceManager is what a deploy needs of Azure Resource Manager. *ARM is the
@@ -60,8 +61,10 @@ func (p Place) Check() error {
 type DeployInput struct {
 	Target string // ContainerApps, ContainerInstances or AppService
 	App    AppInput
-	Plan   string // AppService: the App Service plan's resource ID
-	Place  Place
+	Plan   string // AppService, Functions: the App Service plan's resource ID
+	// Storage is a function app's storage account (Functions).
+	Storage string
+	Place   Place
 }
 
 // Desired is the resource a deploy creates or updates for in: its ID, api-version and
@@ -78,6 +81,8 @@ func Desired(in DeployInput) (Resource, error) {
 		r.Body, err = ContainerGroupBody(in.App)
 	case AppService:
 		r.Body, err = SiteBody(SiteInput{AppInput: in.App, Plan: in.Plan})
+	case Functions:
+		r.Body, err = FunctionAppBody(FunctionAppInput{SiteInput: SiteInput{AppInput: in.App, Plan: in.Plan}, Storage: in.Storage})
 	}
 	return r, err
 }
@@ -95,8 +100,10 @@ func Locate(target string, place Place, name string) (Resource, error) {
 		return Resource{ID: prefix + "Microsoft.ContainerInstance/containerGroups/" + name, APIVersion: ContainerGroupAPIVersion, What: "container group " + name}, nil
 	case AppService:
 		return Resource{ID: prefix + "Microsoft.Web/sites/" + name, APIVersion: SiteAPIVersion, What: "web app " + name}, nil
+	case Functions:
+		return Resource{ID: prefix + "Microsoft.Web/sites/" + name, APIVersion: SiteAPIVersion, What: "function app " + name}, nil
 	}
-	return Resource{}, &InputError{fmt.Sprintf("target %q: Azure's are aca (Container Apps), aci (Container Instances) and appservice (App Service)", target)}
+	return Resource{}, &InputError{fmt.Sprintf("target %q: Azure's are aca (Container Apps), aci (Container Instances), appservice (App Service) and functions (Azure Functions)", target)}
 }
 
 // DeployOptions tune a deploy.
@@ -233,7 +240,7 @@ func StateOf(target string, b []byte) string {
 	switch {
 	case target == ContainerInstances && p.InstanceView.State != "":
 		out += ", " + strings.ToLower(p.InstanceView.State)
-	case target == AppService && p.State != "":
+	case (target == AppService || target == Functions) && p.State != "":
 		out += ", " + strings.ToLower(p.State)
 	case target == ContainerApps && p.LatestRevisionName != "":
 		out += ", latest revision " + p.LatestRevisionName
@@ -258,7 +265,7 @@ func appURL(target string, b []byte, port int) string {
 		if host != "" {
 			return fmt.Sprintf("http://%s:%d/", host, port)
 		}
-	case AppService:
+	case AppService, Functions:
 		if p.DefaultHostName != "" {
 			return "https://" + p.DefaultHostName + "/"
 		}

@@ -214,7 +214,7 @@ func TestDeployRefusesBeforeCalling(t *testing.T) {
 		{func(in *DeployInput) { in.Place.Subscription = "prod" }, `subscription "prod" is not a subscription ID`},
 		{func(in *DeployInput) { in.Place.ResourceGroup = "" }, "no resource group"},
 		{func(in *DeployInput) { in.Place.ResourceGroup = "rg." }, "not ending in '.'"},
-		{func(in *DeployInput) { in.Target = "functions" }, `target "functions"`},
+		{func(in *DeployInput) { in.Target = "webjobs" }, `target "webjobs"`},
 		{func(in *DeployInput) { in.App.Secrets = []string{"API_KEY"} }, "give --key-vault"},
 		{func(in *DeployInput) { in.App.Image = "shop:latest" }, "not pinned by digest"},
 	} {

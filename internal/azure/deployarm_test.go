@@ -29,6 +29,8 @@ func TestDeployThroughResourceManager(t *testing.T) {
 		{azure.DeployInput{Target: azure.ContainerInstances, App: plain, Place: rg}, "http://shop.a1b2c3d4e5.westeurope.azurecontainer.io:8000/"},
 		{azure.DeployInput{Target: azure.AppService, App: plain, Place: rg,
 			Plan: "/subscriptions/" + rg.Subscription + "/resourceGroups/rg/providers/Microsoft.Web/serverfarms/linux"}, "https://shop.azurewebsites.net/"},
+		{azure.DeployInput{Target: azure.Functions, App: plain, Place: rg, Storage: "shopstate",
+			Plan: "/subscriptions/" + rg.Subscription + "/resourceGroups/rg/providers/Microsoft.Web/serverfarms/premium"}, "https://shop.azurewebsites.net/"},
 	} {
 		t.Run(tc.in.Target, func(t *testing.T) {
 			f := azuretest.New(t)

@@ -50,7 +50,7 @@ func (a *ARM) Logs(ctx context.Context, target string, r Resource, o LogOptions,
 		return a.containerAppLogs(ctx, r, o, emit)
 	case ContainerInstances:
 		return a.containerGroupLogs(ctx, r, o, emit)
-	case AppService:
+	case AppService, Functions:
 		return a.siteLogs(ctx, r, o, emit)
 	}
 	return &InputError{fmt.Sprintf("target %q has no logs pyship reads", target)}

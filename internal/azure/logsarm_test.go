@@ -19,8 +19,9 @@ func deployed(t *testing.T, target string) (*azuretest.Azure, *azure.ARM, azure.
 	if target != azure.ContainerApps {
 		in.App.Environment, in.App.Image = "", "registry.example/shop@sha256:"+strings.Repeat("cd", 32)
 	}
-	if target == azure.AppService {
+	if target == azure.AppService || target == azure.Functions {
 		in.Plan = "/subscriptions/" + rg.Subscription + "/resourceGroups/rg/providers/Microsoft.Web/serverfarms/linux"
+		in.Storage = "shopstate"
 	}
 	f := azuretest.New(t)
 	f.Logs["shop"] = []string{"[INFO] Starting gunicorn", "[INFO] Listening at: http://0.0.0.0:8000", "GET / 200"}
@@ -39,7 +40,7 @@ func deployed(t *testing.T, target string) (*azuretest.Azure, *azure.ARM, azure.
 // App's log stream with its own token, a container's logs, App Service's Kudu log
 // stream with the Entra token; --tail's last lines.
 func TestLogsFromEachService(t *testing.T) {
-	for _, target := range []string{azure.ContainerApps, azure.ContainerInstances, azure.AppService} {
+	for _, target := range []string{azure.ContainerApps, azure.ContainerInstances, azure.AppService, azure.Functions} {
 		t.Run(target, func(t *testing.T) {
 			_, a, r := deployed(t, target)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -127,6 +127,9 @@ func (o *Options) Client(in *Inputs) *index.Client {
 
 // Build builds the image for each platform.
 func Build(ctx context.Context, o Options) (*Result, error) {
+	if err := Buildable(o.Plan); err != nil {
+		return nil, err
+	}
 	if o.Epoch.IsZero() {
 		o.Epoch = DefaultEpoch
 	}
@@ -319,6 +322,21 @@ func download(ctx context.Context, c *index.Client, ws []Wheel, jobs int) error 
 	wg.Wait()
 	return first
 }
+
+// Buildable refuses a project the builder does not build: an Azure Functions app,
+// whose image is Microsoft's Functions host with the app on top.
+func Buildable(p *plan.Plan) error {
+	if p != nil && p.Framework == plan.AzureFunctions {
+		return &UnsupportedError{Msg: fmt.Sprintf("an Azure Functions app runs the Functions host of Microsoft's base image (%s), which pyship's builder does not assemble: pyship init writes its Dockerfile; docker build and push it, then pyship deploy --target functions --image REGISTRY/REPO@sha256:...", plan.FunctionsBase(p.PythonVersion))}
+	}
+	return nil
+}
+
+// UnsupportedError is a project pyship's builder does not build, with what to do
+// instead.
+type UnsupportedError struct{ Msg string }
+
+func (e *UnsupportedError) Error() string { return e.Msg }
 
 // imageConfig is the base's config with pyship's layers, environment and command.
 func imageConfig(o Options, b *base.Base, layers []Layer, rt plan.Runtime) (*v1.ConfigFile, error) {

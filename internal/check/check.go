@@ -289,6 +289,13 @@ func rootUser(in *Input, add func(Finding)) {
 		}
 	}
 	name := strings.SplitN(user, ":", 2)[0]
+	if user == "" && strings.HasPrefix(in.Dockerfile.ResolveBase(final.Base), "mcr.microsoft.com/azure-functions/") {
+		// Microsoft's Functions images run the host as root, and Azure runs them so:
+		// a USER there is the user's informed choice, not pyship's advice.
+		add(Finding{Severity: Info, Line: line, Message: "the Functions host runs as root, as Microsoft's Functions base image and Azure run it",
+			Fix: "nothing to do for Azure Functions; elsewhere prefer a numeric non-root USER"})
+		return
+	}
 	if user == "" || name == "root" || name == "0" {
 		msg := "the image runs as root: a compromised app owns the container"
 		if user != "" {

@@ -14,18 +14,24 @@ import (
 
 // checkAzureService refuses what an Azure service cannot be given a document
 // without, and what belongs to another service: render and deploy share it.
-func checkAzureService(kind, location, environment, plan string) error {
+func checkAzureService(t store.Target) error {
+	kind := t.Kind
+	needsPlan := kind == store.AppService || kind == store.Functions
 	switch {
-	case location == "":
+	case t.Location == "":
 		return usagef("--target %s needs --location REGION (westeurope, eastus, ...)", kind)
-	case kind == store.ContainerApps && environment == "":
+	case kind == store.ContainerApps && t.Environment == "":
 		return usagef("--target aca needs --environment ID, the Container Apps environment's resource ID (az containerapp env show -n NAME -g RG --query id -o tsv)")
-	case kind != store.ContainerApps && environment != "":
+	case kind != store.ContainerApps && t.Environment != "":
 		return usagef("--environment is for --target aca: %s has no Container Apps environment", kind)
-	case kind == store.AppService && plan == "":
-		return usagef("--target appservice needs --plan ID, the App Service plan's resource ID (az appservice plan show -n NAME -g RG --query id -o tsv)")
-	case kind != store.AppService && plan != "":
-		return usagef("--plan is for --target appservice")
+	case needsPlan && t.Plan == "":
+		return usagef("--target %s needs --plan ID, the Linux App Service plan's resource ID (az appservice plan show -n NAME -g RG --query id -o tsv)", kind)
+	case !needsPlan && t.Plan != "":
+		return usagef("--plan is for --target appservice and functions")
+	case kind == store.Functions && t.Storage == "":
+		return usagef("--target functions needs --storage-account NAME, the storage account the Functions host keeps its state in")
+	case kind != store.Functions && t.Storage != "":
+		return usagef("--storage-account is for --target functions")
 	}
 	return nil
 }
@@ -36,7 +42,7 @@ func checkAzureTarget(t store.Target) error {
 	if err := (azure.Place{Subscription: t.Subscription, ResourceGroup: t.ResourceGroup}).Check(); err != nil {
 		return usage(err)
 	}
-	return checkAzureService(t.Kind, t.Location, t.Environment, t.Plan)
+	return checkAzureService(t)
 }
 
 // azureTargetOver is an Azure app's recorded target with what the flags change: the
@@ -50,7 +56,7 @@ func azureTargetOver(rec, flags store.Target, app string) (store.Target, error) 
 		return rec, usagef("app %s runs on %s in %s; pyship down %s first to deploy it elsewhere (or give it another --app name)", app, rec, rec.Location, app)
 	}
 	t := rec
-	for _, f := range []struct{ to, from *string }{{&t.Environment, &flags.Environment}, {&t.Plan, &flags.Plan}, {&t.KeyVault, &flags.KeyVault}, {&t.Identity, &flags.Identity}} {
+	for _, f := range []struct{ to, from *string }{{&t.Environment, &flags.Environment}, {&t.Plan, &flags.Plan}, {&t.Storage, &flags.Storage}, {&t.KeyVault, &flags.KeyVault}, {&t.Identity, &flags.Identity}} {
 		if *f.from != "" {
 			*f.to = *f.from
 		}
@@ -83,7 +89,7 @@ func azureAppInput(app *store.App, t store.Target) azure.AppInput {
 // azureDeployInput is what azure.Deploy makes of an app recorded on an Azure target.
 func azureDeployInput(app *store.App) azure.DeployInput {
 	t := app.Target
-	return azure.DeployInput{Target: t.Kind, App: azureAppInput(app, t), Plan: t.Plan,
+	return azure.DeployInput{Target: t.Kind, App: azureAppInput(app, t), Plan: t.Plan, Storage: t.Storage,
 		Place: azure.Place{Subscription: t.Subscription, ResourceGroup: t.ResourceGroup}}
 }
 

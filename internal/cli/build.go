@@ -176,6 +176,9 @@ func (f *buildFlags) options(ctx context.Context, g *globals, args []string, log
 	if err != nil {
 		return build.Options{}, nil, err
 	}
+	if err := build.Buildable(p); err != nil {
+		return build.Options{}, nil, err // before an engine or an output is asked for
+	}
 	epoch, err := build.EpochFromEnv()
 	if err != nil {
 		return build.Options{}, nil, err

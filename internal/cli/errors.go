@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/pyship/pyship/internal/azure"
+	"github.com/pyship/pyship/internal/build"
 	"github.com/pyship/pyship/internal/engine"
 	"github.com/pyship/pyship/internal/kube"
 	"github.com/pyship/pyship/internal/plan"
@@ -106,7 +107,7 @@ func classify(err error) (exit int, code string) {
 		ce      *codedError
 		ue      *usageError
 		amb     *plan.AmbiguousError
-		fn      *plan.FunctionsError
+		fn      *build.UnsupportedError
 		dep     *platform.DeployError
 		set     *store.SettingError
 		env     *EnvLineError
@@ -116,6 +117,8 @@ func classify(err error) (exit int, code string) {
 		kcfg    *kube.ConfigError
 		kctx    *kube.ContextError
 		azin    *azure.InputError
+		azdep   *azure.DeployError
+		armErr  *azure.ARMError
 	)
 	switch {
 	case errors.As(err, &ee):
@@ -134,8 +137,14 @@ func classify(err error) (exit int, code string) {
 		return exitUndetected, codeNoProject
 	case errors.As(err, &fn):
 		return exitUndetected, codeUnsupportedProject
-	case errors.As(err, &dep):
+	case errors.As(err, &dep), errors.As(err, &azdep):
 		return exitFailure, codeDeployFailed
+	case errors.As(err, &armErr) && (armErr.Status == 401 || armErr.Status == 403):
+		return exitFailure, codeUnauthorized
+	case errors.As(err, &armErr) && armErr.Status == 404:
+		return exitFailure, codeNotFound
+	case errors.As(err, &armErr) && armErr.Status == 409:
+		return exitFailure, codeConflict
 	case errors.Is(err, engine.ErrUnreachable):
 		return exitFailure, codeEngineUnreachable
 	case errors.As(err, &kerr) && kerr.Kind != "":

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/scaffold"
 	"github.com/spf13/cobra"
 )
@@ -74,7 +75,11 @@ Existing files are never overwritten without --force.`,
 				fmt.Fprintln(cmd.ErrOrStderr(), "warning: "+w)
 			}
 			if !dryRun {
-				fmt.Fprintf(out, "\nnext: docker build -t %s %s && docker run --rm -p %d:%d %s\n", imageName(ctxDir), ctxDir, p.Port, p.Port, imageName(ctxDir))
+				host := p.Port
+				if p.Framework == plan.AzureFunctions {
+					host = 7071 // as func start serves it; 80 in the container
+				}
+				fmt.Fprintf(out, "\nnext: docker build -t %s %s && docker run --rm -p %d:%d %s\n", imageName(ctxDir), ctxDir, host, p.Port, imageName(ctxDir))
 			}
 			if skipped {
 				return exitError{code: exitUsage, kind: codeSkipped, message: "an existing file was kept: --force overwrites it"}

@@ -23,7 +23,7 @@ type targetFlags struct {
 }
 
 func (f *targetFlags) bind(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.t.Kind, "target", "", "where the app runs: `local` (the Docker engine, default), kubernetes, aca (Azure Container Apps), aci (Azure Container Instances) or appservice (Azure App Service)")
+	cmd.Flags().StringVar(&f.t.Kind, "target", "", "where the app runs: `local` (the Docker engine, default), kubernetes, aca (Azure Container Apps), aci (Azure Container Instances), appservice (Azure App Service) or functions (Azure Functions)")
 	cmd.Flags().StringVar(&f.t.Context, "context", "", "kubeconfig `CONTEXT` (default the current one); --target kubernetes")
 	cmd.Flags().StringVarP(&f.t.Namespace, "namespace", "n", "", "Kubernetes `NAMESPACE` (default the context's, else default)")
 	cmd.Flags().StringVar(&f.t.Registry, "registry", "", "registry `HOST[/PATH]` the cluster pulls from; pyship pushes the image there by digest")
@@ -34,6 +34,7 @@ func (f *targetFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&f.t.Location, "location", "", "Azure `REGION` (westeurope, eastus, ...)")
 	fl.StringVar(&f.t.Environment, "environment", "", "--target aca: the Container Apps environment's resource `ID` (az containerapp env show -n NAME -g RG --query id -o tsv)")
 	fl.StringVar(&f.t.Plan, "plan", "", "--target appservice: the Linux App Service plan's resource `ID` (az appservice plan show -n NAME -g RG --query id -o tsv)")
+	fl.StringVar(&f.t.Storage, "storage-account", "", "--target functions: the storage account `NAME` the Functions host keeps its state in (reached with the app's identity)")
 	fl.StringVar(&f.t.KeyVault, "key-vault", "", "Azure Key Vault `URL` the app's secrets are read from (https://VAULT.vault.azure.net)")
 	fl.StringVar(&f.t.Identity, "identity", "", "a user-assigned managed identity's resource `ID` the app pulls its image and reads Key Vault with (default its system-assigned one; aci needs one for ACR and Key Vault)")
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/pyship/pyship/internal/engine"
 	"github.com/pyship/pyship/internal/gateway"
 	"github.com/pyship/pyship/internal/kube"
+	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/platform"
 	"github.com/pyship/pyship/internal/publish"
 	"github.com/pyship/pyship/internal/store"
@@ -330,7 +331,7 @@ func newDeploy(g *globals) *cobra.Command {
 	f := &deployFlags{}
 	cmd := &cobra.Command{
 		Use:   "deploy [DIR]",
-		Short: "Deploy the project as a new revision behind pyship's gateway, health-gated",
+		Short: "Deploy the project as a new, health-gated revision: locally behind pyship's gateway, on Kubernetes or on Azure",
 		Long: `deploy builds the project (or takes --image), creates an immutable revision — image,
 command, env, secret references with their value digests, port, probe, replicas — starts
 its replicas on loopback, waits until each answers its HTTP probe, switches the gateway to
@@ -338,10 +339,28 @@ it, then drains and stops the previous revision. No request fails during the swi
 revision that never becomes healthy gets no traffic: the previous one keeps serving and
 deploy exits 1 with the failed revision's diagnosis and logs.
 
-The app answers at http://NAME.localhost:8080/ (the gateway port is --gateway).`,
+The app answers at http://NAME.localhost:8080/ (the gateway port is --gateway).
+
+--target kubernetes deploys to a cluster instead (docs/kubernetes.md). --target aca,
+aci, appservice or functions deploys to Azure through Resource Manager with your Azure
+credential (az login, a service principal's AZURE_CLIENT_ID/SECRET/TENANT_ID, workload
+or managed identity): the image is pushed to --registry by digest, the same document
+pyship render writes is checked against Azure's schema, then created or updated in
+--resource-group of --subscription (default $AZURE_SUBSCRIPTION_ID). A Container App's
+new revision is waited for until Azure reports it healthy (the previous one serves until
+then); deploy prints the URL Azure gave. An app whose resource Azure already has as
+deployed is not sent again. --dry-run asks Azure what it has and lists what would
+change. Secrets are Key Vault references (--secret NAME with --key-vault), never values.
+Later deploys, status, logs and down act on the recorded resource.`,
 		Example: `  pyship deploy --app shop
   pyship deploy ./api --app api --replicas 2 --env LOG_LEVEL=info
-  pyship deploy --app shop --image shop:1.4 --port 8000`,
+  pyship deploy --app shop --image shop:1.4 --port 8000
+  pyship deploy --app shop --target aca --registry shopreg.azurecr.io -g shop-rg --location westeurope \
+      --environment "$(az containerapp env show -n prod -g shop-rg --query id -o tsv)"
+  pyship deploy --app shop --target appservice --registry shopreg.azurecr.io -g shop-rg --location westeurope \
+      --plan "$(az appservice plan show -n linux -g shop-rg --query id -o tsv)" --dry-run
+  pyship deploy ./func --app orders --target functions --image shopreg.azurecr.io/orders@sha256:... \
+      --registry shopreg.azurecr.io -g shop-rg --location westeurope --plan PLAN_ID --storage-account ordersstate`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.set = cmd.Flags().Changed
@@ -556,6 +575,9 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 	app.Image, app.ImageRef = image, ref
 	if f.build.detect.port > 0 {
 		app.Port = f.build.detect.port
+	}
+	if app.Port == 0 && app.Target.Kind == store.Functions {
+		app.Port = plan.FunctionsPort // the Functions host's, in Microsoft's base image
 	}
 	if app.Port == 0 {
 		return errors.New("--port: the port the image's app listens on (the Plan gives it when pyship builds)")

@@ -103,13 +103,22 @@ WEBSITES_PORT set to the Plan's port, WEBSITES_ENABLE_APP_SERVICE_STORAGE=false,
 health check on --probe, HTTPS only, TLS 1.2, FTP off, settings as app settings and
 secrets as @Microsoft.KeyVault(SecretUri=...) references, an ACR image pulled with the
 site's managed identity. Autoscaling and traffic splits belong to the plan and to
-deployment slots there, and are refused.`
+deployment slots there, and are refused.
+
+--target functions writes an Azure Functions app on a custom container (Microsoft.Web/sites
+of kind functionapp, 2025-03-01) as an ARM template; with -o DIR the template
+(functionapp-APP.arm.json) and the az functionapp commands (functionapp-APP.sh). It
+needs --plan (a Linux Premium or Dedicated plan) and --storage-account, the account the
+Functions host keeps its state in, reached with the app's system-assigned identity
+(AzureWebJobsStorage__accountName: no connection string). The image is the one the
+Dockerfile pyship init writes for a Functions project builds (Microsoft's Functions base
+image), pushed and pinned by digest.`
 
 func newRender(g *globals) *cobra.Command {
 	f := &renderFlags{}
 	cmd := &cobra.Command{
 		Use:   "render [DIR]",
-		Short: "Write what a target applies as byte-stable documents: Kubernetes objects, an Azure Container App",
+		Short: "Write what a target applies as byte-stable documents: Kubernetes objects, Azure resources",
 		Long:  renderLong,
 		Example: `  pyship render --target kubernetes --image registry.example/shop@sha256:4f1c... > shop.yaml
   pyship render --target kubernetes --app shop -o deploy/shop     # the app's serving image
@@ -119,7 +128,9 @@ func newRender(g *globals) *cobra.Command {
   pyship render --target kubernetes --app shop -o deploy/shop --json
   pyship render --target aca --app shop --location westeurope -o azure/shop \
       --environment /subscriptions/SUB/resourceGroups/rg/providers/Microsoft.App/managedEnvironments/prod \
-      --key-vault https://shop-kv.vault.azure.net`,
+      --key-vault https://shop-kv.vault.azure.net
+  pyship render --target functions ./orders --image shopreg.azurecr.io/orders@sha256:... --location westeurope \
+      --plan PLAN_ID --storage-account ordersstate -o azure/orders`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.set = cmd.Flags().Changed
@@ -128,7 +139,7 @@ func newRender(g *globals) *cobra.Command {
 	}
 	f.detect.bind(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&f.target, "target", "", "what to render for: `kubernetes`, aca (Azure Container Apps), aci (Azure Container Instances) or appservice (Azure App Service)")
+	fl.StringVar(&f.target, "target", "", "what to render for: `kubernetes`, aca (Azure Container Apps), aci (Azure Container Instances), appservice (Azure App Service) or functions (Azure Functions)")
 	fl.StringVarP(&f.namespace, "namespace", "n", "", "the objects' `NAMESPACE` (default the app's recorded one, else none: the applier's)")
 	fl.StringVar(&f.app, "app", "", "app `NAME` (default the directory's name)")
 	fl.StringVar(&f.image, "image", "", "the image `REF`, pinned by digest: REGISTRY/REPO@sha256:DIGEST (default the app's serving one)")
@@ -174,12 +185,12 @@ type renderedObject struct {
 func (f *renderFlags) validate() error {
 	switch f.target {
 	case store.Kubernetes:
-		for _, name := range []string{"location", "environment", "key-vault", "identity", "plan"} {
+		for _, name := range []string{"location", "environment", "key-vault", "identity", "plan", "storage-account"} {
 			if f.set(name) {
-				return usagef("--%s is for the Azure targets (--target aca, aci or appservice)", name)
+				return usagef("--%s is for the Azure targets (--target aca, aci, appservice or functions)", name)
 			}
 		}
-	case targetACA, targetACI, targetAppService:
+	case targetACA, targetACI, targetAppService, targetFunctions:
 		if err := f.azure.validate(f.target); err != nil {
 			return err
 		}
@@ -189,9 +200,9 @@ func (f *renderFlags) validate() error {
 			}
 		}
 	case "":
-		return usagef("render needs --target: kubernetes, aca (Azure Container Apps), aci (Azure Container Instances) or appservice (Azure App Service)")
+		return usagef("render needs --target: kubernetes, aca (Azure Container Apps), aci (Azure Container Instances), appservice (Azure App Service) or functions (Azure Functions)")
 	default:
-		return usagef("--target %q: render writes for kubernetes, aca (Azure Container Apps), aci (Azure Container Instances) and appservice (Azure App Service)", f.target)
+		return usagef("--target %q: render writes for kubernetes, aca (Azure Container Apps), aci (Azure Container Instances), appservice (Azure App Service) and functions (Azure Functions)", f.target)
 	}
 	if _, err := f.detect.options(); err != nil {
 		return err
@@ -339,6 +350,8 @@ func runRender(ctx context.Context, g *globals, f *renderFlags, args []string, s
 		return renderContainerGroup(g, f, app, stdout)
 	case targetAppService:
 		return renderSite(g, f, app, stdout)
+	case targetFunctions:
+		return renderFunctionApp(g, f, app, stdout)
 	}
 	ns := app.Target.Namespace
 	revName, spec := platform.RevisionOf(app)

@@ -21,11 +21,12 @@ const (
 	targetACA        = store.ContainerApps      // Container Apps
 	targetACI        = store.ContainerInstances // Container Instances
 	targetAppService = store.AppService         // Web App for Containers
+	targetFunctions  = store.Functions          // a function app on a custom container
 )
 
 // azureFlags are where in Azure the app goes (render --target aca, aci, appservice).
 type azureFlags struct {
-	location, environment, keyVault, identity, plan string
+	location, environment, keyVault, identity, plan, storage string
 }
 
 func (f *azureFlags) bind(cmd *cobra.Command) {
@@ -34,18 +35,19 @@ func (f *azureFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&f.environment, "environment", "", "--target aca: the Container Apps environment's resource `ID` (/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.App/managedEnvironments/NAME)")
 	fl.StringVar(&f.keyVault, "key-vault", "", "--target aca, aci or appservice: the Key Vault `URL` the app's secrets are read from (https://VAULT.vault.azure.net), by the app's managed identity")
 	fl.StringVar(&f.plan, "plan", "", "--target appservice: the App Service plan's resource `ID` (/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Web/serverfarms/NAME, a Linux plan)")
+	fl.StringVar(&f.storage, "storage-account", "", "--target functions: the storage account `NAME` the Functions host keeps its state in (reached with the app's identity)")
 	fl.StringVar(&f.identity, "identity", "", "--target aca, aci or appservice: a user-assigned managed identity's resource `ID` (aca, appservice: default the app's system-assigned one; aci needs it for Key Vault and ACR)")
 }
 
 // validate checks what Azure needs before anything is read: a document without them
 // could not be applied.
 func (f *azureFlags) validate(target string) error {
-	return checkAzureService(target, f.location, f.environment, f.plan)
+	return checkAzureService(f.target(target))
 }
 
 // target is where the flags put the app in Azure.
 func (f *azureFlags) target(kind string) store.Target {
-	return store.Target{Kind: kind, Location: f.location, Environment: f.environment, Plan: f.plan, KeyVault: f.keyVault, Identity: f.identity}
+	return store.Target{Kind: kind, Location: f.location, Environment: f.environment, Plan: f.plan, KeyVault: f.keyVault, Identity: f.identity, Storage: f.storage}
 }
 
 // azureResult is render's --json output for the Azure targets.
@@ -88,6 +90,20 @@ func renderSite(g *globals, f *renderFlags, app *store.App, stdout io.Writer) er
 	res := azureResult{App: app.Name, Revision: in.Revision, Image: app.ImageRef, Secrets: secretNames(in.AppInput)}
 	return writeAzure(g, f, app, stdout, res, []azureFile{
 		{"site-" + app.Name + ".arm.json", docs.ARM}, {"site-" + app.Name + ".sh", docs.Commands}})
+}
+
+// renderFunctionApp writes the app's function app (Azure Functions on a custom
+// container): the ARM template on stdout, or with -o DIR the template and the az
+// commands that make the same function app.
+func renderFunctionApp(g *globals, f *renderFlags, app *store.App, stdout io.Writer) error {
+	in := azure.FunctionAppInput{SiteInput: azure.SiteInput{AppInput: azureInput(f, app), Plan: f.azure.plan}, Storage: f.azure.storage}
+	docs, err := azure.RenderFunctionApp(in)
+	if err != nil {
+		return err
+	}
+	res := azureResult{App: app.Name, Revision: in.Revision, Image: app.ImageRef, Secrets: secretNames(in.AppInput)}
+	return writeAzure(g, f, app, stdout, res, []azureFile{
+		{"functionapp-" + app.Name + ".arm.json", docs.ARM}, {"functionapp-" + app.Name + ".sh", docs.Commands}})
 }
 
 func secretNames(in azure.AppInput) []string {

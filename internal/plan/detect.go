@@ -97,6 +97,16 @@ func (d *detector) run() error {
 		return err
 	}
 	d.existingFiles(ctx)
+	if fn := d.functionsProject(ctx); fn != nil {
+		// Before the entry point: a Functions app may wrap a web app
+		// (func.AsgiFunctionApp), which the Functions host serves, not a server.
+		d.functionsApp(fn)
+		d.scanEnv()
+		d.services()
+		d.undeclaredImports(m)
+		d.finalWarnings()
+		return nil
+	}
 	if err := d.chooseApp(m); err != nil {
 		return err
 	}

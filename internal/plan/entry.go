@@ -216,9 +216,6 @@ func (d *detector) fillFramework() error {
 }
 
 func (d *detector) noEntry() error {
-	if fe := d.functionsProject(d.plan.Context); fe != nil {
-		return fe
-	}
 	var cands []Candidate
 	var fixes []string
 	// Names bound at the top of the conventional entry modules (app.py's `app =

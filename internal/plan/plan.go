@@ -21,6 +21,9 @@ const (
 	Falcon    Framework = "falcon"
 	OtherWSGI Framework = "other-wsgi"
 	OtherASGI Framework = "other-asgi"
+	// AzureFunctions is an Azure Functions app: the Functions host on Microsoft's
+	// Functions base image runs it, not a server pyship chooses.
+	AzureFunctions Framework = "azure-functions"
 )
 
 // Plan is everything pyship decided about a project. Paths are slash-separated and

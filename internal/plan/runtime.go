@@ -28,6 +28,10 @@ type Runtime struct {
 
 // Runtime derives the run-time settings from the plan.
 func (p *Plan) Runtime() Runtime {
+	if p.Framework == AzureFunctions {
+		// The Functions host of the base image: its own command, in its own folder.
+		return Runtime{Env: []string{"AzureWebJobsScriptRoot=" + FunctionsRoot, "AzureFunctionsJobHost__Logging__Console__IsEnabled=true"}, WorkDir: FunctionsRoot, Port: p.Port}
+	}
 	env := []string{"PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1", "VIRTUAL_ENV=" + VenvDir, fmt.Sprintf("PORT=%d", p.Port)}
 	if p.ServerPackage == "gunicorn" || p.ServerPackage == "uvicorn" {
 		env = append(env, "WEB_CONCURRENCY=2")

@@ -49,7 +49,13 @@ var backings = map[string]backing{
 func Compose(p *plan.Plan) string {
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
-	w("# Written by `pyship init`. Start: docker compose up --build (or docker-compose), then http://localhost:%d", p.Port)
+	host := p.Port
+	if p.Framework == plan.AzureFunctions {
+		// The Functions host listens on 80 in the container; 7071 is where func start
+		// serves the app on a developer's machine.
+		host = 7071
+	}
+	w("# Written by `pyship init`. Start: docker compose up --build (or docker-compose), then http://localhost:%d", host)
 	w("# The variables listed under environment without a value come from your shell or from")
 	w("# .env beside this file (optional; read at run time, never copied into the image).")
 	w("# Add a line there for any other variable the app should see.")
@@ -57,7 +63,7 @@ func Compose(p *plan.Plan) string {
 	w("  web:")
 	w("    build: .")
 	w("    ports:")
-	w("      - \"%d:%d\"", p.Port, p.Port)
+	w("      - \"%d:%d\"", host, p.Port)
 	var env []string
 	var deps []string
 	wiredVars := map[string]bool{}

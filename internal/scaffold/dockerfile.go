@@ -20,6 +20,9 @@ const UID = plan.UID
 // Dockerfile renders the Dockerfile for a Plan. It builds with the classic builder and
 // with BuildKit alike: no RUN --mount, no heredocs.
 func Dockerfile(p *plan.Plan, o Options) string {
+	if p.Framework == plan.AzureFunctions {
+		return functionsDockerfile(p, o)
+	}
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
 	entry := p.Entrypoint
@@ -49,7 +52,7 @@ func Dockerfile(p *plan.Plan, o Options) string {
 	w("RUN python -m venv /opt/venv")
 	w("ENV PATH=/opt/venv/bin:$PATH VIRTUAL_ENV=/opt/venv")
 	w("WORKDIR /app")
-	installDeps(w, p)
+	installDeps(w, p, "pip install")
 	if p.AddServer {
 		w("# %s is not in the project's dependencies; the image needs a production server.", p.ServerPackage)
 		w("RUN pip install %s", p.ServerPackage)
@@ -104,7 +107,9 @@ func minor(v string) string {
 	return v
 }
 
-func installDeps(w func(string, ...any), p *plan.Plan) {
+// installDeps writes the dependency install of p with pip, the pip install command
+// ("pip install", or with --target where the packages go elsewhere).
+func installDeps(w func(string, ...any), p *plan.Plan, pip string) {
 	files := p.Dependencies.Files
 	// Plan paths are relative to the directory detect was given; COPY wants them relative
 	// to the build context.
@@ -141,33 +146,37 @@ func installDeps(w func(string, ...any), p *plan.Plan) {
 	switch p.Dependencies.Manager {
 	case "pip":
 		copyFiles()
-		w("RUN pip install -r %s", ctxRel(files[0]))
+		w("RUN %s -r %s", pip, ctxRel(files[0]))
 	case "uv":
 		copyFiles()
 		tools("uv")
 		w("RUN /opt/tools/bin/uv export --frozen --no-dev --no-emit-project --format requirements-txt -o /tmp/requirements.txt \\")
-		w(" && pip install --require-hashes -r /tmp/requirements.txt")
+		w(" && %s --require-hashes -r /tmp/requirements.txt", pip)
 	case "poetry":
 		copyFiles()
 		tools("poetry poetry-plugin-export")
 		w("RUN (test -f poetry.lock || /opt/tools/bin/poetry lock) \\")
 		w(" && /opt/tools/bin/poetry export --only main --format requirements.txt --output /tmp/requirements.txt \\")
-		w(" && pip install -r /tmp/requirements.txt")
+		w(" && %s -r /tmp/requirements.txt", pip)
 	case "pdm":
 		copyFiles()
 		tools("pdm")
 		w("RUN /opt/tools/bin/pdm export --prod --no-default --format requirements --output /tmp/requirements.txt \\")
-		w(" && pip install -r /tmp/requirements.txt")
+		w(" && %s -r /tmp/requirements.txt", pip)
 	case "pipenv":
 		copyFiles()
 		tools("pipenv")
 		w("RUN (test -f Pipfile.lock || /opt/tools/bin/pipenv lock) \\")
 		w(" && /opt/tools/bin/pipenv requirements > /tmp/requirements.txt \\")
-		w(" && pip install -r /tmp/requirements.txt")
+		w(" && %s -r /tmp/requirements.txt", pip)
 	case "pylock":
 		copyFiles()
 		tools("uv")
-		w("RUN /opt/tools/bin/uv pip install --python /opt/venv/bin/python -r %s", ctxRel(files[0]))
+		if pip == "pip install" {
+			w("RUN /opt/tools/bin/uv pip install --python /opt/venv/bin/python -r %s", ctxRel(files[0]))
+		} else {
+			w("RUN /opt/tools/bin/uv pip install --python python %s -r %s", strings.TrimPrefix(pip, "pip install "), ctxRel(files[0]))
+		}
 	case "pep621":
 		copyFiles()
 		w("# pip cannot install only a pyproject's dependencies, so read them with tomllib.")
@@ -176,11 +185,11 @@ func installDeps(w func(string, ...any), p *plan.Plan) {
 		} else {
 			w("RUN python -c \"import tomllib as t; d=t.load(open('pyproject.toml','rb')); print('\\n'.join(d['project'].get('dependencies', [])))\" > /tmp/requirements.txt \\")
 		}
-		w(" && pip install -r /tmp/requirements.txt")
+		w(" && %s -r /tmp/requirements.txt", pip)
 	case "setuptools":
 		w("# setup.py projects need their code to install; there is no dependency-only layer.")
 		w("COPY . /src")
-		w("RUN pip install /src")
+		w("RUN %s /src", pip)
 	default:
 		w("# No dependency files were found: only the server is installed.")
 	}

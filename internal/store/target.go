@@ -19,11 +19,12 @@ const (
 	ContainerApps      = "aca"
 	ContainerInstances = "aci"
 	AppService         = "appservice"
+	Functions          = "functions"
 )
 
 // IsAzure says whether a target kind is one of Azure's services.
 func IsAzure(kind string) bool {
-	return kind == ContainerApps || kind == ContainerInstances || kind == AppService
+	return kind == ContainerApps || kind == ContainerInstances || kind == AppService || kind == Functions
 }
 
 // Target is where an app runs. It is recorded with the app at its first deploy, so
@@ -50,6 +51,8 @@ type Target struct {
 	Plan          string `json:"plan,omitempty"`
 	KeyVault      string `json:"key_vault,omitempty"`
 	Identity      string `json:"identity,omitempty"`
+	// Storage is a function app's storage account (Functions).
+	Storage string `json:"storage_account,omitempty"`
 	// URL is the address Azure gave the app (its ingress, public name or host name).
 	URL string `json:"url,omitempty"`
 }
@@ -87,21 +90,21 @@ func ValidTarget(t Target) error {
 			return fmt.Errorf("--context, --namespace, --registry, --kubeconfig and the Azure settings (--subscription, --resource-group, --location, --environment, --plan, --key-vault, --identity) go with --target kubernetes, aca, aci or appservice")
 		}
 		return nil
-	case ContainerApps, ContainerInstances, AppService:
+	case ContainerApps, ContainerInstances, AppService, Functions:
 		if t.Context != "" || t.Namespace != "" || t.Kubeconfig != "" {
 			return fmt.Errorf("--context, --namespace and --kubeconfig are for --target kubernetes")
 		}
 		return nil
 	case Kubernetes:
-		if t.Subscription != "" || t.ResourceGroup != "" || t.Location != "" || t.Environment != "" || t.Plan != "" || t.KeyVault != "" || t.Identity != "" {
-			return fmt.Errorf("--subscription, --resource-group, --location, --environment, --plan, --key-vault and --identity are for the Azure targets (aca, aci, appservice)")
+		if t.Subscription != "" || t.ResourceGroup != "" || t.Location != "" || t.Environment != "" || t.Plan != "" || t.KeyVault != "" || t.Identity != "" || t.Storage != "" {
+			return fmt.Errorf("--subscription, --resource-group, --location, --environment, --plan, --key-vault, --identity and --storage-account are for the Azure targets (aca, aci, appservice, functions)")
 		}
 		if t.Namespace != "" && !dns1123Label.MatchString(t.Namespace) {
 			return fmt.Errorf("--namespace %q: a Kubernetes namespace is 1-63 lowercase letters, digits and dashes", t.Namespace)
 		}
 		return nil
 	default:
-		return fmt.Errorf("--target %q: use local, kubernetes, aca (Azure Container Apps), aci (Azure Container Instances) or appservice (Azure App Service)", t.Kind)
+		return fmt.Errorf("--target %q: use local, kubernetes, aca (Azure Container Apps), aci (Azure Container Instances), appservice (Azure App Service) or functions (Azure Functions)", t.Kind)
 	}
 }
 
