@@ -157,3 +157,50 @@ func TestDeployAzureRefusals(t *testing.T) {
 		t.Errorf("the failed revision's record: %+v, %v", app, err)
 	}
 }
+
+// TestDeployAzureServices: one deploy command per other service, as docs/azure.md
+// gives them (the image from --image), its URL, its logs and its removal; and an
+// image the registry never had is refused before Azure is asked.
+func TestDeployAzureServices(t *testing.T) {
+	const plan = "/subscriptions/" + testSubscription + "/resourceGroups/rg/providers/Microsoft.Web/serverfarms/linux"
+	reg := testutil.Registry(t)
+	ref := testutil.PushUserImage(t, reg, "shop", "10001:10001")
+	for _, tc := range []struct {
+		target string
+		flags  []string
+		url    string
+	}{
+		{"aci", nil, "http://shop.a1b2c3d4e5.westeurope.azurecontainer.io:8000/"},
+		{"appservice", []string{"--plan", plan}, "https://shop.azurewebsites.net/"},
+		{"functions", []string{"--plan", plan, "--storage-account", "shopstate"}, "https://shop.azurewebsites.net/"},
+	} {
+		t.Run(tc.target, func(t *testing.T) {
+			f := localAzure(t)
+			f.Logs["shop"] = []string{"started", "GET / 200"}
+			t.Setenv("PYSHIP_STATE_DIR", filepath.Join(t.TempDir(), "state"))
+			args := append([]string{"deploy", "--app", "shop", "--image", ref, "--port", "8000", "--target", tc.target, "--registry", reg,
+				"--subscription", testSubscription, "-g", "rg", "--location", "westeurope", "--json"}, tc.flags...)
+			code, out, errOut := run(args...)
+			if code != 0 || !strings.Contains(out, `"url": "`+tc.url+`"`) {
+				t.Fatalf("deploy: exit %d\n%s%s", code, out, errOut)
+			}
+			code, out, errOut = run("logs", "shop", "--json")
+			if code != 0 || !strings.Contains(out, `"message":"GET / 200"`) {
+				t.Errorf("logs: exit %d\n%s%s", code, out, errOut)
+			}
+			code, out, errOut = run("down", "shop", "--yes", "--json")
+			if code != 0 || !strings.Contains(out, `"deleted": true`) {
+				t.Errorf("down: exit %d\n%s%s", code, out, errOut)
+			}
+		})
+	}
+	t.Run("never pushed", func(t *testing.T) {
+		f := localAzure(t)
+		t.Setenv("PYSHIP_STATE_DIR", filepath.Join(t.TempDir(), "state"))
+		code, _, errOut := run("deploy", "--app", "shop", "--image", reg+"/shop:never", "--port", "8000", "--target", "aca", "--registry", reg,
+			"--subscription", testSubscription, "-g", "rg", "--location", "westeurope", "--environment", testEnvironment)
+		if code == 0 || !strings.Contains(errOut, "the registry does not give it") || len(f.Calls()) != 0 {
+			t.Errorf("an image never pushed: exit %d, calls %q\n%s", code, f.Calls(), errOut)
+		}
+	})
+}

@@ -108,6 +108,7 @@ func classify(err error) (exit int, code string) {
 		ue      *usageError
 		amb     *plan.AmbiguousError
 		fn      *build.UnsupportedError
+		halfFn  *plan.FunctionsError
 		dep     *platform.DeployError
 		set     *store.SettingError
 		env     *EnvLineError
@@ -135,7 +136,7 @@ func classify(err error) (exit int, code string) {
 		return exitUndetected, codeAmbiguousProject
 	case errors.Is(err, plan.ErrNotPython):
 		return exitUndetected, codeNoProject
-	case errors.As(err, &fn):
+	case errors.As(err, &fn), errors.As(err, &halfFn):
 		return exitUndetected, codeUnsupportedProject
 	case errors.As(err, &dep), errors.As(err, &azdep):
 		return exitFailure, codeDeployFailed

@@ -216,6 +216,9 @@ func (d *detector) fillFramework() error {
 }
 
 func (d *detector) noEntry() error {
+	if fa := join(d.plan.Context, "function_app.py"); d.t.has(fa) && strings.Contains(string(d.t.read(fa)), "azure.functions") {
+		return &FunctionsError{File: fa}
+	}
 	var cands []Candidate
 	var fixes []string
 	// Names bound at the top of the conventional entry modules (app.py's `app =

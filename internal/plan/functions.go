@@ -14,6 +14,15 @@ const FunctionsRoot = "/home/site/wwwroot"
 // (ASPNETCORE_URLS=http://+:80), and so the port Azure sends requests to.
 const FunctionsPort = 80
 
+// FunctionsError is half an Azure Functions app: function_app.py with no host.json
+// beside it. The Functions host will not start without one, and the file is no web
+// app a server could run either.
+type FunctionsError struct{ File string }
+
+func (e *FunctionsError) Error() string {
+	return fmt.Sprintf("%s: an Azure Functions app (it imports azure.functions) with no host.json beside it: the Functions host needs one (func init writes it; {\"version\": \"2.0\"} is the least it takes)", e.File)
+}
+
 // functionsPythons are the Python minors Azure Functions 4 runs (Microsoft's
 // Functions base images and worker), oldest first.
 var functionsPythons = []string{"3.10", "3.11", "3.12", "3.13"}
