@@ -3,6 +3,9 @@ package cli
 import (
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -203,4 +206,64 @@ func TestDeployAzureServices(t *testing.T) {
 			t.Errorf("an image never pushed: exit %d, calls %q\n%s", code, f.Calls(), errOut)
 		}
 	})
+}
+
+// TestDeployAzureBuilds: deploy --target aca from source, as a new user runs it: the
+// project built by pyship (the fixtures' base image and wheel index), pushed to the
+// registry by digest, and the Container App made to run that digest; a code change
+// pushes a new image and makes a new revision.
+func TestDeployAzureBuilds(t *testing.T) {
+	cache := firstNonEmpty(os.Getenv("PYSHIP_FIXTURES"), "/var/cache/pyship-fixtures")
+	base := firstNonEmpty(os.Getenv("PYSHIP_BASE_IMAGE"), "pyship-fixtures/python:3.11-slim")
+	indexDir := filepath.Join(cache, "index")
+	if _, err := os.Stat(filepath.Join(indexDir, "simple", "index.html")); err != nil {
+		t.Fatalf("the wheel index fixture is missing (%v): run scripts/fixtures.sh", err)
+	}
+	index := httptest.NewServer(http.FileServer(http.Dir(indexDir)))
+	t.Cleanup(index.Close)
+	f := localAzure(t)
+	t.Setenv("PYSHIP_STATE_DIR", filepath.Join(t.TempDir(), "state"))
+	reg := testutil.Registry(t)
+	dir := filepath.Join(t.TempDir(), "shop")
+	if err := os.CopyFS(dir, os.DirFS(examplesDir(t, "flask"))); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"deploy", dir, "--app", "shop", "--base", base, "-i", index.URL + "/simple/", "--cache-dir", t.TempDir(),
+		"--target", "aca", "--registry", reg, "--subscription", testSubscription, "-g", "rg", "--location", "westeurope",
+		"--environment", testEnvironment, "--json"}
+	image := func(out string) string {
+		var res azureDeployResult
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return res.Image
+	}
+	code, out, errOut := run(args...)
+	if code != 0 {
+		t.Fatalf("deploy: exit %d\n%s", code, errOut)
+	}
+	first := image(out)
+	if !strings.HasPrefix(first, reg+"/shop@sha256:") {
+		t.Fatalf("deployed image %q, want the registry's digest", first)
+	}
+	// The registry has that digest, and it is what the Container App runs.
+	if _, err := inspectImage(t.Context(), first); err != nil {
+		t.Errorf("the registry does not give %s: %v", first, err)
+	}
+	id := "/subscriptions/" + testSubscription + "/resourceGroups/rg/providers/Microsoft.App/containerApps/shop"
+	if !strings.Contains(string(f.Resource(id)), `"image":"`+first+`"`) {
+		t.Errorf("the Container App does not run %s:\n%s", first, f.Resource(id))
+	}
+	app := filepath.Join(dir, "app.py")
+	src, _ := os.ReadFile(app)
+	if err := os.WriteFile(app, append(src, []byte("\n# a code change\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = run(args...)
+	if code != 0 {
+		t.Fatalf("second deploy: exit %d\n%s", code, errOut)
+	}
+	if second := image(out); second == first || !strings.Contains(string(f.Resource(id)), second) {
+		t.Errorf("the code change deployed %s (first %s)", second, first)
+	}
 }
