@@ -182,3 +182,12 @@ func ContainerGroupYAML(in AppInput) ([]byte, error) {
 		"# az container create --resource-group RG --file THIS_FILE\n"
 	return append([]byte(head), y...), nil
 }
+
+// ContainerGroupBicep is the same container group declared in Bicep.
+func ContainerGroupBicep(in AppInput) ([]byte, error) {
+	body, err := ContainerGroupBody(in)
+	if err != nil {
+		return nil, err
+	}
+	return bicepFile(ContainerInstances, "container group", "Microsoft.ContainerInstance/containerGroups", ContainerGroupAPIVersion, in.Name, body)
+}

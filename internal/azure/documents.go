@@ -19,7 +19,10 @@ func RenderedApp(b []byte) string {
 	for _, line := range lines[:min(2, len(lines))] {
 		rest, ok := bytes.CutPrefix(line, []byte("# "+generator("")))
 		if !ok {
-			continue
+			// Bicep's comments
+			if rest, ok = bytes.CutPrefix(line, []byte("// "+generator(""))); !ok {
+				continue
+			}
 		}
 		// "aca: Container App APP (…" / "aci: container group APP (…" / "appservice: web app APP (…"
 		if _, rest, ok = bytes.Cut(rest, []byte(": ")); !ok {
@@ -77,8 +80,8 @@ type ContainerAppDocuments struct {
 	// keys sorted.
 	YAML []byte
 	// ARM is a deployment template holding the resource (az deployment group create
-	// --template-file).
-	ARM []byte
+	// --template-file); Bicep declares the same resource.
+	ARM, Bicep []byte
 }
 
 // RenderContainerApp makes the app's Container App in each form, from one body that
@@ -98,5 +101,9 @@ func RenderContainerApp(in AppInput) (*ContainerAppDocuments, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ContainerAppDocuments{Body: body, YAML: append([]byte(head), y...), ARM: arm}, nil
+	bicep, err := bicepFile(ContainerApps, "Container App", "Microsoft.App/containerApps", ContainerAppAPIVersion, in.Name, body)
+	if err != nil {
+		return nil, err
+	}
+	return &ContainerAppDocuments{Body: body, YAML: append([]byte(head), y...), ARM: arm, Bicep: bicep}, nil
 }

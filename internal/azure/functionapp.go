@@ -103,5 +103,9 @@ func RenderFunctionApp(in FunctionAppInput) (*SiteDocuments, error) {
 	}
 	sb.WriteString("\n# az functionapp create sets AzureWebJobsStorage to a connection string; the identity reaches the account instead:\n")
 	fmt.Fprintf(&sb, "az functionapp config appsettings delete --resource-group \"$RG\" --name %s --setting-names AzureWebJobsStorage\n", shellQuote(in.Name))
-	return &SiteDocuments{Body: body, ARM: arm, Commands: []byte(sb.String())}, nil
+	bicep, err := bicepFile(Functions, "function app", "Microsoft.Web/sites", SiteAPIVersion, in.Name, body)
+	if err != nil {
+		return nil, err
+	}
+	return &SiteDocuments{Body: body, ARM: arm, Bicep: bicep, Commands: []byte(sb.String())}, nil
 }

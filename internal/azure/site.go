@@ -122,7 +122,7 @@ func siteDoc(in SiteInput) (*site, error) {
 // SiteDocuments are a web app as an ARM template and as the az commands that make
 // the same site.
 type SiteDocuments struct {
-	Body, ARM []byte
+	Body, ARM, Bicep []byte
 	// Commands is a shell script of az webapp commands with the same effect.
 	Commands []byte
 }
@@ -154,7 +154,11 @@ func RenderSite(in SiteInput) (*SiteDocuments, error) {
 		fmt.Fprintf(&sb, "az webapp identity assign --resource-group \"$RG\" --name %s --identities %s\n", shellQuote(in.Name), shellQuote(in.Identity))
 		fmt.Fprintf(&sb, "az resource update --resource-group \"$RG\" --name %s --resource-type Microsoft.Web/sites --set properties.keyVaultReferenceIdentity=%s\n", shellQuote(in.Name), shellQuote(in.Identity))
 	}
-	return &SiteDocuments{Body: body, ARM: arm, Commands: []byte(sb.String())}, nil
+	bicep, err := bicepFile(AppService, "web app", "Microsoft.Web/sites", SiteAPIVersion, in.Name, body)
+	if err != nil {
+		return nil, err
+	}
+	return &SiteDocuments{Body: body, ARM: arm, Bicep: bicep, Commands: []byte(sb.String())}, nil
 }
 
 // shellQuote quotes s for a POSIX shell, literally (plan.ShellQuote leaves ${PORT} to

@@ -75,8 +75,9 @@ delete them.
 
 --target aca writes the app's Azure Container App (Microsoft.App/containerApps,
 api-version 2026-01-01) instead: the YAML that az containerapp create/update --yaml
-takes, on stdout; with -o DIR that YAML (containerapp-APP.yaml) and an ARM template
-holding the same resource (containerapp-APP.arm.json). It needs --location and
+takes, on stdout; with -o DIR that YAML (containerapp-APP.yaml), an ARM template
+holding the same resource (containerapp-APP.arm.json) and the same in Bicep
+(containerapp-APP.bicep; every Azure target writes one with -o). It needs --location and
 --environment (the Container Apps environment's resource ID). Ingress is external,
 HTTPS only, to the Plan's port (targetPort); startup, readiness and liveness probes ask
 --probe; replicas and --max-replicas become the scale rule (HTTP concurrency); a

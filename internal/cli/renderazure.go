@@ -58,6 +58,8 @@ type azureResult struct {
 	Files    []string `json:"files,omitempty"`
 	YAML     string   `json:"yaml,omitempty"`
 	ARM      string   `json:"arm,omitempty"`
+	Bicep    string   `json:"bicep,omitempty"`
+	Commands string   `json:"commands,omitempty"`
 	// Secrets are the Key Vault secrets the app reads (their names there).
 	Secrets []string `json:"secrets"`
 }
@@ -75,8 +77,12 @@ func renderContainerGroup(g *globals, f *renderFlags, app *store.App, stdout io.
 	if err != nil {
 		return err
 	}
+	bicep, err := azure.ContainerGroupBicep(in)
+	if err != nil {
+		return err
+	}
 	return writeAzure(g, f, app, stdout, azureResult{App: app.Name, Revision: in.Revision, Image: app.ImageRef, Secrets: secretNames(in)},
-		[]azureFile{{"containergroup-" + app.Name + ".yaml", y}})
+		[]azureFile{{"containergroup-" + app.Name + ".yaml", "yaml", y}, {"containergroup-" + app.Name + ".bicep", "bicep", bicep}})
 }
 
 // renderSite writes the app's web app (App Service): the ARM template on stdout, or
@@ -89,7 +95,7 @@ func renderSite(g *globals, f *renderFlags, app *store.App, stdout io.Writer) er
 	}
 	res := azureResult{App: app.Name, Revision: in.Revision, Image: app.ImageRef, Secrets: secretNames(in.AppInput)}
 	return writeAzure(g, f, app, stdout, res, []azureFile{
-		{"site-" + app.Name + ".arm.json", docs.ARM}, {"site-" + app.Name + ".sh", docs.Commands}})
+		{"site-" + app.Name + ".arm.json", "arm", docs.ARM}, {"site-" + app.Name + ".sh", "commands", docs.Commands}, {"site-" + app.Name + ".bicep", "bicep", docs.Bicep}})
 }
 
 // renderFunctionApp writes the app's function app (Azure Functions on a custom
@@ -103,7 +109,7 @@ func renderFunctionApp(g *globals, f *renderFlags, app *store.App, stdout io.Wri
 	}
 	res := azureResult{App: app.Name, Revision: in.Revision, Image: app.ImageRef, Secrets: secretNames(in.AppInput)}
 	return writeAzure(g, f, app, stdout, res, []azureFile{
-		{"functionapp-" + app.Name + ".arm.json", docs.ARM}, {"functionapp-" + app.Name + ".sh", docs.Commands}})
+		{"functionapp-" + app.Name + ".arm.json", "arm", docs.ARM}, {"functionapp-" + app.Name + ".sh", "commands", docs.Commands}, {"functionapp-" + app.Name + ".bicep", "bicep", docs.Bicep}})
 }
 
 func secretNames(in azure.AppInput) []string {
@@ -125,22 +131,33 @@ func renderContainerApp(g *globals, f *renderFlags, app *store.App, stdout io.Wr
 	}
 	res := azureResult{App: app.Name, Revision: rev, Image: app.ImageRef, Secrets: secretNames(in)}
 	return writeAzure(g, f, app, stdout, res, []azureFile{
-		{"containerapp-" + app.Name + ".yaml", docs.YAML}, {"containerapp-" + app.Name + ".arm.json", docs.ARM}})
+		{"containerapp-" + app.Name + ".yaml", "yaml", docs.YAML}, {"containerapp-" + app.Name + ".arm.json", "arm", docs.ARM}, {"containerapp-" + app.Name + ".bicep", "bicep", docs.Bicep}})
 }
 
+// azureFile is one document render writes: its file name, its form (yaml, arm,
+// bicep, commands) and its bytes.
 type azureFile struct {
-	name string
-	b    []byte
+	name, form string
+	b          []byte
 }
 
-// writeAzure prints the first document (the YAML) or, with -o DIR, writes them all,
+// writeAzure prints the first document (the YAML, or a template) or, with -o DIR,
+// writes them all (with --json, every form is in the result either way),
 // replacing only files an earlier render wrote for the app.
 func writeAzure(g *globals, f *renderFlags, app *store.App, stdout io.Writer, res azureResult, docs []azureFile) error {
 	if f.out == "" {
 		if g.json {
-			res.YAML = string(docs[0].b)
-			if len(docs) > 1 {
-				res.ARM = string(docs[1].b)
+			for _, d := range docs {
+				switch d.form {
+				case "yaml":
+					res.YAML = string(d.b)
+				case "arm":
+					res.ARM = string(d.b)
+				case "bicep":
+					res.Bicep = string(d.b)
+				case "commands":
+					res.Commands = string(d.b)
+				}
 			}
 			return writeJSON(stdout, res)
 		}
