@@ -265,3 +265,27 @@ func TestDiff(t *testing.T) {
 		t.Errorf("a deep document: %v, %v", d, err)
 	}
 }
+
+// FuzzDiff: Azure's answer is untrusted: any bytes give changes or an error, never a
+// panic, and a document compared with itself has none.
+func FuzzDiff(f *testing.F) {
+	body, _ := ContainerAppBody(flask())
+	f.Add(body, body)
+	f.Add([]byte(`{"properties":{"template":{"containers":[{"name":"a"},{"name":"a"}]}}}`), body)
+	f.Add([]byte(`[1,2,{"name":3}]`), []byte(`[{"name":"x"}]`))
+	f.Add([]byte(strings.Repeat(`{"a":`, 64)+"1"+strings.Repeat("}", 64)), []byte(`{"a":{"a":2}}`))
+	f.Fuzz(func(t *testing.T, current, desired []byte) {
+		changes, err := Diff(current, desired)
+		if err != nil {
+			return
+		}
+		if same, err := Diff(desired, desired); err == nil && len(same) != 0 {
+			t.Errorf("a document differs from itself: %v", same)
+		}
+		for _, c := range changes {
+			if c.Op != "add" && c.Op != "change" && c.Op != "remove" {
+				t.Errorf("change %+v", c)
+			}
+		}
+	})
+}

@@ -73,9 +73,23 @@ func diffValue(path string, cur, want any, depth int, out *[]Change) {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
+		// Azure's key for each key name without case, made once: a lookup per key
+		// must not scan the whole object (a large answer would take quadratic time).
+		folded := make(map[string]string, len(c))
+		for k := range c {
+			if _, dup := folded[strings.ToLower(k)]; !dup || k == strings.ToLower(k) {
+				folded[strings.ToLower(k)] = k
+			}
+		}
 		for _, k := range keys {
 			p := path + "/" + escapePointer(k)
-			cv, found := lookupFold(c, k)
+			cv, found := c[k]
+			if !found {
+				var ck string
+				if ck, found = folded[strings.ToLower(k)]; found {
+					cv = c[ck]
+				}
+			}
 			if !found {
 				*out = append(*out, Change{Path: p, Op: "add", New: short(w[k])})
 				continue
@@ -167,18 +181,6 @@ func changeOp(cur any) string {
 		return "add"
 	}
 	return "change"
-}
-
-func lookupFold(m map[string]any, k string) (any, bool) {
-	if v, ok := m[k]; ok {
-		return v, true
-	}
-	for mk, v := range m {
-		if strings.EqualFold(mk, k) {
-			return v, true
-		}
-	}
-	return nil, false
 }
 
 func escapePointer(k string) string {
