@@ -267,3 +267,32 @@ func TestDeployAzureBuilds(t *testing.T) {
 		t.Errorf("the code change deployed %s (first %s)", second, first)
 	}
 }
+
+// TestDeployAzureFromPyshipToml: where the app goes can live in the project's
+// pyship.toml [deploy] table; a flag overrides it; a bad key there is exit 2 naming
+// the file and line, before anything is built.
+func TestDeployAzureFromPyshipToml(t *testing.T) {
+	f := localAzure(t)
+	t.Setenv("PYSHIP_STATE_DIR", filepath.Join(t.TempDir(), "state"))
+	reg := testutil.Registry(t)
+	ref := testutil.PushUserImage(t, reg, "shop", "10001:10001")
+	dir := t.TempDir()
+	toml := "[deploy]\ntarget = \"aca\"\nregistry = \"" + reg + "\"\nsubscription = \"" + testSubscription + "\"\nresource_group = \"rg\"\nlocation = \"westeurope\"\nenvironment = \"" + testEnvironment + "\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "pyship.toml"), []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run("deploy", dir, "--app", "shop", "--image", ref, "--port", "8000", "-g", "other-rg", "--json")
+	if code != 0 || !strings.Contains(out, `"id": "/subscriptions/`+testSubscription+`/resourceGroups/other-rg/providers/Microsoft.App/containerApps/shop"`) {
+		t.Fatalf("deploy from pyship.toml (-g over it): exit %d\n%s%s", code, out, errOut)
+	}
+	if len(f.Calls()) == 0 {
+		t.Error("Azure was not asked")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pyship.toml"), []byte("[deploy]\ntarget = \"aca\"\nregion = \"westeurope\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = run("deploy", dir, "--app", "blog", "--image", ref)
+	if code != exitUsage || !strings.Contains(errOut, `pyship.toml:3: unknown deploy setting "region"`) {
+		t.Errorf("a bad key: exit %d\n%s", code, errOut)
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pyship/pyship/internal/build"
 	"github.com/pyship/pyship/internal/kube"
+	"github.com/pyship/pyship/internal/plan"
 	"github.com/pyship/pyship/internal/platform"
 	"github.com/pyship/pyship/internal/publish"
 	"github.com/pyship/pyship/internal/store"
@@ -37,6 +38,44 @@ func (f *targetFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&f.t.Storage, "storage-account", "", "--target functions: the storage account `NAME` the Functions host keeps its state in (reached with the app's identity)")
 	fl.StringVar(&f.t.KeyVault, "key-vault", "", "Azure Key Vault `URL` the app's secrets are read from (https://VAULT.vault.azure.net)")
 	fl.StringVar(&f.t.Identity, "identity", "", "a user-assigned managed identity's resource `ID` the app pulls its image and reads Key Vault with (default its system-assigned one; aci needs one for ACR and Key Vault)")
+}
+
+// withConfig fills what the command line left out from the project's [deploy]
+// settings (pyship.toml), when they are for the same target: a flag always wins, and
+// --target naming another target ignores them.
+func (f *targetFlags) withConfig(c plan.DeployConfig) {
+	if c.File == "" || f.t.Kind != "" && f.t.Kind != c.Target {
+		return
+	}
+	t := &f.t
+	for _, v := range []struct {
+		to   *string
+		from string
+	}{{&t.Kind, c.Target}, {&t.Registry, c.Registry}, {&t.Context, c.Context}, {&t.Namespace, c.Namespace},
+		{&t.Subscription, c.Subscription}, {&t.ResourceGroup, c.ResourceGroup}, {&t.Location, c.Location},
+		{&t.Environment, c.Environment}, {&t.Plan, c.Plan}, {&t.KeyVault, c.KeyVault}, {&t.Identity, c.Identity}, {&t.Storage, c.StorageAccount}} {
+		if *v.to == "" {
+			*v.to = v.from
+		}
+	}
+}
+
+// readDeployConfig reads the deploy settings of the project in dir, through an
+// os.Root: a pyship.toml that links out of the project is not followed.
+func readDeployConfig(dir string) (plan.DeployConfig, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return plan.DeployConfig{}, nil
+		}
+		return plan.DeployConfig{}, err
+	}
+	defer root.Close()
+	c, err := plan.ReadDeployConfig(root.FS())
+	if err != nil {
+		return c, usage(err)
+	}
+	return c, nil
 }
 
 // target is the target the flags name, checked: "" and "local" are the local engine.

@@ -420,6 +420,13 @@ func runDeploy(ctx context.Context, g *globals, f *deployFlags, args []string, s
 	if err := f.validate(); err != nil {
 		return usage(err)
 	}
+	if dir, err := g.projectDir(args); err == nil {
+		cfg, err := readDeployConfig(dir)
+		if err != nil {
+			return err
+		}
+		f.tf.withConfig(cfg)
+	}
 	flagTarget, err := f.tf.target()
 	if err != nil {
 		return err

@@ -57,7 +57,7 @@ func settingLines(data []byte, table string) map[string]int {
 	return out
 }
 
-var configKeys = map[string]bool{"app_root": true, "entrypoint": true, "framework": true, "server": true, "port": true, "python": true, "settings_module": true}
+var configKeys = map[string]bool{"app_root": true, "entrypoint": true, "framework": true, "server": true, "port": true, "python": true, "settings_module": true, "deploy": true}
 
 func (d *detector) loadConfig(dir string) error {
 	if f := join(dir, "pyship.toml"); d.t.has(f) {
@@ -98,9 +98,14 @@ func (d *detector) applyConfig(file string, data []byte, table string) error {
 	for k, v := range section {
 		c.where[k] = srcPos{file, lines[k]}
 		if !configKeys[k] {
-			return &pyproject.ParseError{File: file, Line: lines[k], Msg: fmt.Sprintf("unknown pyship setting %q (known: app_root, entrypoint, framework, server, port, python, settings_module)", k)}
+			return &pyproject.ParseError{File: file, Line: lines[k], Msg: fmt.Sprintf("unknown pyship setting %q (known: app_root, entrypoint, framework, server, port, python, settings_module, and the [deploy] table)", k)}
 		}
 		switch k {
+		case "deploy":
+			// Where pyship deploy sends the app: read by deploy (ReadDeployConfig).
+			if _, ok := v.(map[string]any); !ok {
+				return &pyproject.ParseError{File: file, Line: lines[k], Msg: "deploy must be a table ([deploy])"}
+			}
 		case "port":
 			n, ok := v.(int64)
 			if !ok || n < 1 || n > 65535 {
