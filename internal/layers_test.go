@@ -28,7 +28,7 @@ var layers = map[string]int{
 	"index": 6,
 	"lock":  7, "resolve": 7,
 	"build":   8,
-	"publish": 9,
+	"publish": 9, "dashboard": 9,
 	// The commands, over everything.
 	"cli": 10,
 }

@@ -5,6 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/fixtures.sh
+# The dashboard's browser test drives a real headless Chromium (Debian's package); the
+# demo does not need it, so it is installed here rather than with the fixtures.
+if ! command -v chromium >/dev/null; then
+  echo "test.sh: apt-get install chromium"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 export PATH="$(go env GOPATH)/bin:$PATH"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; exit 1; fi

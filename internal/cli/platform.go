@@ -730,44 +730,11 @@ func (a appCommand) command() *cobra.Command {
 					}
 				}
 			}
-			if err := engineFor(cmd.Context(), p, name); err != nil {
-				return err
-			}
-			var l *store.Lock
-			if a.locks {
-				if l, err = p.Store.LockApp(name, pf.wait); err != nil {
-					return err
-				}
-			} else if l, err = p.Store.LockApp(name, false); err != nil {
-				l = nil // a deploy is running: read-only commands show its state as is
-			}
-			app, err := p.App(cmd.Context(), name)
-			if err == nil {
-				// The app's commands act where it runs (its cluster, if it was
-				// deployed with --target kubernetes).
-				err = attachTarget(p, app.Target)
-			}
+			app, release, err := settleApp(cmd.Context(), p, name, a.locks, pf.wait)
 			if err != nil {
-				if l != nil {
-					l.Unlock()
-				}
 				return err
 			}
-			if l != nil {
-				// A command killed mid-deploy left replicas or a half-made revision:
-				// settle them first, so what follows sees a consistent state.
-				if err := p.Reconcile(cmd.Context(), app); err != nil {
-					l.Unlock()
-					return err
-				}
-				if !a.locks {
-					l.Unlock()
-					l = nil
-				}
-			}
-			if l != nil {
-				defer l.Unlock()
-			}
+			defer release()
 			return a.run(&appCall{ctx: cmd.Context(), p: p, app: app, args: rest, cmd: cmd})
 		}}
 	pf.bind(cmd)
@@ -780,6 +747,55 @@ func (a appCommand) command() *cobra.Command {
 		a.flags(cmd)
 	}
 	return cmd
+}
+
+// settleApp readies the app named name on p as every app command does before it acts,
+// and returns it with the func that ends the command's hold on it: the engine if the
+// app runs there, the app's deploy lock (kept until release when locks, waiting for
+// another deploy if wait), its record (recovered from the runtime if the state lost
+// it), its target attached, and what a killed command left reconciled. The dashboard's
+// actions go through it too, so a page's rollback is the CLI's.
+func settleApp(ctx context.Context, p *platform.Platform, name string, locks, wait bool) (*store.App, func(), error) {
+	if err := engineFor(ctx, p, name); err != nil {
+		return nil, nil, err
+	}
+	var l *store.Lock
+	var err error
+	if locks {
+		if l, err = p.Store.LockApp(name, wait); err != nil {
+			return nil, nil, err
+		}
+	} else if l, err = p.Store.LockApp(name, false); err != nil {
+		l = nil // a deploy is running: read-only commands show its state as is
+	}
+	unlock := func() {
+		if l != nil {
+			l.Unlock()
+			l = nil
+		}
+	}
+	app, err := p.App(ctx, name)
+	if err == nil {
+		// The app's commands act where it runs (its cluster, if it was deployed with
+		// --target kubernetes).
+		err = attachTarget(p, app.Target)
+	}
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	if l != nil {
+		// A command killed mid-deploy left replicas or a half-made revision: settle
+		// them first, so what follows sees a consistent state.
+		if err := p.Reconcile(ctx, app); err != nil {
+			unlock()
+			return nil, nil, err
+		}
+		if !locks {
+			unlock()
+		}
+	}
+	return app, unlock, nil
 }
 
 func newEnv(g *globals) *cobra.Command {

@@ -104,7 +104,7 @@ func newRoot(g *globals) *cobra.Command {
 	root.PersistentFlags().StringVarP(&g.dir, "directory", "C", "", "run as if pyship was started in `DIR`")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usage(err) })
 	root.AddCommand(newVersion(g), newDetect(g), newInit(g), newCheck(g), newBuild(g), newLock(g),
-		newDeploy(g), newRender(g), newExec(g), newEnv(g), newSecret(g), newRevisions(g), newRollback(g), newScale(g), newTraffic(g), newLs(g), newStatus(g), newLogs(g), newDown(g), newGateway(g), newRun(g))
+		newDeploy(g), newRender(g), newExec(g), newEnv(g), newSecret(g), newRevisions(g), newRollback(g), newScale(g), newTraffic(g), newLs(g), newStatus(g), newLogs(g), newDown(g), newGateway(g), newRun(g), newDashboard(g))
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
 	enforceUsage(root)

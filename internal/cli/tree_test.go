@@ -190,6 +190,7 @@ func TestEveryCommandHonoursJSON(t *testing.T) {
 		"pyship gateway start":  {append([]string{"gateway", "start"}, pf...)},
 		"pyship gateway stop":   {append([]string{"gateway", "stop"}, pf...)},
 		"pyship gateway status": {append([]string{"gateway", "status"}, pf...)},
+		"pyship dashboard":      {{"dashboard", "--port", "70000"}},
 		"pyship env":            {{"env"}},
 		"pyship secret":         {{"secret"}},
 		"pyship gateway":        {{"gateway"}},

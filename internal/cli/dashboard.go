@@ -1,0 +1,338 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pyship/pyship/internal/dashboard"
+	"github.com/pyship/pyship/internal/platform"
+	"github.com/pyship/pyship/internal/store"
+)
+
+type dashboardFlags struct {
+	pf   platformFlags
+	port int
+	open bool
+}
+
+func newDashboard(g *globals) *cobra.Command {
+	f := &dashboardFlags{}
+	cmd := &cobra.Command{
+		Use:   "dashboard",
+		Short: "Serve a local page that shows and steers every app: revisions, traffic, replicas, live logs",
+		Long: `dashboard serves a web page on 127.0.0.1 for the apps of the state directory: each
+app's URL, target, live revision and replicas; its revisions as a timeline (what each
+changed: the code, settings, secret names, the scale; never a secret value), its traffic
+split, each replica's state, and its live logs. Rollback, scale and traffic are buttons
+that ask for confirmation and then run the same code as the commands (the same lock and
+health gate).
+
+The page is for you alone: it listens on loopback only, answers only to its own address
+(127.0.0.1:PORT or localhost:PORT), and needs this run's token, which the printed URL
+carries once (the browser then keeps it in a SameSite=Strict cookie); a request that
+changes something must also come from the page itself (its Origin). Stop it with Ctrl-C.`,
+		Example: `  pyship dashboard
+  pyship dashboard --port 7080 --open
+  pyship dashboard --json     # {"url": "http://127.0.0.1:7080/?token=..."} then serves`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDashboard(cmd.Context(), g, f, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f.pf.bind(cmd)
+	cmd.Flags().IntVar(&f.port, "port", 7080, "the loopback `PORT` to serve on (0: any free one)")
+	cmd.Flags().BoolVar(&f.open, "open", false, "open the page in the default browser (xdg-open)")
+	return cmd
+}
+
+func runDashboard(ctx context.Context, g *globals, f *dashboardFlags, stdout, stderr io.Writer) error {
+	if f.port < 0 || f.port > 65535 {
+		return usagef("--port %d is not a TCP port", f.port)
+	}
+	token, err := dashboard.NewToken()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(f.port)))
+	if err != nil {
+		return fmt.Errorf("cannot serve the dashboard on 127.0.0.1:%d: %w (give another --port)", f.port, err)
+	}
+	addr := ln.Addr().String()
+	s := &dashboard.Server{Src: &dashboardSource{g: g, pf: f.pf}, Token: token, Addr: addr}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+	url := "http://" + addr + "/?token=" + token
+	if g.json {
+		if err := writeJSON(stdout, map[string]string{"url": url}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(stdout, "pyship dashboard: %s\n(this URL signs your browser in; Ctrl-C stops the dashboard)\n", url)
+	}
+	if f.open {
+		if err := exec.Command("xdg-open", url).Start(); err != nil {
+			fmt.Fprintf(stderr, "pyship: cannot open a browser (%v): open the URL above\n", err)
+		}
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	srv.Shutdown(sctx)
+	return nil
+}
+
+// dashboardSource is the page's dashboard.Source: each call opens the state as a
+// command does and acts through the commands' own code (settleApp, the platform's
+// Rollback, SetTraffic and Deploy).
+type dashboardSource struct {
+	g  *globals
+	pf platformFlags
+}
+
+func (d *dashboardSource) open() (*platform.Platform, func(), error) {
+	pf := d.pf
+	pf.wait = true
+	return pf.openStore(io.Discard)
+}
+
+func (d *dashboardSource) Apps(ctx context.Context) ([]dashboard.App, error) {
+	p, done, err := d.open()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	apps, err := p.Store.List()
+	if err != nil {
+		return nil, err
+	}
+	// One listing of the engine's replicas for every local app.
+	var local []platform.Replica
+	if connectEngine(ctx, p) == nil {
+		local, _ = p.List(ctx, "")
+	}
+	out := []dashboard.App{}
+	for _, a := range apps {
+		v := appView(p, a, false)
+		switch {
+		case a.Target.Kind == store.Local:
+			v.Ready = servingOf(local, a.Name, a.Live)
+		case a.Target.Kind == store.Kubernetes:
+			if q, qdone, err := d.open(); err == nil {
+				if attachTarget(q, a.Target) == nil {
+					reps, _ := q.List(ctx, a.Name)
+					v.Ready = servingOf(reps, a.Name, a.Live)
+				}
+				qdone()
+			}
+		default:
+			v.Ready = v.Desired // Azure's own count is in the portal; pyship status NAME asks it
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func servingOf(reps []platform.Replica, app, live string) int {
+	n := 0
+	for _, r := range reps {
+		if r.App == app && r.Serving && (live == "" || r.Revision == live) {
+			n++
+		}
+	}
+	return n
+}
+
+// appView is the page's view of an app: settings and revisions, never a secret's
+// value (the view has no field for one; revisions say which secret names changed).
+func appView(p *platform.Platform, a *store.App, full bool) dashboard.App {
+	v := dashboard.App{Name: a.Name, URL: p.URLFor(a.Name, a.Target), Target: a.Target.String(), Live: a.Live, Desired: a.Replicas,
+		Traffic: map[string]int{}, Actions: !store.IsAzure(a.Target.Kind)}
+	for k, w := range a.Traffic {
+		v.Traffic[k] = w
+	}
+	if len(a.Traffic) == 0 && a.Live != "" {
+		v.Traffic[a.Live] = 100
+	}
+	if n := len(a.Revisions); n > 0 {
+		newest := a.Revisions[n-1]
+		v.Deployed, v.Result = newest.Created, newest.State
+	}
+	if !full {
+		return v
+	}
+	var prev *store.Spec
+	revs := make([]dashboard.Revision, 0, len(a.Revisions))
+	for i := range a.Revisions {
+		r := a.Revisions[i]
+		revs = append(revs, dashboard.Revision{Name: r.Name, State: r.State, Image: shortID(r.Spec.Image), Created: r.Created,
+			Replicas: r.Spec.Replicas, Traffic: v.Traffic[r.Name], Changes: dashboard.Changes(prev, r.Spec), Reason: r.Reason})
+		prev = &a.Revisions[i].Spec
+	}
+	// Newest first.
+	for i, j := 0, len(revs)-1; i < j; i, j = i+1, j-1 {
+		revs[i], revs[j] = revs[j], revs[i]
+	}
+	v.Revisions = revs
+	return v
+}
+
+func (d *dashboardSource) App(ctx context.Context, name string) (*dashboard.App, error) {
+	p, done, err := d.open()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	rec, err := p.Store.Get(name)
+	if errors.Is(err, store.ErrNoApp) {
+		return nil, fmt.Errorf("%w: %s", dashboard.ErrNoApp, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if store.IsAzure(rec.Target.Kind) {
+		v := appView(p, rec, true)
+		v.Ready = v.Desired
+		return &v, nil
+	}
+	// As pyship status does: the lock if free, a reconcile, the runtime's replicas.
+	app, release, err := settleApp(ctx, p, name, false, false)
+	if err != nil {
+		return nil, err
+	}
+	release()
+	v := appView(p, app, true)
+	reps, err := p.List(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range reps {
+		v.Replicas = append(v.Replicas, dashboard.Replica{Name: r.Name, Revision: r.Revision, State: r.State, Ready: r.Serving, Restarts: r.Restarts, Created: r.Created})
+	}
+	v.Ready = servingOf(reps, name, app.Live)
+	return &v, nil
+}
+
+func (d *dashboardSource) Logs(ctx context.Context, name string, tail int, emit func(dashboard.LogLine) error) error {
+	p, done, err := d.open()
+	if err != nil {
+		return err
+	}
+	defer done()
+	rec, err := p.Store.Get(name)
+	if err != nil {
+		return err
+	}
+	if store.IsAzure(rec.Target.Kind) {
+		return fmt.Errorf("%s runs on Azure: pyship logs %s -f streams it", name, name)
+	}
+	app, release, err := settleApp(ctx, p, name, false, false)
+	if err != nil {
+		return err
+	}
+	release()
+	// platform.Logs writes JSON Lines; each complete line becomes one event.
+	w := &lineWriter{emit: func(b []byte) error {
+		var l dashboard.LogLine
+		if err := json.Unmarshal(b, &l); err != nil {
+			return nil
+		}
+		return emit(l)
+	}}
+	err = p.Logs(ctx, app, platform.LogOptions{Follow: true, Tail: tail, JSON: true}, w)
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// lineWriter hands each complete line written to it to emit.
+type lineWriter struct {
+	buf  []byte
+	emit func([]byte) error
+}
+
+func (w *lineWriter) Write(b []byte) (int, error) {
+	w.buf = append(w.buf, b...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		line := w.buf[:i]
+		w.buf = w.buf[i+1:]
+		if err := w.emit(line); err != nil {
+			return len(b), err
+		}
+	}
+	if len(w.buf) > 1<<20 {
+		w.buf = w.buf[:0] // a line longer than 1 MiB is dropped, not kept growing
+	}
+	return len(b), nil
+}
+
+// act runs fn on the app as a command that changes it does: its lock (waiting for a
+// deploy under way), a reconcile, its target.
+func (d *dashboardSource) act(ctx context.Context, name string, fn func(p *platform.Platform, app *store.App) error) error {
+	p, done, err := d.open()
+	if err != nil {
+		return err
+	}
+	defer done()
+	if rec, err := p.Store.Get(name); err == nil && store.IsAzure(rec.Target.Kind) {
+		return notOnAzure("the dashboard", rec)
+	}
+	app, release, err := settleApp(ctx, p, name, true, true)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return fn(p, app)
+}
+
+func (d *dashboardSource) Rollback(ctx context.Context, name, revision string) error {
+	return d.act(ctx, name, func(p *platform.Platform, app *store.App) error {
+		if err := p.EnsureGateway(ctx); err != nil {
+			return err
+		}
+		_, err := p.Rollback(ctx, app, revision)
+		return err
+	})
+}
+
+func (d *dashboardSource) Scale(ctx context.Context, name string, replicas int) error {
+	if err := store.ValidReplicas(replicas); err != nil {
+		return err
+	}
+	return d.act(ctx, name, func(p *platform.Platform, app *store.App) error {
+		app.Replicas = replicas
+		if err := (&autoscaleFlags{}).apply(app, func(string) bool { return false }); err != nil {
+			return err
+		}
+		return deployAndReport(ctx, &globals{}, p, app, io.Discard)
+	})
+}
+
+func (d *dashboardSource) SetTraffic(ctx context.Context, name string, weights map[string]int) error {
+	return d.act(ctx, name, func(p *platform.Platform, app *store.App) error {
+		if err := p.EnsureGateway(ctx); err != nil {
+			return err
+		}
+		return p.SetTraffic(ctx, app, weights)
+	})
+}

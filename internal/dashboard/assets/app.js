@@ -1,0 +1,45 @@
+// pyship dashboard: the live parts. Reading works without it; this adds the log
+// stream (server-sent events), its filter and pause, and a confirm before actions.
+"use strict";
+(function () {
+  var section = document.querySelector("section.logs");
+  if (!section) return;
+  var app = section.getAttribute("data-app");
+  var pre = document.getElementById("log");
+  var filter = document.getElementById("log-filter");
+  var pauseBtn = document.getElementById("log-pause");
+  var state = document.getElementById("log-state");
+  var paused = false, held = [], max = 2000;
+  function shown(line) { var f = filter.value; return !f || line.indexOf(f) >= 0; }
+  function add(line) {
+    var div = document.createElement("div");
+    div.textContent = line;
+    if (!shown(line)) div.hidden = true;
+    var atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+    pre.appendChild(div);
+    while (pre.childNodes.length > max) pre.removeChild(pre.firstChild);
+    if (atEnd) pre.scrollTop = pre.scrollHeight;
+  }
+  filter.addEventListener("input", function () {
+    for (var i = 0; i < pre.childNodes.length; i++) {
+      var n = pre.childNodes[i];
+      n.hidden = !shown(n.textContent);
+    }
+  });
+  pauseBtn.addEventListener("click", function () {
+    paused = !paused;
+    pauseBtn.setAttribute("aria-pressed", String(paused));
+    pauseBtn.textContent = paused ? "Resume" : "Pause";
+    if (!paused) { held.forEach(add); held = []; }
+  });
+  var es = new EventSource("/apps/" + encodeURIComponent(app) + "/logs");
+  es.onopen = function () { state.textContent = "live"; };
+  es.onerror = function () { state.textContent = "reconnecting"; };
+  es.addEventListener("failure", function (e) { state.textContent = JSON.parse(e.data).message; });
+  es.onmessage = function (e) {
+    var l = JSON.parse(e.data);
+    var rev = l.revision.slice(l.revision.lastIndexOf("--") + 2);
+    var line = l.time + " [" + rev + "/" + l.replica + "] " + l.message;
+    if (paused) held.push(line); else add(line);
+  };
+})();
