@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
+	"sort"
 	"strconv"
 	"time"
 
@@ -184,10 +185,9 @@ func appView(p *platform.Platform, a *store.App, full bool) dashboard.App {
 			Replicas: r.Spec.Replicas, Traffic: v.Traffic[r.Name], Changes: dashboard.Changes(prev, r.Spec), Reason: r.Reason})
 		prev = &a.Revisions[i].Spec
 	}
-	// Newest first.
-	for i, j := 0, len(revs)-1; i < j; i, j = i+1, j-1 {
-		revs[i], revs[j] = revs[j], revs[i]
-	}
+	// Newest first, by when each last started (a rollback starts an old revision
+	// again); what each changed stays relative to the one made before it.
+	sort.SliceStable(revs, func(i, j int) bool { return revs[i].Created.After(revs[j].Created) })
 	v.Revisions = revs
 	return v
 }

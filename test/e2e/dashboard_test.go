@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -46,17 +45,14 @@ func startDashboard(t *testing.T, e *platformEnv) string {
 		pw.Close()
 	}()
 	t.Cleanup(func() { cancel(); <-done })
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatalf("pyship dashboard printed nothing: %v", err)
-	}
-	go io.Copy(io.Discard, pr)
+	dec := json.NewDecoder(pr)
 	var printed struct {
 		URL string `json:"url"`
 	}
-	if err := json.Unmarshal([]byte(line), &printed); err != nil || !strings.HasPrefix(printed.URL, "http://127.0.0.1:") {
-		t.Fatalf("pyship dashboard printed %q (%v)", line, err)
+	if err := dec.Decode(&printed); err != nil || !strings.HasPrefix(printed.URL, "http://127.0.0.1:") {
+		t.Fatalf("pyship dashboard printed %+v (%v)", printed, err)
 	}
+	go io.Copy(io.Discard, io.MultiReader(dec.Buffered(), pr))
 	return printed.URL
 }
 
@@ -73,6 +69,11 @@ func browser(t *testing.T) context.Context {
 	ctx, cancel := chromedp.NewContext(actx)
 	ctx, tcancel := context.WithTimeout(ctx, 4*time.Minute)
 	t.Cleanup(func() { tcancel(); cancel(); acancel() })
+	// The first call starts the browser, bound to ctx: later calls may use shorter
+	// contexts without closing it.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("chromium did not start: %v", err)
+	}
 	return ctx
 }
 
@@ -107,8 +108,12 @@ func TestDashboardInBrowser(t *testing.T) {
 	shots := artifacts(t)
 	do := func(steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
+		sctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if err := chromedp.Do(sctx, steps...); err != nil {
+			// What the page shows says why.
+			body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerText`))
+			t.Fatalf("%v; the page:\n%s", err, body)
 		}
 	}
 	text := func(sel string) string {
@@ -121,7 +126,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	screenshot := func(name string) {
 		t.Helper()
-		b, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+		b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100: PNG
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,7 +141,7 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	do(chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("table.apps")))
 	listText := text("main")
-	screenshot("dashboard-apps-desktop.jpg")
+	screenshot("dashboard-apps-desktop.png")
 	for _, want := range []string{"web", "api", v2, "http://web.localhost:"} {
 		if !strings.Contains(listText, want) {
 			t.Errorf("the apps list lacks %q:\n%s", want, listText)
@@ -177,7 +182,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	do(chromedp.Click(chromedp.CSS("#rev-"+v1+" button")), chromedp.WaitVisible(chromedp.ID("confirm")),
 		chromedp.Click(chromedp.ID("confirm")), chromedp.WaitVisible(chromedp.CSS("p.notice")))
 	live := strings.TrimSpace(text("#live"))
-	screenshot("dashboard-app-desktop.jpg")
+	screenshot("dashboard-app-desktop.png")
 	if live != v1 {
 		t.Errorf("the page shows %s live after the rollback to %s", live, v1)
 	}
@@ -192,7 +197,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	// A phone's width.
 	do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile),
 		chromedp.Navigate(base+"/apps/api"), chromedp.WaitVisible(chromedp.ID("live")))
-	screenshot("dashboard-app-phone.jpg")
+	screenshot("dashboard-app-phone.png")
 	t.Logf("screenshots in %s", shots)
 
 	// No secret value on the page or in its API, after secret set.
