@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pyship/pyship/internal/dashboard"
+	"github.com/pyship/pyship/internal/gateway"
 	"github.com/pyship/pyship/internal/platform"
 	"github.com/pyship/pyship/internal/store"
 )
@@ -33,11 +34,12 @@ func newDashboard(g *globals) *cobra.Command {
 		Use:   "dashboard",
 		Short: "Serve a local page that shows and steers every app: revisions, traffic, replicas, live logs",
 		Long: `dashboard serves a web page on 127.0.0.1 for the apps of the state directory: each
-app's URL, target, live revision and replicas; its revisions as a timeline (what each
-changed: the code, settings, secret names, the scale; never a secret value), its traffic
-split, each replica's state, and its live logs. Rollback, scale and traffic are buttons
-that ask for confirmation and then run the same code as the commands (the same lock and
-health gate).
+app's URL, target, live revision, replicas, and requests per second and error rate over
+the last minute (the gateway's counts); its revisions as a timeline (what each changed:
+the code, settings, secret names, the scale; never a secret value), its traffic split,
+each replica's state, CPU and memory, and its live logs. Rollback, scale, traffic and
+restarting a replica are buttons that ask for confirmation and then run the same code as
+the commands (the same lock and health gate).
 
 The page is for you alone: it listens on loopback only, answers only to its own address
 (127.0.0.1:PORT or localhost:PORT), and needs this run's token, which the printed URL
@@ -127,9 +129,23 @@ func (d *dashboardSource) Apps(ctx context.Context) ([]dashboard.App, error) {
 	if connectEngine(ctx, p) == nil {
 		local, _ = p.List(ctx, "")
 	}
+	// The gateway's counts of the last minute, if it answers at once.
+	var counted map[string]gateway.AppTraffic
+	qctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	if st, err := gateway.Query(qctx, p.Admin); err == nil {
+		counted = map[string]gateway.AppTraffic{} // it answered: no entry is no request
+		for k, v := range st.Traffic {
+			counted[k] = v
+		}
+	}
+	cancel()
 	out := []dashboard.App{}
 	for _, a := range apps {
 		v := appView(p, a, false)
+		if a.Target.Kind == store.Local && counted != nil {
+			c := counted[a.Name]
+			v.PerSecond, v.ErrorRate, v.Measured = c.PerSecond, c.ErrorRate, true
+		}
 		switch {
 		case a.Target.Kind == store.Local:
 			v.Ready = servingOf(local, a.Name, a.Live)
@@ -334,5 +350,73 @@ func (d *dashboardSource) SetTraffic(ctx context.Context, name string, weights m
 			return err
 		}
 		return p.SetTraffic(ctx, app, weights)
+	})
+}
+
+// Stats samples the CPU and memory of the app's replicas on the local engine, all at
+// once (each sample takes the engine about a second). A cluster's or Azure's replicas
+// have none here: their metrics are the cluster's and the portal's.
+func (d *dashboardSource) Stats(ctx context.Context, name string) (map[string]dashboard.ReplicaStats, error) {
+	p, done, err := d.open()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	rec, err := p.Store.Get(name)
+	if errors.Is(err, store.ErrNoApp) {
+		return nil, fmt.Errorf("%w: %s", dashboard.ErrNoApp, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]dashboard.ReplicaStats{}
+	if rec.Target.Kind != store.Local {
+		return out, nil
+	}
+	if err := connectEngine(ctx, p); err != nil {
+		return nil, err
+	}
+	reps, err := p.Replicas(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	type sample struct {
+		name string
+		s    dashboard.ReplicaStats
+		ok   bool
+	}
+	ch := make(chan sample, len(reps))
+	for _, r := range reps {
+		go func() {
+			st, err := p.Engine.Stats(ctx, r.ID)
+			ch <- sample{r.Name, dashboard.ReplicaStats{CPUPercent: st.CPUPercent, MemoryBytes: st.MemoryBytes, MemoryLimit: st.MemoryLimit}, err == nil}
+		}()
+	}
+	for range reps {
+		if s := <-ch; s.ok {
+			out[s.name] = s.s
+		}
+	}
+	return out, nil
+}
+
+// Restart restarts one of the app's replicas on the local engine, under the app's
+// lock (a deploy does not run meanwhile). The gateway retries a refused connection on
+// another replica, so with more than one the app keeps answering.
+func (d *dashboardSource) Restart(ctx context.Context, name, replica string) error {
+	return d.act(ctx, name, func(p *platform.Platform, app *store.App) error {
+		if app.Target.Kind != store.Local {
+			return usagef("%s runs on %s: restart its pods there (kubectl rollout restart), or deploy again", name, app.Target)
+		}
+		reps, err := p.Replicas(ctx, name)
+		if err != nil {
+			return err
+		}
+		for _, r := range reps {
+			if r.Name == replica {
+				return p.Engine.Restart(ctx, r.ID)
+			}
+		}
+		return fmt.Errorf("%s has no replica %s (pyship status %s lists them)", name, replica, name)
 	})
 }

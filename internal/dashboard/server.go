@@ -19,9 +19,11 @@ import (
 var assets embed.FS
 
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"ago":   ago,
-	"short": func(s string) string { return strings.TrimPrefix(s[strings.LastIndex(s, "--")+1:], "-") },
-	"pct":   func(n int) string { return strconv.Itoa(n) + "%" },
+	"ago":     ago,
+	"short":   func(s string) string { return strings.TrimPrefix(s[strings.LastIndex(s, "--")+1:], "-") },
+	"pct":     func(n int) string { return strconv.Itoa(n) + "%" },
+	"rate":    func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
+	"percent": func(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" },
 }).ParseFS(assets, "assets/*.html"))
 
 // Server is the dashboard's HTTP server.
@@ -46,8 +48,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /apps/{name}/rollback", s.act("rollback"))
 	mux.HandleFunc("POST /apps/{name}/scale", s.act("scale"))
 	mux.HandleFunc("POST /apps/{name}/traffic", s.act("traffic"))
+	mux.HandleFunc("POST /apps/{name}/restart", s.act("restart"))
 	mux.HandleFunc("GET /api/apps", s.apiApps)
 	mux.HandleFunc("GET /api/apps/{name}", s.apiApp)
+	mux.HandleFunc("GET /api/apps/{name}/stats", s.apiStats)
 	return s.guard(mux)
 }
 
@@ -140,6 +144,10 @@ func (s *Server) act(action string) http.HandlerFunc {
 			}
 			question = fmt.Sprintf("Scale %s to %d replica(s)?", name, n)
 			run = func(ctx context.Context) error { return s.Src.Scale(ctx, name, n) }
+		case "restart":
+			rep := r.PostForm.Get("replica")
+			question = fmt.Sprintf("Restart %s's replica %s? Its requests go to the other replicas meanwhile (none: the app does not answer until it is back).", name, rep)
+			run = func(ctx context.Context) error { return s.Src.Restart(ctx, name, rep) }
 		case "traffic":
 			weights := map[string]int{}
 			var parts []string
@@ -200,6 +208,17 @@ func (s *Server) apiApp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, a)
+}
+
+func (s *Server) apiStats(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	st, err := s.Src.Stats(ctx, r.PathValue("name"))
+	if err != nil {
+		writeJSONError(w, err)
+		return
+	}
+	writeJSON(w, st)
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -29,6 +29,7 @@ func newMemSource() *memSource {
 	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	return &memSource{lines: make(chan LogLine, 10), apps: map[string]*App{
 		"shop": {Name: "shop", URL: "http://shop.localhost:8080/", Target: "local", Live: "shop--bbbb2222", Desired: 2, Ready: 2, Deployed: t0, Result: "ready", Actions: true,
+			PerSecond: 2.5, ErrorRate: 0.1, Measured: true,
 			Traffic: map[string]int{"shop--bbbb2222": 100},
 			Revisions: []Revision{
 				{Name: "shop--bbbb2222", State: "ready", Image: "aaaaaaaaaaaa", Created: t0, Replicas: 2, Traffic: 100, Changes: []string{"env GREETING=hi"}},
@@ -73,6 +74,13 @@ func (m *memSource) Logs(ctx context.Context, name string, tail int, emit func(L
 	}
 }
 
+func (m *memSource) Stats(_ context.Context, name string) (map[string]ReplicaStats, error) {
+	if _, ok := m.apps[name]; !ok {
+		return nil, ErrNoApp
+	}
+	return map[string]ReplicaStats{"shop--bbbb2222-1": {CPUPercent: 12.5, MemoryBytes: 50 << 20, MemoryLimit: 1 << 30}}, nil
+}
+
 func (m *memSource) record(s string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -88,6 +96,9 @@ func (m *memSource) Rollback(_ context.Context, name, rev string) error {
 }
 func (m *memSource) Scale(_ context.Context, name string, n int) error {
 	return m.record("scale " + name + " " + strings.Repeat("I", n))
+}
+func (m *memSource) Restart(_ context.Context, name, rep string) error {
+	return m.record("restart " + name + " " + rep)
 }
 func (m *memSource) SetTraffic(_ context.Context, name string, w map[string]int) error {
 	return m.record("traffic " + name)
@@ -132,7 +143,8 @@ func TestSignInAndPages(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || strings.Contains(resp.Request.URL.String(), token) || !strings.Contains(string(b), `href="/apps/shop"`) || !strings.Contains(string(b), "blog") {
+	if resp.StatusCode != 200 || strings.Contains(resp.Request.URL.String(), token) || !strings.Contains(string(b), `href="/apps/shop"`) || !strings.Contains(string(b), "blog") ||
+		!strings.Contains(string(b), "<td>2.50</td>") || !strings.Contains(string(b), `<span class="warn">10.0%</span>`) {
 		t.Fatalf("signed in: %d at %s\n%s", resp.StatusCode, resp.Request.URL, b)
 	}
 	u, _ := url.Parse(srv.URL)
@@ -155,6 +167,9 @@ func TestSignInAndPages(t *testing.T) {
 	}
 	if code, body := get(t, c, srv.URL+"/api/apps/shop"); code != 200 || !strings.Contains(body, `"replicas_ready":2`) {
 		t.Errorf("API: %d %s", code, body)
+	}
+	if code, body := get(t, c, srv.URL+"/api/apps/shop/stats"); code != 200 || !strings.Contains(body, `"cpu_percent":12.5`) {
+		t.Errorf("stats: %d %s", code, body)
 	}
 }
 

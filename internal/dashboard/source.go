@@ -19,8 +19,15 @@ type Source interface {
 	App(ctx context.Context, name string) (*App, error)
 	// Logs follows the app's replicas' output, each line to emit, until ctx ends.
 	Logs(ctx context.Context, name string, tail int, emit func(LogLine) error) error
+	// Stats samples the app's replicas' CPU and memory (by replica name; an app that
+	// runs elsewhere may have none). It takes about a second: the page asks for it
+	// after it is shown.
+	Stats(ctx context.Context, name string) (map[string]ReplicaStats, error)
 	Rollback(ctx context.Context, name, revision string) error
 	Scale(ctx context.Context, name string, replicas int) error
+	// Restart restarts one replica in place (the gateway sends requests to the others
+	// meanwhile).
+	Restart(ctx context.Context, name, replica string) error
 	SetTraffic(ctx context.Context, name string, weights map[string]int) error
 }
 
@@ -37,10 +44,16 @@ type App struct {
 	Ready    int       `json:"replicas_ready"`
 	Deployed time.Time `json:"last_deploy"`
 	// Result is the newest revision's state: ready, failed, provisioning.
-	Result    string         `json:"last_result"`
-	Traffic   map[string]int `json:"traffic"`
-	Revisions []Revision     `json:"revisions,omitempty"`
-	Replicas  []Replica      `json:"replica_list,omitempty"`
+	Result  string         `json:"last_result"`
+	Traffic map[string]int `json:"traffic"`
+	// PerSecond and ErrorRate are its requests over the last minute, as the gateway
+	// counted them (Measured false: no count, e.g. the gateway does not answer or the
+	// app runs elsewhere).
+	PerSecond float64    `json:"requests_per_second"`
+	ErrorRate float64    `json:"error_rate"`
+	Measured  bool       `json:"measured"`
+	Revisions []Revision `json:"revisions,omitempty"`
+	Replicas  []Replica  `json:"replica_list,omitempty"`
 	// Actions says whether the page may act on it (an Azure app: deploy from the CLI).
 	Actions bool `json:"actions"`
 }
@@ -67,6 +80,13 @@ type Replica struct {
 	Ready    bool      `json:"ready"`
 	Restarts int       `json:"restarts"`
 	Created  time.Time `json:"created"`
+}
+
+// ReplicaStats is one replica's use of the machine.
+type ReplicaStats struct {
+	CPUPercent  float64 `json:"cpu_percent"`
+	MemoryBytes uint64  `json:"memory_bytes"`
+	MemoryLimit uint64  `json:"memory_limit"`
 }
 
 // LogLine is one line an app printed.

@@ -137,6 +137,7 @@ type Gateway struct {
 	limits   Limits
 	notices  io.Writer // the operator's log; nil: none
 	noticeMu sync.Mutex
+	traffic  traffic // answers per app over the last minute
 }
 
 // New returns a gateway with an empty table and DefaultLimits; access lines go to
@@ -198,6 +199,9 @@ func (g *Gateway) Load(r *Routes) {
 		}
 	}
 }
+
+// Traffic is what each app's requests did over the last minute.
+func (g *Gateway) Traffic() map[string]AppTraffic { return g.traffic.snapshot(time.Now()) }
 
 // Version is the version of the table in use.
 func (g *Gateway) Version() int64 { return g.table.Load().version }
@@ -343,6 +347,7 @@ func multiple(a *app) bool {
 }
 
 func (g *Gateway) access(host, method, uri string, status int, start time.Time, rev, addr string) {
+	g.traffic.add(rev, status, start)
 	if g.log == nil || g.log == io.Discard {
 		return
 	}

@@ -27,6 +27,8 @@ type Status struct {
 	// gateway sees it): pyship compares it with its own state directory to notice a
 	// gateway watching a directory that was deleted and made again.
 	StateDir string `json:"state_dir,omitempty"`
+	// Traffic is each app's last minute of requests (apps with none left out).
+	Traffic map[string]AppTraffic `json:"traffic,omitempty"`
 }
 
 // DirID is a directory's device and inode, the same seen through a bind mount.
@@ -76,7 +78,7 @@ func Serve(ctx context.Context, routesPath, listen, admin string, log io.Writer,
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(Status{Version: g.Version(), Inflight: g.Inflight(), Routes: g.Routes(), StateDir: DirID(dirOf(routesPath))})
+		json.NewEncoder(w).Encode(Status{Version: g.Version(), Inflight: g.Inflight(), Routes: g.Routes(), StateDir: DirID(dirOf(routesPath)), Traffic: g.Traffic()})
 	})
 	// The admin endpoint answers small requests on loopback, under the proxy's
 	// limits: without an idle timeout a keep-alive connection stayed for ever.

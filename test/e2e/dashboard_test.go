@@ -178,6 +178,33 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("the log line took %s to reach the page (want within a second)", lag)
 	}
 
+	// The replicas' CPU and memory, sampled by the engine after the page is shown.
+	if err := poll(`document.querySelector("[data-mem]").textContent.includes("MiB")`, 15*time.Second); err != nil {
+		t.Errorf("the replica's memory never showed: %v", err)
+	}
+	// Restart a replica: the button, the confirmation, the app answers again.
+	do(chromedp.Click(chromedp.CSS(`form[action="/apps/web/restart"] button`)), chromedp.WaitVisible(chromedp.ID("confirm")),
+		chromedp.Click(chromedp.ID("confirm")), chromedp.WaitVisible(chromedp.CSS("p.notice")))
+	if n := text("p.notice"); !strings.Contains(n, "restart: done") {
+		t.Errorf("after the restart the page says %q", n)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+e.gw+"/", nil)
+		req.Host = "web.localhost"
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("web does not answer after its replica restarted: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
 	// Rollback: the button, the confirmation, the page and the CLI agree.
 	do(chromedp.Click(chromedp.CSS("#rev-"+v1+" button")), chromedp.WaitVisible(chromedp.ID("confirm")),
 		chromedp.Click(chromedp.ID("confirm")), chromedp.WaitVisible(chromedp.CSS("p.notice")))
@@ -218,6 +245,19 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 		if p == "/apps/api" && !strings.Contains(string(b), "secret API_TOKEN added") {
 			t.Errorf("the api page does not say a secret was added")
+		}
+		if p == "/api/apps" {
+			var apps []struct {
+				Name      string  `json:"name"`
+				PerSecond float64 `json:"requests_per_second"`
+				Measured  bool    `json:"measured"`
+			}
+			json.Unmarshal(b, &apps)
+			for _, a := range apps {
+				if a.Name == "web" && (!a.Measured || a.PerSecond <= 0) {
+					t.Errorf("the gateway's count of web's requests is not on the page: %+v", a)
+				}
+			}
 		}
 	}
 }

@@ -32,6 +32,24 @@
     pauseBtn.textContent = paused ? "Resume" : "Pause";
     if (!paused) { held.forEach(add); held = []; }
   });
+  // The replicas' CPU and memory: sampled by the engine over about a second, so
+  // asked for after the page is shown, and again every 5 s.
+  function mib(b) { return (b / 1048576).toFixed(1) + " MiB"; }
+  function stats() {
+    fetch("/api/apps/" + encodeURIComponent(app) + "/stats").then(function (r) { return r.ok ? r.json() : {}; }).then(function (all) {
+      Object.keys(all).forEach(function (name) {
+        var s = all[name];
+        document.querySelectorAll("[data-cpu]").forEach(function (td) {
+          if (td.getAttribute("data-cpu") === name) { td.textContent = s.cpu_percent.toFixed(1) + "%"; td.className = ""; }
+        });
+        document.querySelectorAll("[data-mem]").forEach(function (td) {
+          if (td.getAttribute("data-mem") === name) { td.textContent = mib(s.memory_bytes); td.className = ""; }
+        });
+      });
+    }).catch(function () {});
+  }
+  stats();
+  setInterval(stats, 5000);
   var es = new EventSource("/apps/" + encodeURIComponent(app) + "/logs");
   es.onopen = function () { state.textContent = "live"; };
   es.onerror = function () { state.textContent = "reconnecting"; };
