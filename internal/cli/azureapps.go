@@ -23,8 +23,8 @@ func azureResource(app *store.App) (azure.Resource, error) {
 // notOnAzure is the refusal of an app command Azure apps do not have (yet): what to
 // do instead.
 func notOnAzure(command string, app *store.App) error {
-	return usagef("%s runs on %s: %s does not act on Azure apps; change its settings with pyship deploy --target %s (-e KEY=VALUE, --secret NAME, --replicas), see it with pyship logs %s, remove it with pyship down %s",
-		app.Name, app.Target, command, app.Target.Kind, app.Name, app.Name)
+	return usagef("%s runs on %s: %s does not act on Azure apps; change it with pyship env set|unset, pyship scale or pyship deploy (--secret NAME for a Key Vault secret), see it with pyship status, revisions and logs, remove it with pyship down %s",
+		app.Name, app.Target, command, app.Name)
 }
 
 // azureLogs prints an Azure app's console output from the service's log API, in the

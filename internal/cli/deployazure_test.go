@@ -97,9 +97,24 @@ func TestDeployAzureContainerApp(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "GET / 200") || strings.Contains(out, "Booting") || !strings.Contains(out, "["+app.Live[len("shop--"):]+"/") {
 		t.Errorf("logs: exit %d\n%s%s", code, out, errOut)
 	}
-	code, _, errOut = run("env", "set", "shop", "A=1")
-	if code != exitUsage || !strings.Contains(errOut, "pyship deploy --target aca") {
-		t.Errorf("env set on an Azure app: exit %d\n%s", code, errOut)
+	// A setting changed from the command line is a deploy of the recorded app.
+	code, out, errOut = run("env", "set", "shop", "A=1", "--json")
+	if code != 0 || puts(f) != 3 || !strings.Contains(string(f.Resource(id)), `{"name":"A","value":"1"}`) {
+		t.Errorf("env set on an Azure app: exit %d, %d PUTs\n%s%s", code, puts(f), out, errOut)
+	}
+	code, out, errOut = run("scale", "shop", "--replicas", "2", "--max-replicas", "5")
+	if code != 0 || puts(f) != 4 || !strings.Contains(string(f.Resource(id)), `"minReplicas":2`) || !strings.Contains(string(f.Resource(id)), `"maxReplicas":5`) {
+		t.Errorf("scale on an Azure app: exit %d, %d PUTs\n%s%s", code, puts(f), out, errOut)
+	}
+	if code, out, _ := run("env", "list", "shop"); code != 0 || !strings.Contains(out, "A=1") {
+		t.Errorf("env list: exit %d\n%s", code, out)
+	}
+	if code, out, _ := run("revisions", "shop", "--json"); code != 0 || strings.Count(out, `"name"`) != 4 {
+		t.Errorf("revisions: exit %d\n%s", code, out)
+	}
+	code, _, errOut = run("rollback", "shop")
+	if code != exitUsage || !strings.Contains(errOut, "pyship env set|unset, pyship scale or pyship deploy") {
+		t.Errorf("rollback on an Azure app: exit %d\n%s", code, errOut)
 	}
 
 	code, out, errOut = run("down", "shop", "--yes")

@@ -351,7 +351,8 @@ new revision is waited for until Azure reports it healthy (the previous one serv
 then); deploy prints the URL Azure gave. An app whose resource Azure already has as
 deployed is not sent again. --dry-run asks Azure what it has and lists what would
 change. Secrets are Key Vault references (--secret NAME with --key-vault), never values.
-Later deploys, status, logs and down act on the recorded resource.`,
+Later deploys, env set/unset, scale, status, revisions, logs and down act on the
+recorded resource.`,
 		Example: `  pyship deploy --app shop
   pyship deploy ./api --app api --replicas 2 --env LOG_LEVEL=info
   pyship deploy --app shop --image shop:1.4 --port 8000
@@ -670,12 +671,15 @@ type appCommand struct {
 	// azure runs the command on an app that runs in Azure (nil: refused, with what to
 	// do instead).
 	azure func(c *appCall) error
+	// g is the command line's globals (--json), for runs that are functions of their own.
+	g *globals
 }
 
 // appCall is one run of an appCommand: the app, read and settled, and the arguments
 // after its name.
 type appCall struct {
 	ctx  context.Context
+	g    *globals
 	p    *platform.Platform
 	app  *store.App
 	args []string
@@ -721,7 +725,19 @@ func (a appCommand) command() *cobra.Command {
 				if a.azure == nil {
 					return notOnAzure(cmd.CommandPath(), rec)
 				}
-				return a.azure(&appCall{ctx: cmd.Context(), p: p, app: rec, args: rest, cmd: cmd})
+				if a.locks {
+					// A change is a deploy to Azure: one at a time, on the record as it
+					// is once the lock is held.
+					l, err := p.Store.LockApp(name, pf.wait)
+					if err != nil {
+						return err
+					}
+					defer l.Unlock()
+					if rec, err = p.Store.Get(name); err != nil {
+						return err
+					}
+				}
+				return a.azure(&appCall{ctx: cmd.Context(), g: a.g, p: p, app: rec, args: rest, cmd: cmd})
 			}
 			if a.validate != nil {
 				if rec, err := p.Store.Get(name); err == nil {
@@ -735,7 +751,7 @@ func (a appCommand) command() *cobra.Command {
 				return err
 			}
 			defer release()
-			return a.run(&appCall{ctx: cmd.Context(), p: p, app: app, args: rest, cmd: cmd})
+			return a.run(&appCall{ctx: cmd.Context(), g: a.g, p: p, app: app, args: rest, cmd: cmd})
 		}}
 	pf.bind(cmd)
 	cmd.Flags().StringVar(&appFlag, "app", "", "the app `NAME` (instead of the first argument)")
@@ -807,55 +823,69 @@ func newEnv(g *globals) *cobra.Command {
 	cmd.AddCommand(
 		appCommand{use: "set NAME KEY=VALUE...", short: "Set settings and roll out a revision",
 			example: "  pyship env set shop LOG_LEVEL=debug FEATURE_X=1\n  pyship env set shop DATABASE_URL=postgres://db/shop --json",
-			args:    envPairArgs, locks: true,
-			run: func(c *appCall) error {
-				env, err := parseEnv(c.args, "argument", "")
-				if err != nil {
-					return err
-				}
-				for k, v := range env {
-					if _, secret := c.app.Secrets[k]; secret {
-						return fmt.Errorf("%s is a secret of %s; use pyship secret set", k, c.app.Name)
-					}
-					c.app.Env[k] = v
-				}
-				return deployAndReport(c.ctx, g, c.p, c.app, c.out())
-			}}.command(),
+			args:    envPairArgs, locks: true, run: envSet, azure: envSet, g: g}.command(),
 		appCommand{use: "unset NAME KEY...", short: "Remove settings and roll out a revision",
 			example: "  pyship env unset shop FEATURE_X\n  pyship env unset shop FEATURE_X LOG_LEVEL --json",
-			args:    envNameArgs, locks: true,
-			run: func(c *appCall) error {
-				for i, k := range c.args {
-					if _, ok := c.app.Env[k]; !ok {
-						// Not quoted: only what pyship recorded is (see envinput.go).
-						return fmt.Errorf("%s has no setting by the name in argument %d (pyship env list %s lists them)", c.app.Name, i+1, c.app.Name)
-					}
-					delete(c.app.Env, k)
-				}
-				return deployAndReport(c.ctx, g, c.p, c.app, c.out())
-			}}.command(),
+			args:    envNameArgs, locks: true, run: envUnset, azure: envUnset, g: g}.command(),
 		appCommand{use: "list NAME", short: "List settings",
 			example: "  pyship env list shop\n  pyship env list shop --json",
-			args:    cobra.NoArgs,
-			run: func(c *appCall) error {
-				if g.json {
-					type setting struct {
-						Name  string `json:"name"`
-						Value string `json:"value"`
-					}
-					rows := []setting{}
-					for _, k := range sortedKeysOf(c.app.Env) {
-						rows = append(rows, setting{k, c.app.Env[k]})
-					}
-					return writeJSON(c.out(), rows)
-				}
-				for _, k := range sortedKeysOf(c.app.Env) {
-					fmt.Fprintf(c.out(), "%s=%s\n", k, c.app.Env[k])
-				}
-				return nil
-			}}.command(),
+			args:    cobra.NoArgs, run: envList, azure: envList, g: g}.command(),
 	)
 	return cmd
+}
+
+// envSet, envUnset and envList are pyship env's: the same on every target, a change
+// rolled out as a new revision (rollOut).
+func envSet(c *appCall) error {
+	env, err := parseEnv(c.args, "argument", "")
+	if err != nil {
+		return err
+	}
+	for k, v := range env {
+		if _, secret := c.app.Secrets[k]; secret {
+			return fmt.Errorf("%s is a secret of %s; use pyship secret set", k, c.app.Name)
+		}
+		c.app.Env[k] = v
+	}
+	return rollOut(c)
+}
+
+func envUnset(c *appCall) error {
+	for i, k := range c.args {
+		if _, ok := c.app.Env[k]; !ok {
+			// Not quoted: only what pyship recorded is (see envinput.go).
+			return fmt.Errorf("%s has no setting by the name in argument %d (pyship env list %s lists them)", c.app.Name, i+1, c.app.Name)
+		}
+		delete(c.app.Env, k)
+	}
+	return rollOut(c)
+}
+
+func envList(c *appCall) error {
+	if c.g.json {
+		type setting struct {
+			Name  string `json:"name"`
+			Value string `json:"value"`
+		}
+		rows := []setting{}
+		for _, k := range sortedKeysOf(c.app.Env) {
+			rows = append(rows, setting{k, c.app.Env[k]})
+		}
+		return writeJSON(c.out(), rows)
+	}
+	for _, k := range sortedKeysOf(c.app.Env) {
+		fmt.Fprintf(c.out(), "%s=%s\n", k, c.app.Env[k])
+	}
+	return nil
+}
+
+// rollOut deploys the app's changed settings where it runs: a health-gated revision
+// on the engine or a cluster, the resource updated through Resource Manager on Azure.
+func rollOut(c *appCall) error {
+	if store.IsAzure(c.app.Target.Kind) {
+		return deployAzure(c.ctx, c.g, c.p, c.app, false, c.out())
+	}
+	return deployAndReport(c.ctx, c.g, c.p, c.app, c.out())
 }
 
 func newSecret(g *globals) *cobra.Command {
@@ -980,7 +1010,7 @@ image's user) beside its environment variable, for libraries that read a path
 }
 
 func newRevisions(g *globals) *cobra.Command {
-	return appCommand{use: "revisions NAME", short: "List an app's revisions",
+	cmd := appCommand{use: "revisions NAME", short: "List an app's revisions",
 		example: "  pyship revisions shop\n  pyship revisions shop --json",
 		args:    cobra.NoArgs,
 		run: func(c *appCall) error {
@@ -1009,7 +1039,9 @@ func newRevisions(g *globals) *cobra.Command {
 				fmt.Fprintf(c.out(), "%-28s %-9s %3d%%  image %s  %d replica(s)  %s  %s\n", r.Name, r.State, r.Traffic, r.Image, r.Replicas, r.Created.Format(time.RFC3339), firstLine(r.Reason))
 			}
 			return nil
-		}}.command()
+		}}
+	cmd.azure = cmd.run // the record's history: the same on every target
+	return cmd.command()
 }
 
 func shortID(id string) string {
@@ -1056,7 +1088,7 @@ func newScale(g *globals) *cobra.Command {
 	var n int
 	var as autoscaleFlags
 	var set func(string) bool
-	return appCommand{use: "scale NAME --replicas COUNT", short: "Change the number of replicas (a new, health-gated revision)",
+	cmd := appCommand{use: "scale NAME --replicas COUNT", short: "Change the number of replicas (a new, health-gated revision)",
 		example: "  pyship scale shop --replicas 3\n  pyship scale shop --replicas 1 --json\n  pyship scale shop --replicas 2 --max-replicas 10 --cpu-percent 60   # Kubernetes: autoscaled",
 		args: func(cmd *cobra.Command, args []string) error {
 			if err := cobra.NoArgs(cmd, args); err != nil {
@@ -1074,14 +1106,16 @@ func newScale(g *globals) *cobra.Command {
 			as.bind(c)
 			set = c.Flags().Changed
 		},
-		locks: true,
+		locks: true, g: g,
 		run: func(c *appCall) error {
 			c.app.Replicas = n
 			if err := as.apply(c.app, set); err != nil {
 				return err
 			}
-			return deployAndReport(c.ctx, g, c.p, c.app, c.out())
-		}}.command()
+			return rollOut(c)
+		}}
+	cmd.azure = cmd.run
+	return cmd.command()
 }
 
 // trafficRow is one revision's share of an app's traffic, for text and JSON alike (a
