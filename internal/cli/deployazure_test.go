@@ -311,3 +311,25 @@ func TestDeployAzureFromPyshipToml(t *testing.T) {
 		t.Errorf("a bad key: exit %d\n%s", code, errOut)
 	}
 }
+
+// TestLogsOfAnAppPyshipDidNotDeploy: logs --target with the resource group reads an
+// Azure app pyship has no record of (made from render's files with the Azure CLI).
+func TestLogsOfAnAppPyshipDidNotDeploy(t *testing.T) {
+	f := localAzure(t)
+	f.Logs["shop"] = []string{"booted", "GET /orders 200"}
+	t.Setenv("PYSHIP_STATE_DIR", filepath.Join(t.TempDir(), "state"))
+	t.Setenv("AZURE_SUBSCRIPTION_ID", testSubscription)
+	in := azure.DeployInput{Target: azure.ContainerInstances, Place: azure.Place{Subscription: testSubscription, ResourceGroup: "rg"},
+		App: azure.AppInput{Name: "shop", Location: "westeurope", Port: 8000, Probe: "/", Image: "registry.example/shop@sha256:" + strings.Repeat("e", 64)}}
+	rm, _ := newResourceManager()
+	if _, err := azure.Deploy(t.Context(), rm, in, azure.DeployOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run("logs", "shop", "--target", "aci", "-g", "rg", "--tail", "1")
+	if code != 0 || !strings.Contains(out, "GET /orders 200") || strings.Contains(out, "booted") {
+		t.Errorf("logs --target aci: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := run("logs", "shop", "--target", "kubernetes"); code != exitUsage || !strings.Contains(errOut, "an app pyship deployed is found by its NAME") {
+		t.Errorf("logs --target kubernetes: exit %d\n%s", code, errOut)
+	}
+}

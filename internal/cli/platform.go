@@ -673,6 +673,10 @@ type appCommand struct {
 	azure func(c *appCall) error
 	// g is the command line's globals (--json), for runs that are functions of their own.
 	g *globals
+	// unrecorded makes an app the state directory does not have from the command's
+	// flags (logs --target aca -g RG NAME: an app deployed without pyship); nil when
+	// they name none. azure then runs on it.
+	unrecorded func(name string) *store.App
 }
 
 // appCall is one run of an appCommand: the app, read and settled, and the arguments
@@ -721,7 +725,14 @@ func (a appCommand) command() *cobra.Command {
 				return err
 			}
 			defer done()
-			if rec, err := p.Store.Get(name); err == nil && store.IsAzure(rec.Target.Kind) {
+			rec, recErr := p.Store.Get(name)
+			if errors.Is(recErr, store.ErrNoApp) && a.unrecorded != nil {
+				// An app pyship did not deploy, which the flags say where to find.
+				if app := a.unrecorded(name); app != nil {
+					return a.azure(&appCall{ctx: cmd.Context(), g: a.g, p: p, app: app, args: rest, cmd: cmd})
+				}
+			}
+			if recErr == nil && store.IsAzure(rec.Target.Kind) {
 				if a.azure == nil {
 					return notOnAzure(cmd.CommandPath(), rec)
 				}
@@ -1312,6 +1323,7 @@ func newStatus(g *globals) *cobra.Command {
 
 func newLogs(g *globals) *cobra.Command {
 	var o platform.LogOptions
+	var where store.Target
 	return appCommand{use: "logs NAME", short: "Merged logs of an app's replicas",
 		long: `Lines carry the engine's timestamp and [revision/replica]; with -f, replicas that start
 later join. --since takes what docker logs --since takes: a duration (10m, 1h30m), an
@@ -1326,6 +1338,9 @@ message.`,
 			if o.Tail < 0 {
 				return usagef("--tail %d: give a number of lines, 0 or more", o.Tail)
 			}
+			if where.Kind != "" && !store.IsAzure(where.Kind) {
+				return usagef("--target %q: logs takes --target for an Azure app pyship did not deploy (aca, aci, appservice, functions); an app pyship deployed is found by its NAME", where.Kind)
+			}
 			if o.Since != "" {
 				if _, err := parseSince(o.Since, time.Now()); err != nil {
 					return usage(err)
@@ -1338,6 +1353,17 @@ message.`,
 			c.Flags().StringVar(&o.Since, "since", "", "only lines newer than `DURATION` (10m) or a time (RFC 3339, Unix)")
 			c.Flags().IntVar(&o.Tail, "tail", 0, "the last `N` lines per replica (default all)")
 			c.Flags().StringVar(&o.Revision, "revision", "", "one `REVISION`'s replicas only")
+			c.Flags().StringVar(&where.Kind, "target", "", "for an Azure app pyship did not deploy: aca, aci, appservice or functions (with -g and --subscription)")
+			c.Flags().StringVar(&where.Subscription, "subscription", "", "its Azure subscription `ID` (default $AZURE_SUBSCRIPTION_ID)")
+			c.Flags().StringVarP(&where.ResourceGroup, "resource-group", "g", "", "its resource group `NAME`")
+		},
+		unrecorded: func(name string) *store.App {
+			if !store.IsAzure(where.Kind) {
+				return nil
+			}
+			t := where
+			t.Subscription = firstNonEmpty(t.Subscription, os.Getenv("AZURE_SUBSCRIPTION_ID"))
+			return &store.App{Name: name, Target: t}
 		},
 		run: func(c *appCall) error {
 			o.JSON = g.json
