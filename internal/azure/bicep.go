@@ -22,7 +22,9 @@ func bicepFile(target, kind, typ, apiVersion, name string, body []byte) ([]byte,
 	ns, _, _ := strings.Cut(typ, "/")
 	b.WriteString("// " + strings.TrimPrefix(header(target, kind, name, ns+" "+apiVersion), "# "))
 	fmt.Fprintf(&b, "// az deployment group create --resource-group RG --template-file THIS_FILE\n")
-	fmt.Fprintf(&b, "resource %s '%s@%s' = {\n  name: %s\n", bicepSymbol(name), typ, apiVersion, bicepString(name))
+	// The symbolic name is the file's own ("app": one resource per file), not the app's
+	// name, which could be a Bicep keyword or function (json, null, sys).
+	fmt.Fprintf(&b, "resource app '%s@%s' = {\n  name: %s\n", typ, apiVersion, bicepString(name))
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
@@ -33,15 +35,6 @@ func bicepFile(target, kind, typ, apiVersion, name string, body []byte) ([]byte,
 	}
 	b.WriteString("}\n")
 	return b.Bytes(), nil
-}
-
-// bicepSymbol is the resource's symbolic name: the app's name as an identifier.
-func bicepSymbol(name string) string {
-	s := strings.NewReplacer("-", "_", ".", "_").Replace(name)
-	if !bicepIdent.MatchString(s) {
-		s = "app_" + s
-	}
-	return s
 }
 
 // bicepString quotes s as a Bicep string: single quotes, with ', \ and ${ escaped.

@@ -146,16 +146,10 @@ func TestBicepSaysWhatTheBodySays(t *testing.T) {
 			t.Errorf("%s: RenderedApp does not find the mark", tc.typ)
 		}
 	}
-	for _, want := range []string{"cpu: json('0.5')", "'" + app.Identity + "': {}", `value: 'it\'s \${fine}\\ok'`, "resource shop 'Microsoft.App/containerApps@2026-01-01' = {"} {
+	for _, want := range []string{"cpu: json('0.5')", "'" + app.Identity + "': {}", `value: 'it\'s \${fine}\\ok'`, "resource app 'Microsoft.App/containerApps@2026-01-01' = {"} {
 		if !strings.Contains(string(aca.Bicep), want) {
 			t.Errorf("the Container App's Bicep lacks %s:\n%s", want, aca.Bicep)
 		}
 	}
 	golden(t, filepath.Join("testdata", "containerapp-flask.bicep"), aca.Bicep)
-	if got := bicepSymbol("my-app.v2"); got != "my_app_v2" {
-		t.Errorf("bicepSymbol = %q", got)
-	}
-	if got := bicepSymbol("3shop"); got != "app_3shop" {
-		t.Errorf("bicepSymbol = %q", got)
-	}
 }

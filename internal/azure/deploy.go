@@ -29,6 +29,8 @@ type ResourceManager interface {
 	Get(ctx context.Context, id, apiVersion string) (json.RawMessage, error)
 	// Put creates or updates a resource and waits until Azure has provisioned it.
 	Put(ctx context.Context, r Resource) (json.RawMessage, error)
+	// Post calls a resource's action (a site's config/appsettings/list).
+	Post(ctx context.Context, id, apiVersion string) (json.RawMessage, error)
 }
 
 // Place is where in Azure an app's resource lives.
@@ -151,6 +153,13 @@ func Deploy(ctx context.Context, rm ResourceManager, in DeployInput, o DeployOpt
 	if err != nil {
 		return nil, err
 	}
+	if cur != nil && (in.Target == AppService || in.Target == Functions) {
+		// A site's GET leaves its configuration out (appSettings and more come back
+		// null): read it where Azure keeps it, or every deploy would look like a change.
+		if cur, err = withSiteConfig(ctx, rm, r, cur); err != nil {
+			return nil, err
+		}
+	}
 	if cur == nil {
 		out.Created = true
 	} else if out.Changes, err = Diff(cur, r.Body); err != nil {
@@ -187,6 +196,51 @@ func Deploy(ctx context.Context, rm ResourceManager, in DeployInput, o DeployOpt
 	}
 	out.URL = appURL(in.Target, got, in.App.Port)
 	return out, nil
+}
+
+// withSiteConfig puts a site's configuration into what its GET returned: the site
+// config (GET config/web) and the app settings (POST config/appsettings/list, as
+// name/value pairs, the form pyship sends them in).
+func withSiteConfig(ctx context.Context, rm ResourceManager, r Resource, cur []byte) ([]byte, error) {
+	web, err := rm.Get(ctx, r.ID+"/config/web", r.APIVersion)
+	if err != nil {
+		return nil, err
+	}
+	settings, err := rm.Post(ctx, r.ID+"/config/appsettings/list", r.APIVersion)
+	if err != nil {
+		return nil, err
+	}
+	var site map[string]any
+	if err := json.Unmarshal(cur, &site); err != nil {
+		return nil, fmt.Errorf("%s: reading what Azure has: %w", r.What, err)
+	}
+	props, _ := site["properties"].(map[string]any)
+	if props == nil {
+		props = map[string]any{}
+		site["properties"] = props
+	}
+	var w struct {
+		Properties map[string]any `json:"properties"`
+	}
+	if web != nil && json.Unmarshal(web, &w) == nil && w.Properties != nil {
+		props["siteConfig"] = w.Properties
+	}
+	var list struct {
+		Properties map[string]string `json:"properties"`
+	}
+	if json.Unmarshal(settings, &list) == nil {
+		cfg, _ := props["siteConfig"].(map[string]any)
+		if cfg == nil {
+			cfg = map[string]any{}
+			props["siteConfig"] = cfg
+		}
+		pairs := []any{}
+		for k, v := range list.Properties {
+			pairs = append(pairs, map[string]any{"name": k, "value": v})
+		}
+		cfg["appSettings"] = pairs
+	}
+	return json.Marshal(site)
 }
 
 // resourceState is what pyship reads of a resource Azure returns.

@@ -36,6 +36,11 @@ func (m *memoryRM) Get(_ context.Context, id, _ string) (json.RawMessage, error)
 	return m.resources[id], nil
 }
 
+func (m *memoryRM) Post(_ context.Context, id, _ string) (json.RawMessage, error) {
+	m.calls = append(m.calls, "POST "+id)
+	return []byte(`{"properties":{}}`), nil
+}
+
 func (m *memoryRM) Put(_ context.Context, r Resource) (json.RawMessage, error) {
 	m.calls = append(m.calls, "PUT "+r.ID)
 	var doc map[string]any

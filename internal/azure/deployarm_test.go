@@ -3,6 +3,7 @@ package azure_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +59,14 @@ func TestDeployThroughResourceManager(t *testing.T) {
 			}
 			if puts() != 1 {
 				t.Errorf("the unchanged app was PUT again")
+			}
+			// A new setting is seen (for a site, among the app settings Azure lists
+			// apart from the site) and sent.
+			changed := tc.in
+			changed.App.Env = map[string]string{"LOG_LEVEL": "debug"}
+			out, err = azure.Deploy(ctx, a, changed, o)
+			if err != nil || !out.Applied || puts() != 2 || !strings.Contains(fmt.Sprint(out.Changes), "LOG_LEVEL") {
+				t.Errorf("a changed setting: %+v, %v", out, err)
 			}
 		})
 	}

@@ -133,9 +133,10 @@ func diffValue(path string, cur, want any, depth int, out *[]Change) {
 			}
 		}
 	default:
-		// Values compare exactly (only key names fold case): a value Azure
-		// normalises shows as a change, which is safer than hiding one.
-		if !reflect.DeepEqual(cur, want) {
+		// Values compare exactly (key names fold case), but for the two Azure
+		// rewrites of what it was sent: a region comes back as its display name
+		// ("West Europe"), and resource IDs in another case.
+		if !reflect.DeepEqual(cur, want) && !sameAzureString(path, cur, want) {
 			*out = append(*out, Change{Path: path, Op: changeOp(cur), Old: short(cur), New: short(want)})
 		}
 	}
@@ -174,6 +175,21 @@ func sortedNames(a, b map[string]any) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+func sameAzureString(path string, cur, want any) bool {
+	c, ok1 := cur.(string)
+	w, ok2 := want.(string)
+	switch {
+	case !ok1 || !ok2:
+		return false
+	case path == "/location":
+		norm := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, " ", "")) }
+		return norm(c) == norm(w)
+	case strings.HasPrefix(strings.ToLower(w), "/subscriptions/"):
+		return strings.EqualFold(c, w)
+	}
+	return false
 }
 
 func changeOp(cur any) string {

@@ -27,6 +27,35 @@ type LogOptions struct {
 	Poll time.Duration
 }
 
+// scmHost is the site's SCM (Kudu) host, where its log stream is: the host name Azure
+// marks as the Repository one. The Resource Manager token goes there, so a custom
+// domain that merely contains ".scm." is never taken for it.
+func scmHost(site []byte) string {
+	var s struct {
+		Properties struct {
+			HostNameSslStates []struct {
+				Name     string `json:"name"`
+				HostType string `json:"hostType"`
+			} `json:"hostNameSslStates"`
+			EnabledHostNames []string `json:"enabledHostNames"`
+		} `json:"properties"`
+	}
+	_ = json.Unmarshal(site, &s)
+	for _, h := range s.Properties.HostNameSslStates {
+		if strings.EqualFold(h.HostType, "Repository") && h.Name != "" {
+			return h.Name
+		}
+	}
+	for _, h := range s.Properties.EnabledHostNames {
+		for _, suffix := range []string{".scm.azurewebsites.net", ".scm.chinacloudsites.cn", ".scm.azurewebsites.us"} {
+			if strings.HasSuffix(strings.ToLower(h), suffix) {
+				return h
+			}
+		}
+	}
+	return ""
+}
+
 // LogLine is one line of an app's output as Azure gives it.
 type LogLine struct {
 	Time     string `json:"time,omitempty"` // as the service stamped it (Container Apps, App Service)
@@ -244,8 +273,8 @@ func (a *ARM) containerGroupLogs(ctx context.Context, r Resource, o LogOptions, 
 		switch {
 		case first && o.Follow && o.Tail > 0:
 			start = max(0, len(lines)-o.Tail)
-		case len(seen) > 0 && len(lines) >= len(seen) && strings.Join(lines[:len(seen)], "\n") == strings.Join(seen, "\n"):
-			start = len(seen)
+		case len(seen) > 0:
+			start = after(lines, seen)
 		}
 		for _, l := range lines[start:] {
 			if err := emit(LogLine{Message: l}); err != nil {
@@ -264,6 +293,29 @@ func (a *ARM) containerGroupLogs(ctx context.Context, r Resource, o LogOptions, 
 	}
 }
 
+// after is where the lines not printed yet begin in a container's whole log, given the
+// lines printed from it before: after the last place the last of those (up to three,
+// fewer when the service has dropped the older ones from the start of a long log)
+// appear together. Not found: the container restarted, and all of it is new.
+func after(lines, seen []string) int {
+	for k := min(3, len(seen)); k > 0; k-- {
+		anchor := seen[len(seen)-k:]
+		for i := len(lines) - k; i >= 0; i-- {
+			match := true
+			for j := range anchor {
+				if lines[i+j] != anchor[j] {
+					match = false
+					break
+				}
+			}
+			if match {
+				return i + k
+			}
+		}
+	}
+	return 0
+}
+
 func (a *ARM) siteLogs(ctx context.Context, r Resource, o LogOptions, emit func(LogLine) error) error {
 	b, err := a.Get(ctx, r.ID, r.APIVersion)
 	if err != nil {
@@ -272,21 +324,18 @@ func (a *ARM) siteLogs(ctx context.Context, r Resource, o LogOptions, emit func(
 	if b == nil {
 		return &DeployError{What: r.What, Msg: "Azure has no such web app (removed outside pyship?)"}
 	}
-	var site struct {
-		Properties struct {
-			EnabledHostNames []string `json:"enabledHostNames"`
-		} `json:"properties"`
-	}
-	_ = json.Unmarshal(b, &site)
-	scm := ""
-	for _, h := range site.Properties.EnabledHostNames {
-		if strings.Contains(h, ".scm.") {
-			scm = h
-			break
-		}
-	}
+	scm := scmHost(b)
 	if scm == "" {
 		return &DeployError{What: r.What, Msg: "Azure reports no SCM (Kudu) host for the web app, where its log stream is"}
+	}
+	// The request below carries the Entra token: it ends with the stream, and a stream
+	// read without -f ends after at most half a minute whatever the app prints.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if !o.Follow {
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeout(ctx, 30*time.Second)
+		defer stop()
 	}
 	// Kudu's log stream takes the Entra ID token Resource Manager does: the request
 	// goes through the ARM pipeline, which adds it.
@@ -352,6 +401,9 @@ func (a *ARM) siteLogs(ctx context.Context, r Resource, o LogOptions, emit func(
 				return flushTail(tail, emit, nil)
 			}
 		case <-ctx.Done():
+			if !o.Follow {
+				return flushTail(tail, emit, nil)
+			}
 			return nil
 		}
 	}

@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"time"
@@ -73,7 +76,9 @@ func runDashboard(ctx context.Context, g *globals, f *dashboardFlags, stdout, st
 	}
 	addr := ln.Addr().String()
 	s := &dashboard.Server{Src: &dashboardSource{g: g, pf: f.pf}, Token: token, Addr: addr}
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+	// Requests live in the command's context: Ctrl-C ends the open log streams too.
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute,
+		BaseContext: func(net.Listener) context.Context { return ctx }}
 	url := "http://" + addr + "/?token=" + token
 	if g.json {
 		if err := writeJSON(stdout, map[string]string{"url": url}); err != nil {
@@ -83,7 +88,7 @@ func runDashboard(ctx context.Context, g *globals, f *dashboardFlags, stdout, st
 		fmt.Fprintf(stdout, "pyship dashboard: %s\n(this URL signs your browser in; Ctrl-C stops the dashboard)\n", url)
 	}
 	if f.open {
-		if err := exec.Command("xdg-open", url).Start(); err != nil {
+		if err := openBrowser(ctx, url); err != nil {
 			fmt.Fprintf(stderr, "pyship: cannot open a browser (%v): open the URL above\n", err)
 		}
 	}
@@ -97,6 +102,36 @@ func runDashboard(ctx context.Context, g *globals, f *dashboardFlags, stdout, st
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	srv.Shutdown(sctx)
+	return nil
+}
+
+// openBrowser opens url in the user's browser without putting it on a command line
+// (another user could read the token there in /proc): xdg-open gets a 0600 file, in a
+// 0700 directory, that forwards to it, removed once the browser has had time to read it.
+func openBrowser(ctx context.Context, url string) error {
+	dir, err := os.MkdirTemp("", "pyship-dashboard-")
+	if err != nil {
+		return err
+	}
+	page := filepath.Join(dir, "open.html")
+	html := `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=` + template.HTMLEscapeString(url) + `"><title>pyship dashboard</title>`
+	if err := os.WriteFile(page, []byte(html), 0o600); err != nil {
+		os.RemoveAll(dir)
+		return err
+	}
+	cmd := exec.Command("xdg-open", page)
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return err
+	}
+	go func() {
+		cmd.Wait()
+		select {
+		case <-ctx.Done():
+		case <-time.After(30 * time.Second):
+		}
+		os.RemoveAll(dir)
+	}()
 	return nil
 }
 
@@ -270,7 +305,13 @@ func (d *dashboardSource) Logs(ctx context.Context, name string, tail int, emit 
 		}
 		return emit(l)
 	}}
-	err = p.Logs(ctx, app, platform.LogOptions{Follow: true, Tail: tail, JSON: true}, w)
+	o := platform.LogOptions{Follow: true, Tail: tail, JSON: true}
+	if tail == 0 {
+		// Only what comes from now on (the page has the rest): Tail 0 is "all" to the
+		// platform.
+		o.Since = time.Now().UTC().Format(time.RFC3339Nano)
+	}
+	err = p.Logs(ctx, app, o, w)
 	if ctx.Err() != nil {
 		return nil
 	}

@@ -40,7 +40,7 @@ func BenchmarkDashboardApps(b *testing.B) {
 	for b.Loop() {
 		req := httptest.NewRequest(http.MethodGet, "/", nil)
 		req.Host = "127.0.0.1:7080"
-		req.AddCookie(&http.Cookie{Name: "pyship_dashboard", Value: "t"})
+		req.AddCookie(&http.Cookie{Name: "pyship_dashboard_7080", Value: "t"})
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
 		if w.Code != 200 || !strings.Contains(w.Body.String(), "app19") {

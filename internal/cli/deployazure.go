@@ -101,13 +101,19 @@ func deployAzure(ctx context.Context, g *globals, p *platform.Platform, app *sto
 }
 
 // recordAzure records the app as Azure now has it: its settings, target and the
-// revision deploy made (failed, with why, when Azure said it does not run).
+// revision deploy made (failed, with why, when Azure said it does not run;
+// provisioning when the deploy stopped before Azure said).
 func recordAzure(p *platform.Platform, app *store.App, revName string, out *azure.Outcome, deployErr error) error {
 	_, spec := platform.RevisionOf(app)
 	rev := store.Revision{Name: revName, Spec: spec, State: store.Ready, Created: time.Now().UTC()}
 	var de *azure.DeployError
-	if errors.As(deployErr, &de) {
+	switch {
+	case errors.As(deployErr, &de):
 		rev.State, rev.Reason = store.Failed, de.Msg
+	case deployErr != nil:
+		// Azure took the PUT, but the wait for it ended (Ctrl-C, a read that failed):
+		// nobody knows yet whether it runs; pyship status asks Azure.
+		rev.State, rev.Reason = store.Provisioning, "the deploy stopped waiting: "+deployErr.Error()
 	}
 	for i := range app.Revisions {
 		if app.Revisions[i].State == store.Ready && rev.State == store.Ready && app.Revisions[i].Name != revName {

@@ -42,7 +42,7 @@ func benchPage(b *testing.B, path string) {
 	for b.Loop() {
 		req := httptest.NewRequest(http.MethodGet, path, nil)
 		req.Host = "127.0.0.1:7080"
-		req.AddCookie(&http.Cookie{Name: cookieName, Value: "t"})
+		req.AddCookie(&http.Cookie{Name: cookiePrefix + "7080", Value: "t"})
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
 		if w.Code != 200 {
@@ -70,7 +70,7 @@ func BenchmarkLogEvent(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/apps/shop/logs", nil)
-	req.AddCookie(&http.Cookie{Name: cookieName, Value: "t"})
+	req.AddCookie(&http.Cookie{Name: s.cookieName(), Value: "t"})
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		b.Fatal(err)

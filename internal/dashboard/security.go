@@ -10,9 +10,17 @@ import (
 	"strings"
 )
 
-// cookieName holds the run's token in the browser: HttpOnly (no script reads it) and
-// SameSite=Strict (no other site's page sends it).
-const cookieName = "pyship_dashboard"
+// cookiePrefix names the cookie that holds the run's token in the browser, with the
+// port after it: browsers share cookies between a host's ports, and two dashboards
+// must not overwrite each other's. HttpOnly (no script reads it), SameSite=Strict (no
+// other site's page sends it).
+const cookiePrefix = "pyship_dashboard_"
+
+// cookieName is this server's cookie.
+func (s *Server) cookieName() string {
+	_, port, _ := net.SplitHostPort(s.Addr)
+	return cookiePrefix + port
+}
 
 // NewToken is a fresh per-run token: 32 random bytes, hex.
 func NewToken() (string, error) {
@@ -50,7 +58,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				http.Error(w, "wrong token: open the URL pyship dashboard printed", http.StatusForbidden)
 				return
 			}
-			http.SetCookie(w, &http.Cookie{Name: cookieName, Value: s.Token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+			http.SetCookie(w, &http.Cookie{Name: s.cookieName(), Value: s.Token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
 			// The token leaves the address bar (and the history) at once.
 			u := *r.URL
 			q := u.Query()
@@ -59,7 +67,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
 			return
 		}
-		c, err := r.Cookie(cookieName)
+		c, err := r.Cookie(s.cookieName())
 		if err != nil || !s.tokenOK(c.Value) {
 			http.Error(w, "not signed in: open the URL pyship dashboard printed (it carries this run's token)", http.StatusUnauthorized)
 			return

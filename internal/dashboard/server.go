@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pyship/pyship/internal/store"
 )
 
 //go:embed assets
@@ -43,16 +45,30 @@ func (s *Server) Handler() http.Handler {
 	static, _ := fs.Sub(assets, "assets")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	mux.HandleFunc("GET /{$}", s.index)
-	mux.HandleFunc("GET /apps/{name}", s.app)
-	mux.HandleFunc("GET /apps/{name}/logs", s.logs)
-	mux.HandleFunc("POST /apps/{name}/rollback", s.act("rollback"))
-	mux.HandleFunc("POST /apps/{name}/scale", s.act("scale"))
-	mux.HandleFunc("POST /apps/{name}/traffic", s.act("traffic"))
-	mux.HandleFunc("POST /apps/{name}/restart", s.act("restart"))
+	// Every route with an app's name checks it first: a name is a state-directory
+	// key (its lock file), never a path.
+	mux.Handle("GET /apps/{name}", named(s.app))
+	mux.Handle("GET /apps/{name}/logs", named(s.logs))
+	mux.Handle("POST /apps/{name}/rollback", named(s.act("rollback")))
+	mux.Handle("POST /apps/{name}/scale", named(s.act("scale")))
+	mux.Handle("POST /apps/{name}/traffic", named(s.act("traffic")))
+	mux.Handle("POST /apps/{name}/restart", named(s.act("restart")))
 	mux.HandleFunc("GET /api/apps", s.apiApps)
-	mux.HandleFunc("GET /api/apps/{name}", s.apiApp)
-	mux.HandleFunc("GET /api/apps/{name}/stats", s.apiStats)
+	mux.Handle("GET /api/apps/{name}", named(s.apiApp))
+	mux.Handle("GET /api/apps/{name}/stats", named(s.apiStats))
 	return s.guard(mux)
+}
+
+// named lets through only a request whose {name} is an app name (store.ValidName):
+// /apps/..%2Fx is a 404, not a path or lock file of that name.
+func named(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if store.ValidName(r.PathValue("name")) != nil {
+			http.NotFound(w, r)
+			return
+		}
+		h(w, r)
+	})
 }
 
 func (s *Server) now() time.Time {
@@ -173,7 +189,7 @@ func (s *Server) act(action string) http.HandlerFunc {
 		if r.PostForm.Get("confirm") != "yes" {
 			var fields [][2]string
 			for k, v := range r.PostForm {
-				if len(v) > 0 {
+				if len(v) > 0 && k != "confirm" {
 					fields = append(fields, [2]string{k, v[0]})
 				}
 			}

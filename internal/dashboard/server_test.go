@@ -165,6 +165,11 @@ func TestSignInAndPages(t *testing.T) {
 	if code, _ := get(t, c, srv.URL+"/apps/nope"); code != 404 {
 		t.Errorf("a missing app: %d", code)
 	}
+	for _, p := range []string{"/apps/..%2F..%2Fetc", "/api/apps/Bad_Name", "/apps/a--b/logs"} {
+		if code, _ := get(t, c, srv.URL+p); code != 404 {
+			t.Errorf("%s: %d, want 404 (not an app name)", p, code)
+		}
+	}
 	if code, body := get(t, c, srv.URL+"/api/apps/shop"); code != 200 || !strings.Contains(body, `"replicas_ready":2`) {
 		t.Errorf("API: %d %s", code, body)
 	}

@@ -17,7 +17,8 @@ type Source interface {
 	Apps(ctx context.Context) ([]App, error)
 	// App is one app with its revisions and replicas; ErrNoApp when there is none.
 	App(ctx context.Context, name string) (*App, error)
-	// Logs follows the app's replicas' output, each line to emit, until ctx ends.
+	// Logs follows the app's replicas' output, each line to emit, until ctx ends: the
+	// last tail lines of each replica first (0: none, only new ones).
 	Logs(ctx context.Context, name string, tail int, emit func(LogLine) error) error
 	// Stats samples the app's replicas' CPU and memory (by replica name; an app that
 	// runs elsewhere may have none). It takes about a second: the page asks for it

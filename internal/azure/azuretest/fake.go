@@ -221,6 +221,9 @@ func (f *Azure) serve(w http.ResponseWriter, r *http.Request) {
 			armError(w, http.StatusNotFound, "ResourceNotFound", "The Resource '"+typ+"/"+parts[7]+"' under resource group '"+parts[3]+"' was not found.")
 			return
 		}
+		if typ == "Microsoft.Web/sites" {
+			b = siteAsGot(b)
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(b)
 	case http.MethodPut:
@@ -322,7 +325,27 @@ func (f *Azure) addAzures(id, typ, name string, m, props map[string]any) {
 	case "Microsoft.Web/sites":
 		props["defaultHostName"], props["state"] = name+".azurewebsites.net", "Running"
 		props["enabledHostNames"] = []string{name + ".azurewebsites.net", name + ".scm.azurewebsites.net"}
+		props["hostNameSslStates"] = []map[string]string{{"name": name + ".azurewebsites.net", "hostType": "Standard"}, {"name": name + ".scm.azurewebsites.net", "hostType": "Repository"}}
 	}
+}
+
+// siteAsGot is a site as Azure's GET returns it: the region as its display name, and
+// the configuration's app settings left out (null): they are read apart.
+func siteAsGot(b []byte) []byte {
+	var m map[string]any
+	if json.Unmarshal(b, &m) != nil {
+		return b
+	}
+	if loc, ok := m["location"].(string); ok && loc == "westeurope" {
+		m["location"] = "West Europe"
+	}
+	if props, ok := m["properties"].(map[string]any); ok {
+		if cfg, ok := props["siteConfig"].(map[string]any); ok {
+			cfg["appSettings"] = nil
+		}
+	}
+	out, _ := json.Marshal(m)
+	return out
 }
 
 // child serves what is under a resource: a Container App's revisions, replicas and
@@ -349,6 +372,34 @@ func (f *Azure) child(w http.ResponseWriter, r *http.Request, id string, rest []
 			"properties": map[string]any{"runningState": "Running", "containers": []any{map[string]any{
 				"name": name, "ready": true, "runningState": "Running",
 				"logStreamEndpoint": host + id + "/revisions/" + rest[1] + "/replicas/" + rest[1] + "-7d9f/containers/" + name}}}}}})
+	case r.Method == http.MethodGet && len(rest) == 2 && rest[0] == "config" && rest[1] == "web":
+		var site struct {
+			Properties struct {
+				SiteConfig map[string]any `json:"siteConfig"`
+			} `json:"properties"`
+		}
+		json.Unmarshal(f.resources[id], &site)
+		cfg := site.Properties.SiteConfig
+		if cfg == nil {
+			cfg = map[string]any{}
+		}
+		cfg["appSettings"] = nil // as Azure answers: the settings are listed apart
+		cfg["scmType"] = "None"  // and Azure adds its own
+		json.NewEncoder(w).Encode(map[string]any{"id": id + "/config/web", "name": "web", "properties": cfg})
+	case r.Method == http.MethodPost && len(rest) == 3 && rest[0] == "config" && rest[1] == "appsettings" && rest[2] == "list":
+		var site struct {
+			Properties struct {
+				SiteConfig struct {
+					AppSettings []struct{ Name, Value string } `json:"appSettings"`
+				} `json:"siteConfig"`
+			} `json:"properties"`
+		}
+		json.Unmarshal(f.resources[id], &site)
+		props := map[string]string{}
+		for _, kv := range site.Properties.SiteConfig.AppSettings {
+			props[kv.Name] = kv.Value
+		}
+		json.NewEncoder(w).Encode(map[string]any{"id": id + "/config/appsettings", "name": "appsettings", "properties": props})
 	case r.Method == http.MethodPost && len(rest) == 1 && rest[0] == "getAuthtoken":
 		json.NewEncoder(w).Encode(map[string]any{"properties": map[string]any{"token": f.authToken, "expires": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}})
 	case r.Method == http.MethodGet && len(rest) == 3 && rest[0] == "containers" && rest[2] == "logs":

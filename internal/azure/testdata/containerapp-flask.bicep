@@ -1,6 +1,6 @@
 // pyship render --target aca: Container App shop (Microsoft.App 2026-01-01).
 // az deployment group create --resource-group RG --template-file THIS_FILE
-resource shop 'Microsoft.App/containerApps@2026-01-01' = {
+resource app 'Microsoft.App/containerApps@2026-01-01' = {
   name: 'shop'
   location: 'westeurope'
   identity: {

@@ -50,14 +50,32 @@
   }
   stats();
   setInterval(stats, 5000);
-  var es = new EventSource("/apps/" + encodeURIComponent(app) + "/logs");
-  es.onopen = function () { state.textContent = "live"; };
-  es.onerror = function () { state.textContent = "reconnecting"; };
-  es.addEventListener("failure", function (e) { state.textContent = JSON.parse(e.data).message; });
-  es.onmessage = function (e) {
-    var l = JSON.parse(e.data);
-    var rev = l.revision.slice(l.revision.lastIndexOf("--") + 2);
-    var line = l.time + " [" + rev + "/" + l.replica + "] " + l.message;
-    if (paused) held.push(line); else add(line);
-  };
+  // The stream: the last 100 lines first, then new ones. After a dropped connection
+  // it is opened again asking for none of the old lines (they are on the page), and a
+  // stream the server ended with a failure is not opened again.
+  var es = null, failed = false;
+  function open(tail) {
+    es = new EventSource("/apps/" + encodeURIComponent(app) + "/logs?tail=" + tail);
+    es.onopen = function () { state.textContent = "live"; };
+    es.onerror = function () {
+      es.close();
+      if (failed) return;
+      state.textContent = "reconnecting";
+      setTimeout(function () { open(0); }, 2000);
+    };
+    es.addEventListener("failure", function (e) {
+      failed = true;
+      es.close();
+      state.textContent = JSON.parse(e.data).message;
+    });
+    es.onmessage = function (e) {
+      var l = JSON.parse(e.data);
+      var rev = l.revision.slice(l.revision.lastIndexOf("--") + 2);
+      var line = l.time + " [" + rev + "/" + l.replica + "] " + l.message;
+      if (!paused) { add(line); return; }
+      held.push(line);
+      if (held.length > max) held.shift();
+    };
+  }
+  open(100);
 })();
