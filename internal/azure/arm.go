@@ -60,36 +60,46 @@ func NewARM(cred azcore.TokenCredential, opts *arm.ClientOptions) (*ARM, error) 
 	return a, nil
 }
 
-// Put creates or updates r, waits until Azure has provisioned it, and returns the
-// resource as Azure then has it (its fqdn, its latest revision).
-func (a *ARM) Put(ctx context.Context, r Resource) (json.RawMessage, error) {
-	timeout := a.Timeout
-	if timeout <= 0 {
-		timeout = 20 * time.Minute
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if !strings.HasPrefix(r.ID, "/subscriptions/") {
-		return nil, &InputError{fmt.Sprintf("%q is not a resource ID", r.ID)}
-	}
-	req, err := runtime.NewRequest(ctx, http.MethodPut, runtime.JoinPaths(a.endpoint, r.ID))
+// do sends one request for a resource: its api-version (and extra query parameters)
+// in the URL, body as JSON when there is one. A failure to get an answer is explained;
+// any answer is the caller's to judge.
+func (a *ARM) do(ctx context.Context, method string, r Resource, extra url.Values, body []byte) (*http.Response, error) {
+	req, err := runtime.NewRequest(ctx, method, runtime.JoinPaths(a.endpoint, r.ID))
 	if err != nil {
 		return nil, err
 	}
 	q := req.Raw().URL.Query()
+	for k, v := range extra {
+		q[k] = v
+	}
 	q.Set("api-version", r.APIVersion)
 	req.Raw().URL.RawQuery = q.Encode()
 	req.Raw().Header.Set("Accept", "application/json")
-	if err := req.SetBody(streaming.NopCloser(bytes.NewReader(r.Body)), "application/json"); err != nil {
-		return nil, err
+	if body != nil {
+		if err := req.SetBody(streaming.NopCloser(bytes.NewReader(body)), "application/json"); err != nil {
+			return nil, err
+		}
 	}
 	resp, err := a.pl.Do(req)
 	if err != nil {
 		return nil, a.explain(ctx, r, err)
 	}
-	if !runtime.HasStatusCode(resp, http.StatusOK, http.StatusCreated, http.StatusAccepted) {
-		return nil, a.explain(ctx, r, runtime.NewResponseError(resp))
+	return resp, nil
+}
+
+// operation bounds a call that starts a long-running operation (default 20 minutes:
+// a Container App's first revision pulls its image and starts it).
+func (a *ARM) operation(ctx context.Context) (context.Context, context.CancelFunc) {
+	timeout := a.Timeout
+	if timeout <= 0 {
+		timeout = 20 * time.Minute
 	}
+	return context.WithTimeout(ctx, timeout)
+}
+
+// await follows the long-running operation resp started (Azure-AsyncOperation or
+// Location polling) to its end, and returns the resource as Azure then has it.
+func (a *ARM) await(ctx context.Context, r Resource, resp *http.Response) (json.RawMessage, error) {
 	poller, err := runtime.NewPoller[json.RawMessage](resp, a.pl, nil)
 	if err != nil {
 		return nil, err
@@ -105,6 +115,24 @@ func (a *ARM) Put(ctx context.Context, r Resource) (json.RawMessage, error) {
 	return out, nil
 }
 
+// Put creates or updates r, waits until Azure has provisioned it, and returns the
+// resource as Azure then has it (its fqdn, its latest revision).
+func (a *ARM) Put(ctx context.Context, r Resource) (json.RawMessage, error) {
+	if !strings.HasPrefix(r.ID, "/subscriptions/") {
+		return nil, &InputError{fmt.Sprintf("%q is not a resource ID", r.ID)}
+	}
+	ctx, cancel := a.operation(ctx)
+	defer cancel()
+	resp, err := a.do(ctx, http.MethodPut, r, nil, r.Body)
+	if err != nil {
+		return nil, err
+	}
+	if !runtime.HasStatusCode(resp, http.StatusOK, http.StatusCreated, http.StatusAccepted) {
+		return nil, a.explain(ctx, r, runtime.NewResponseError(resp))
+	}
+	return a.await(ctx, r, resp)
+}
+
 // Get reads a resource: nil when it does not exist.
 func (a *ARM) Get(ctx context.Context, id, apiVersion string) (json.RawMessage, error) {
 	return a.get(ctx, id, apiVersion, nil)
@@ -112,73 +140,44 @@ func (a *ARM) Get(ctx context.Context, id, apiVersion string) (json.RawMessage, 
 
 // get is Get with more query parameters (a container's logs: tail).
 func (a *ARM) get(ctx context.Context, id, apiVersion string, extra url.Values) (json.RawMessage, error) {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	req, err := runtime.NewRequest(ctx, http.MethodGet, runtime.JoinPaths(a.endpoint, id))
-	if err != nil {
-		return nil, err
-	}
-	q := req.Raw().URL.Query()
-	for k, v := range extra {
-		q[k] = v
-	}
-	q.Set("api-version", apiVersion)
-	req.Raw().URL.RawQuery = q.Encode()
-	resp, err := a.pl.Do(req)
-	if err != nil {
-		return nil, a.explain(ctx, Resource{ID: id, What: id}, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
-		return nil, nil
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, a.explain(ctx, Resource{ID: id, What: id}, runtime.NewResponseError(resp))
-	}
-	return io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	return a.read(ctx, http.MethodGet, Resource{ID: id, APIVersion: apiVersion, What: id}, extra, 8<<20, true)
 }
 
-// Post calls a resource's action (getAuthtoken) and returns Azure's answer.
+// Post calls a resource's action (getAuthtoken, config/appsettings/list) and returns
+// Azure's answer.
 func (a *ARM) Post(ctx context.Context, id, apiVersion string) (json.RawMessage, error) {
+	return a.read(ctx, http.MethodPost, Resource{ID: id, APIVersion: apiVersion, What: id}, nil, 1<<20, false)
+}
+
+// read is a call whose answer is a document of at most limit bytes; a 404 is nil, nil
+// when missingOK (a GET: the resource does not exist), else Azure's refusal.
+func (a *ARM) read(ctx context.Context, method string, r Resource, extra url.Values, limit int64, missingOK bool) (json.RawMessage, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	req, err := runtime.NewRequest(ctx, http.MethodPost, runtime.JoinPaths(a.endpoint, id))
+	resp, err := a.do(ctx, method, r, extra, nil)
 	if err != nil {
 		return nil, err
 	}
-	q := req.Raw().URL.Query()
-	q.Set("api-version", apiVersion)
-	req.Raw().URL.RawQuery = q.Encode()
-	resp, err := a.pl.Do(req)
-	if err != nil {
-		return nil, a.explain(ctx, Resource{ID: id, What: id}, err)
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, a.explain(ctx, Resource{ID: id, What: id}, runtime.NewResponseError(resp))
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return io.ReadAll(io.LimitReader(resp.Body, limit))
+	case http.StatusNotFound:
+		if missingOK {
+			return nil, nil
+		}
 	}
-	return io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return nil, a.explain(ctx, r, runtime.NewResponseError(resp))
 }
 
 // Delete removes a resource and waits until Azure has; one already gone is not an
 // error (it reports false).
 func (a *ARM) Delete(ctx context.Context, r Resource) (bool, error) {
-	timeout := a.Timeout
-	if timeout <= 0 {
-		timeout = 20 * time.Minute
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := a.operation(ctx)
 	defer cancel()
-	req, err := runtime.NewRequest(ctx, http.MethodDelete, runtime.JoinPaths(a.endpoint, r.ID))
+	resp, err := a.do(ctx, http.MethodDelete, r, nil, nil)
 	if err != nil {
 		return false, err
-	}
-	q := req.Raw().URL.Query()
-	q.Set("api-version", r.APIVersion)
-	req.Raw().URL.RawQuery = q.Encode()
-	resp, err := a.pl.Do(req)
-	if err != nil {
-		return false, a.explain(ctx, r, err)
 	}
 	switch resp.StatusCode {
 	case http.StatusNoContent, http.StatusNotFound:
@@ -188,21 +187,10 @@ func (a *ARM) Delete(ctx context.Context, r Resource) (bool, error) {
 		resp.Body.Close()
 		return true, nil
 	case http.StatusAccepted:
-	default:
-		return false, a.explain(ctx, r, runtime.NewResponseError(resp))
+		_, err := a.await(ctx, r, resp)
+		return err == nil, err
 	}
-	poller, err := runtime.NewPoller[json.RawMessage](resp, a.pl, nil)
-	if err != nil {
-		return false, err
-	}
-	poll := a.Poll
-	if poll <= 0 {
-		poll = 5 * time.Second
-	}
-	if _, err := poller.PollUntilDone(ctx, &runtime.PollUntilDoneOptions{Frequency: poll}); err != nil {
-		return false, a.explain(ctx, r, err)
-	}
-	return true, nil
+	return false, a.explain(ctx, r, runtime.NewResponseError(resp))
 }
 
 // ARMError is what Resource Manager refused, said in one line with the fix.

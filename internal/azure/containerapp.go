@@ -1,7 +1,6 @@
 package azure
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"sort"
@@ -156,14 +155,7 @@ func ContainerAppBody(in AppInput) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	if err := validate(ContainerApp, fmt.Sprintf("Container App %s (Microsoft.App/containerApps %s)", in.Name, ContainerAppAPIVersion), b); err != nil {
-		return nil, err
-	}
-	return append(b, '\n'), nil
+	return checked(ContainerApp, fmt.Sprintf("Container App %s (Microsoft.App/containerApps %s)", in.Name, ContainerAppAPIVersion), doc)
 }
 
 func containerAppDoc(in AppInput) (*containerApp, error) {

@@ -94,14 +94,7 @@ func ContainerGroupBody(in AppInput) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	if err := validate(ContainerGroup, fmt.Sprintf("container group %s (Microsoft.ContainerInstance/containerGroups %s)", in.Name, ContainerGroupAPIVersion), b); err != nil {
-		return nil, err
-	}
-	return append(b, '\n'), nil
+	return checked(ContainerGroup, fmt.Sprintf("container group %s (Microsoft.ContainerInstance/containerGroups %s)", in.Name, ContainerGroupAPIVersion), doc)
 }
 
 func containerGroupDoc(in AppInput) (*containerGroup, error) {

@@ -1,6 +1,7 @@
 package azure
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -290,7 +291,7 @@ func StateOf(target string, b []byte) string {
 		return ""
 	}
 	p := readState(b).Properties
-	out := "provisioning " + firstNonEmptyString(p.ProvisioningState, "unknown")
+	out := "provisioning " + cmp.Or(p.ProvisioningState, "unknown")
 	switch {
 	case target == ContainerInstances && p.InstanceView.State != "":
 		out += ", " + strings.ToLower(p.InstanceView.State)
@@ -315,22 +316,13 @@ func appURL(target string, b []byte, port int) string {
 			return "https://" + p.Configuration.Ingress.FQDN + "/"
 		}
 	case ContainerInstances:
-		host := firstNonEmptyString(p.IPAddress.FQDN, p.IPAddress.IP)
+		host := cmp.Or(p.IPAddress.FQDN, p.IPAddress.IP)
 		if host != "" {
 			return fmt.Sprintf("http://%s:%d/", host, port)
 		}
 	case AppService, Functions:
 		if p.DefaultHostName != "" {
 			return "https://" + p.DefaultHostName + "/"
-		}
-	}
-	return ""
-}
-
-func firstNonEmptyString(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
 		}
 	}
 	return ""
@@ -383,12 +375,12 @@ func waitRevision(ctx context.Context, rm ResourceManager, r Resource, rev strin
 		p := s.Properties
 		switch {
 		case strings.EqualFold(p.ProvisioningState, "Failed") || strings.EqualFold(p.RunningState, "Failed"):
-			msg := fmt.Sprintf("revision %s failed (%s)", rev, firstNonEmptyString(p.ProvisioningError, "provisioning "+p.ProvisioningState+", running "+p.RunningState))
+			msg := fmt.Sprintf("revision %s failed (%s)", rev, cmp.Or(p.ProvisioningError, "provisioning "+p.ProvisioningState+", running "+p.RunningState))
 			return &DeployError{What: r.What, Msg: msg + "; the previous revision keeps serving: pyship logs " + appName(r.ID) + " shows the new one's output"}
 		case strings.EqualFold(p.HealthState, "Healthy") && (strings.EqualFold(p.RunningState, "Running") || strings.HasPrefix(strings.ToLower(p.RunningState), "runningat")):
 			return nil
 		}
-		last = fmt.Sprintf("health %s, provisioning %s, running %s", firstNonEmptyString(p.HealthState, "unknown"), firstNonEmptyString(p.ProvisioningState, "unknown"), firstNonEmptyString(p.RunningState, "unknown"))
+		last = fmt.Sprintf("health %s, provisioning %s, running %s", cmp.Or(p.HealthState, "unknown"), cmp.Or(p.ProvisioningState, "unknown"), cmp.Or(p.RunningState, "unknown"))
 		if time.Now().After(deadline) {
 			return &DeployError{What: r.What, Msg: fmt.Sprintf("revision %s was not healthy within %v (%s); the previous revision keeps serving: pyship logs %s shows why", rev, wait, last, appName(r.ID))}
 		}

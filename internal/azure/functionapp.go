@@ -1,7 +1,6 @@
 package azure
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -34,14 +33,8 @@ func functionAppBody(in FunctionAppInput) (*site, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := validate(Site, fmt.Sprintf("function app %s (Microsoft.Web/sites %s)", in.Name, SiteAPIVersion), b); err != nil {
-		return nil, nil, err
-	}
-	return doc, append(b, '\n'), nil
+	b, err := checked(Site, fmt.Sprintf("function app %s (Microsoft.Web/sites %s)", in.Name, SiteAPIVersion), doc)
+	return doc, b, err
 }
 
 // functionAppDoc is the web app's site made a function app: kind functionapp, the

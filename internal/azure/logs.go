@@ -93,10 +93,10 @@ func (a *ARM) containerAppLogs(ctx context.Context, r Resource, o LogOptions, em
 			return err
 		}
 		if b == nil {
-			return &DeployError{What: r.What, Msg: "Azure has no such Container App (removed outside pyship?)"}
+			return &DeployError{What: r.What, Msg: "Azure has no such Container App (removed outside pyship?): deploy it again, or pyship down forgets it"}
 		}
 		if rev = latestRevision(b); rev == "" {
-			return &DeployError{What: r.What, Msg: "Azure reports no revision yet"}
+			return &DeployError{What: r.What, Msg: "Azure reports no revision yet: its first deploy is still provisioning; pyship status shows where it is"}
 		}
 	}
 	b, err := a.Get(ctx, r.ID+"/revisions/"+rev+"/replicas", r.APIVersion)
@@ -130,7 +130,7 @@ func (a *ARM) containerAppLogs(ctx context.Context, r Resource, o LogOptions, em
 		} `json:"properties"`
 	}
 	if err := json.Unmarshal(tb, &tok); err != nil || tok.Properties.Token == "" {
-		return &DeployError{What: r.What, Msg: "Azure gave no log stream token"}
+		return &DeployError{What: r.What, Msg: "Azure gave no log stream token: try again; az containerapp logs show reads the same stream"}
 	}
 	var streams []func() error
 	var mu sync.Mutex // one line at a time reaches emit
@@ -254,7 +254,7 @@ func (a *ARM) containerGroupLogs(ctx context.Context, r Resource, o LogOptions, 
 			return err
 		}
 		if b == nil {
-			return &DeployError{What: r.What, Msg: "Azure has no such container group (removed outside pyship?)"}
+			return &DeployError{What: r.What, Msg: "Azure has no such container group (removed outside pyship?): deploy it again, or pyship down forgets it"}
 		}
 		var logs struct {
 			Content string `json:"content"`
@@ -322,11 +322,11 @@ func (a *ARM) siteLogs(ctx context.Context, r Resource, o LogOptions, emit func(
 		return err
 	}
 	if b == nil {
-		return &DeployError{What: r.What, Msg: "Azure has no such web app (removed outside pyship?)"}
+		return &DeployError{What: r.What, Msg: "Azure has no such web app (removed outside pyship?): deploy it again, or pyship down forgets it"}
 	}
 	scm := scmHost(b)
 	if scm == "" {
-		return &DeployError{What: r.What, Msg: "Azure reports no SCM (Kudu) host for the web app, where its log stream is"}
+		return &DeployError{What: r.What, Msg: "Azure reports no SCM (Kudu) host for the web app, where its log stream is: az webapp log tail reads it another way"}
 	}
 	// The request below carries the Entra token: it ends with the stream, and a stream
 	// read without -f ends after at most half a minute whatever the app prints.

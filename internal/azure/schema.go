@@ -299,6 +299,19 @@ func collect(e *jsonschema.ValidationError, into map[string]bool) {
 	into[at+": "+msg] = true
 }
 
+// checked is doc as the body of a request, indented and ending in a newline, once it
+// has passed d: a document Azure's schema refuses is an error, never an output.
+func checked(d definition, what string, doc any) ([]byte, error) {
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := validate(d, what, b); err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
 // resourceTypes are the definitions of the resource types pyship writes, by type.
 var resourceTypes = map[string]definition{
 	"Microsoft.App/containerApps":                 ContainerApp,

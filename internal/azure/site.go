@@ -1,7 +1,6 @@
 package azure
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -63,14 +62,8 @@ func siteBody(in SiteInput) (*site, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := validate(Site, fmt.Sprintf("web app %s (Microsoft.Web/sites %s)", in.Name, SiteAPIVersion), b); err != nil {
-		return nil, nil, err
-	}
-	return doc, append(b, '\n'), nil
+	b, err := checked(Site, fmt.Sprintf("web app %s (Microsoft.Web/sites %s)", in.Name, SiteAPIVersion), doc)
+	return doc, b, err
 }
 
 func siteDoc(in SiteInput) (*site, error) {

@@ -14,10 +14,16 @@ import (
 // revisions, so these read and change them through Resource Manager rather than the
 // revision state machine of the engine and clusters.
 
-// azureResource is the Azure resource an app recorded on an Azure target is.
-func azureResource(app *store.App) (azure.Resource, error) {
+// azureResource is the Azure resource an app recorded on an Azure target is, and the
+// Resource Manager client that reaches it.
+func azureResource(app *store.App) (azure.Resource, *azure.ARM, error) {
 	t := app.Target
-	return azure.Locate(t.Kind, azure.Place{Subscription: t.Subscription, ResourceGroup: t.ResourceGroup}, app.Name)
+	r, err := azure.Locate(t.Kind, azure.Place{Subscription: t.Subscription, ResourceGroup: t.ResourceGroup}, app.Name)
+	if err != nil {
+		return r, nil, err
+	}
+	rm, err := newResourceManager()
+	return r, rm, err
 }
 
 // notOnAzure is the refusal of an app command Azure apps do not have (yet): what to
@@ -33,11 +39,7 @@ func azureLogs(c *appCall, o platform.LogOptions) error {
 	if o.Since != "" {
 		return usagef("--since: Azure's log APIs take no start time; use --tail N")
 	}
-	r, err := azureResource(c.app)
-	if err != nil {
-		return err
-	}
-	rm, err := newResourceManager()
+	r, rm, err := azureResource(c.app)
 	if err != nil {
 		return err
 	}
@@ -56,15 +58,11 @@ func azureLogs(c *appCall, o platform.LogOptions) error {
 // downAzure deletes an Azure app's resource through Resource Manager, then forgets
 // the app. Its image stays in the registry (the registry's retention rules own it).
 func downAzure(ctx context.Context, g *globals, p *platform.Platform, app *store.App, stdout io.Writer, confirmed func(what string) error) error {
-	r, err := azureResource(app)
+	r, rm, err := azureResource(app)
 	if err != nil {
 		return err
 	}
 	if err := confirmed(fmt.Sprintf("%s %s in resource group %s (Azure deletes it and its revisions)", r.What, app.Name, app.Target.ResourceGroup)); err != nil {
-		return err
-	}
-	rm, err := newResourceManager()
-	if err != nil {
 		return err
 	}
 	if p.Log != nil {
@@ -98,11 +96,7 @@ func downAzure(ctx context.Context, g *globals, p *platform.Platform, app *store
 
 // azureStatus shows an Azure app as pyship recorded it and as Azure has it now.
 func azureStatus(c *appCall, asJSON bool) error {
-	r, err := azureResource(c.app)
-	if err != nil {
-		return err
-	}
-	rm, err := newResourceManager()
+	r, rm, err := azureResource(c.app)
 	if err != nil {
 		return err
 	}

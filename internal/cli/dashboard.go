@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -149,6 +150,23 @@ func (d *dashboardSource) open() (*platform.Platform, func(), error) {
 	return pf.openStore(io.Discard)
 }
 
+// record opens the state as a command does and reads the app's record:
+// dashboard.ErrNoApp when the state directory has none. done closes the state.
+func (d *dashboardSource) record(name string) (p *platform.Platform, done func(), rec *store.App, err error) {
+	if p, done, err = d.open(); err != nil {
+		return nil, nil, nil, err
+	}
+	rec, err = p.Store.Get(name)
+	if errors.Is(err, store.ErrNoApp) {
+		err = fmt.Errorf("%w: %s", dashboard.ErrNoApp, name)
+	}
+	if err != nil {
+		done()
+		return nil, nil, nil, err
+	}
+	return p, done, rec, nil
+}
+
 func (d *dashboardSource) Apps(ctx context.Context) ([]dashboard.App, error) {
 	p, done, err := d.open()
 	if err != nil {
@@ -215,14 +233,8 @@ func servingOf(reps []platform.Replica, app, live string) int {
 func appView(p *platform.Platform, a *store.App, full bool) dashboard.App {
 	v := dashboard.App{Name: a.Name, URL: p.URLFor(a.Name, a.Target), Target: a.Target.String(), Live: a.Live, Desired: a.Replicas,
 		Traffic: map[string]int{}, Actions: !store.IsAzure(a.Target.Kind)}
-	for k, w := range a.Traffic {
-		v.Traffic[k] = w
-	}
-	if len(a.Traffic) == 0 && a.Live != "" {
-		v.Traffic[a.Live] = 100
-	}
-	if n := len(a.Revisions); n > 0 {
-		newest := a.Revisions[n-1]
+	maps.Copy(v.Traffic, a.Weights())
+	if newest := a.Newest(); newest != nil {
 		v.Deployed, v.Result = newest.Created, newest.State
 	}
 	if !full {
@@ -244,18 +256,11 @@ func appView(p *platform.Platform, a *store.App, full bool) dashboard.App {
 }
 
 func (d *dashboardSource) App(ctx context.Context, name string) (*dashboard.App, error) {
-	p, done, err := d.open()
+	p, done, rec, err := d.record(name)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	rec, err := p.Store.Get(name)
-	if errors.Is(err, store.ErrNoApp) {
-		return nil, fmt.Errorf("%w: %s", dashboard.ErrNoApp, name)
-	}
-	if err != nil {
-		return nil, err
-	}
 	if store.IsAzure(rec.Target.Kind) {
 		v := appView(p, rec, true)
 		v.Ready = v.Desired
@@ -280,15 +285,11 @@ func (d *dashboardSource) App(ctx context.Context, name string) (*dashboard.App,
 }
 
 func (d *dashboardSource) Logs(ctx context.Context, name string, tail int, emit func(dashboard.LogLine) error) error {
-	p, done, err := d.open()
+	p, done, rec, err := d.record(name)
 	if err != nil {
 		return err
 	}
 	defer done()
-	rec, err := p.Store.Get(name)
-	if err != nil {
-		return err
-	}
 	if store.IsAzure(rec.Target.Kind) {
 		return fmt.Errorf("%s runs on Azure: pyship logs %s -f streams it", name, name)
 	}
@@ -346,12 +347,12 @@ func (w *lineWriter) Write(b []byte) (int, error) {
 // act runs fn on the app as a command that changes it does: its lock (waiting for a
 // deploy under way), a reconcile, its target.
 func (d *dashboardSource) act(ctx context.Context, name string, fn func(p *platform.Platform, app *store.App) error) error {
-	p, done, err := d.open()
+	p, done, rec, err := d.record(name)
 	if err != nil {
 		return err
 	}
 	defer done()
-	if rec, err := p.Store.Get(name); err == nil && store.IsAzure(rec.Target.Kind) {
+	if store.IsAzure(rec.Target.Kind) {
 		return notOnAzure("the dashboard", rec)
 	}
 	app, release, err := settleApp(ctx, p, name, true, true)
@@ -398,18 +399,11 @@ func (d *dashboardSource) SetTraffic(ctx context.Context, name string, weights m
 // once (each sample takes the engine about a second). A cluster's or Azure's replicas
 // have none here: their metrics are the cluster's and the portal's.
 func (d *dashboardSource) Stats(ctx context.Context, name string) (map[string]dashboard.ReplicaStats, error) {
-	p, done, err := d.open()
+	p, done, rec, err := d.record(name)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	rec, err := p.Store.Get(name)
-	if errors.Is(err, store.ErrNoApp) {
-		return nil, fmt.Errorf("%w: %s", dashboard.ErrNoApp, name)
-	}
-	if err != nil {
-		return nil, err
-	}
 	out := map[string]dashboard.ReplicaStats{}
 	if rec.Target.Kind != store.Local {
 		return out, nil

@@ -48,11 +48,9 @@ type azureDeployResult struct {
 func deployAzure(ctx context.Context, g *globals, p *platform.Platform, app *store.App, dryRun bool, stdout io.Writer) error {
 	start := time.Now()
 	in := azureDeployInput(app)
-	// The documents are made and checked before Azure is asked anything: a setting
-	// Azure's schema refuses is never recorded.
-	if _, err := azure.Desired(in); err != nil {
-		return azureUsage(err)
-	}
+	// azure.Deploy makes and checks the document before it asks Azure anything, and
+	// the app is recorded only once Azure took it: a setting Azure's schema refuses is
+	// never recorded.
 	if err := app.Validate(); err != nil {
 		return usage(err)
 	}
@@ -64,8 +62,9 @@ func deployAzure(ctx context.Context, g *globals, p *platform.Platform, app *sto
 	if out != nil && out.Applied {
 		// Azure has the resource now, healthy or not: record it, so that logs show
 		// why and down removes it.
-		if rerr := recordAzure(p, app, in.App.Revision, out, err); rerr != nil && err == nil {
-			err = rerr
+		if rerr := recordAzure(p, app, in.App.Revision, out, err); rerr != nil {
+			// Say both: a resource Azure has and pyship lost track of needs the user.
+			err = errors.Join(err, fmt.Errorf("the resource %s is in Azure, but pyship could not record it (pyship down %s cannot remove it; delete it in the portal, or deploy again once the state directory is writable): %w", out.ID, app.Name, rerr))
 		}
 	}
 	if err != nil {

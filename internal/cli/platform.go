@@ -1036,12 +1036,9 @@ func newRevisions(g *globals) *cobra.Command {
 				Reason   string    `json:"reason,omitempty"`
 			}
 			rows := []row{}
+			weights := c.app.Weights()
 			for _, r := range c.app.Revisions {
-				t := c.app.Traffic[r.Name]
-				if len(c.app.Traffic) == 0 && r.Name == c.app.Live {
-					t = 100
-				}
-				rows = append(rows, row{r.Name, r.State, t, shortID(r.Spec.Image), r.Spec.ImageRef, r.Spec.Replicas, r.Created, r.Reason})
+				rows = append(rows, row{r.Name, r.State, weights[r.Name], shortID(r.Spec.Image), r.Spec.ImageRef, r.Spec.Replicas, r.Created, r.Reason})
 			}
 			if g.json {
 				return writeJSON(c.out(), rows)

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pyship/pyship/internal/store"
@@ -20,13 +21,17 @@ import (
 //go:embed assets
 var assets embed.FS
 
-var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"ago":     ago,
-	"short":   func(s string) string { return strings.TrimPrefix(s[strings.LastIndex(s, "--")+1:], "-") },
-	"pct":     func(n int) string { return strconv.Itoa(n) + "%" },
-	"rate":    func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
-	"percent": func(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" },
-}).ParseFS(assets, "assets/*.html"))
+// pages are parsed when the dashboard first renders one, not when pyship starts:
+// every other command links this package too.
+var pages = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("").Funcs(template.FuncMap{
+		"ago":     ago,
+		"short":   func(s string) string { return strings.TrimPrefix(s[strings.LastIndex(s, "--")+1:], "-") },
+		"pct":     func(n int) string { return strconv.Itoa(n) + "%" },
+		"rate":    func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
+		"percent": func(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" },
+	}).ParseFS(assets, "assets/*.html"))
+})
 
 // Server is the dashboard's HTTP server.
 type Server struct {
@@ -82,7 +87,7 @@ func (s *Server) now() time.Time {
 // into the page, so pages are rendered into memory first.
 func (s *Server) render(w http.ResponseWriter, status int, name string, data any) {
 	var b strings.Builder
-	if err := pages.ExecuteTemplate(&b, name, data); err != nil {
+	if err := pages().ExecuteTemplate(&b, name, data); err != nil {
 		http.Error(w, "the page could not be made: "+err.Error(), http.StatusInternalServerError)
 		return
 	}

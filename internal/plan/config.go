@@ -76,11 +76,7 @@ func (d *detector) loadConfig(dir string) error {
 func (d *detector) applyConfig(file string, data []byte, table string) error {
 	var raw map[string]any
 	if err := toml.Unmarshal(data, &raw); err != nil {
-		if de, ok := err.(*toml.DecodeError); ok {
-			row, _ := de.Position()
-			return &pyproject.ParseError{File: file, Line: row, Msg: de.Error()}
-		}
-		return &pyproject.ParseError{File: file, Msg: err.Error()}
+		return tomlError(file, err)
 	}
 	section := raw
 	if table != "" {

@@ -24,20 +24,20 @@ import (
 //	location = "westeurope"
 //	environment = "/subscriptions/.../managedEnvironments/prod"
 type DeployConfig struct {
-	Target         string `toml:"target"`
-	Registry       string `toml:"registry"`
-	Context        string `toml:"context"`
-	Namespace      string `toml:"namespace"`
-	Subscription   string `toml:"subscription"`
-	ResourceGroup  string `toml:"resource_group"`
-	Location       string `toml:"location"`
-	Environment    string `toml:"environment"`
-	Plan           string `toml:"plan"`
-	KeyVault       string `toml:"key_vault"`
-	Identity       string `toml:"identity"`
-	StorageAccount string `toml:"storage_account"`
+	Target         string
+	Registry       string
+	Context        string
+	Namespace      string
+	Subscription   string
+	ResourceGroup  string
+	Location       string
+	Environment    string
+	Plan           string
+	KeyVault       string
+	Identity       string
+	StorageAccount string
 	// File is the file it was read from ("" when the project has none).
-	File string `toml:"-"`
+	File string
 }
 
 // maxConfigFile bounds the configuration file read.
@@ -58,14 +58,6 @@ func ReadDeployConfig(fsys fs.FS) (DeployConfig, error) {
 		if c.file == "pyproject.toml" && !bytes.Contains(data, []byte("tool.pyship")) {
 			return DeployConfig{}, nil
 		}
-		var doc struct {
-			Deploy DeployConfig `toml:"deploy"`
-			Tool   struct {
-				Pyship struct {
-					Deploy DeployConfig `toml:"deploy"`
-				} `toml:"pyship"`
-			} `toml:"tool"`
-		}
 		var raw map[string]any
 		if err := toml.Unmarshal(data, &raw); err != nil {
 			return DeployConfig{}, tomlError(c.file, err)
@@ -80,39 +72,35 @@ func ReadDeployConfig(fsys fs.FS) (DeployConfig, error) {
 			}
 			continue
 		}
+		out := DeployConfig{File: c.file}
 		lines := settingLines(data, c.table)
 		for k, v := range table {
-			if _, ok := v.(string); !ok || !deployKeys[k] {
-				msg := fmt.Sprintf("%s must be a string", k)
-				if !deployKeys[k] {
-					msg = fmt.Sprintf("unknown deploy setting %q (known: %s)", k, strings.Join(deployKeyList, ", "))
-				}
-				return DeployConfig{}, &pyproject.ParseError{File: c.file, Line: lines[k], Msg: msg}
+			field := out.field(k)
+			if field == nil {
+				return DeployConfig{}, &pyproject.ParseError{File: c.file, Line: lines[k], Msg: fmt.Sprintf("unknown deploy setting %q (known: %s)", k, strings.Join(deployKeys, ", "))}
 			}
+			s, ok := v.(string)
+			if !ok {
+				return DeployConfig{}, &pyproject.ParseError{File: c.file, Line: lines[k], Msg: k + " must be a string"}
+			}
+			*field = s
 		}
-		if err := toml.Unmarshal(data, &doc); err != nil {
-			return DeployConfig{}, tomlError(c.file, err)
-		}
-		out := doc.Deploy
-		if c.file == "pyproject.toml" {
-			out = doc.Tool.Pyship.Deploy
-		}
-		out.File = c.file
 		return out, nil
 	}
 	return DeployConfig{}, nil
 }
 
-var deployKeyList = []string{"target", "registry", "context", "namespace", "subscription", "resource_group", "location", "environment", "plan", "key_vault", "identity", "storage_account"}
+// deployKeys are the [deploy] table's keys, in the order messages list them.
+var deployKeys = []string{"target", "registry", "context", "namespace", "subscription", "resource_group", "location", "environment", "plan", "key_vault", "identity", "storage_account"}
 
-var deployKeys = func() map[string]bool {
-	m := map[string]bool{}
-	for _, k := range deployKeyList {
-		m[k] = true
-	}
-	return m
-}()
+// field is the setting a [deploy] key sets (nil: no such key).
+func (c *DeployConfig) field(key string) *string {
+	return map[string]*string{"target": &c.Target, "registry": &c.Registry, "context": &c.Context, "namespace": &c.Namespace,
+		"subscription": &c.Subscription, "resource_group": &c.ResourceGroup, "location": &c.Location, "environment": &c.Environment,
+		"plan": &c.Plan, "key_vault": &c.KeyVault, "identity": &c.Identity, "storage_account": &c.StorageAccount}[key]
+}
 
+// tomlError is a TOML file that does not parse, with the line the parser names.
 func tomlError(file string, err error) error {
 	var de *toml.DecodeError
 	if errors.As(err, &de) {

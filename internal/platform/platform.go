@@ -117,22 +117,12 @@ func (p *Platform) PublishRoutes(ctx context.Context) error {
 			continue
 		}
 		t := Traffic{Weights: map[string]int{}, Host: a.Host}
-		weights := a.Traffic
-		if len(weights) == 0 && a.Live != "" {
-			weights = map[string]int{a.Live: 100}
-		}
-		for rev, w := range weights {
+		for rev, w := range a.Weights() {
 			if rv := a.Revision(rev); rv != nil && rv.State == store.Ready {
 				t.Weights[rv.Name] = w
 			}
 		}
-		if n := len(a.Revisions); n > 0 {
-			newest := a.Revisions[n-1]
-			for _, rv := range a.Revisions {
-				if rv.Created.After(newest.Created) {
-					newest = rv
-				}
-			}
+		if newest := a.Newest(); newest != nil {
 			t.Newest, t.NewestState = newest.Name, newest.State
 		}
 		routes[a.Name] = t

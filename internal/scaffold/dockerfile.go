@@ -44,11 +44,7 @@ func Dockerfile(p *plan.Plan, o Options) string {
 	w("")
 	w("# ---- Stage 1: the dependencies, in a virtual environment of their own ----")
 	w("FROM ${BASE_IMAGE} AS deps")
-	w("# The package index comes at build time (--build-arg PIP_INDEX_URL=...), so private")
-	w("# indexes work; these ARGs live only in this stage and never reach the final image.")
-	w("ARG PIP_INDEX_URL")
-	w("ARG PIP_EXTRA_INDEX_URL")
-	w("ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PIP_ROOT_USER_ACTION=ignore")
+	indexArgs(w)
 	w("RUN python -m venv /opt/venv")
 	w("ENV PATH=/opt/venv/bin:$PATH VIRTUAL_ENV=/opt/venv")
 	w("WORKDIR /app")
@@ -105,6 +101,16 @@ func minor(v string) string {
 		return parts[0] + "." + parts[1]
 	}
 	return v
+}
+
+// indexArgs opens a dependency stage: the package index as build arguments, never
+// part of the image, and pip without its caches and nags.
+func indexArgs(w func(string, ...any)) {
+	w("# The package index comes at build time (--build-arg PIP_INDEX_URL=...), so private")
+	w("# indexes work; these ARGs live only in this stage and never reach the final image.")
+	w("ARG PIP_INDEX_URL")
+	w("ARG PIP_EXTRA_INDEX_URL")
+	w("ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PIP_ROOT_USER_ACTION=ignore")
 }
 
 // installDeps writes the dependency install of p with pip, the pip install command

@@ -35,11 +35,7 @@ func functionsDockerfile(p *plan.Plan, o Options) string {
 	w("")
 	w("# ---- Stage 1: the dependencies, where the Python worker looks for them ----")
 	w("FROM ${BASE_IMAGE} AS deps")
-	w("# The package index comes at build time (--build-arg PIP_INDEX_URL=...), so private")
-	w("# indexes work; these ARGs live only in this stage and never reach the final image.")
-	w("ARG PIP_INDEX_URL")
-	w("ARG PIP_EXTRA_INDEX_URL")
-	w("ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PIP_ROOT_USER_ACTION=ignore")
+	indexArgs(w)
 	w("WORKDIR /src")
 	installDeps(w, p, "pip install --target "+functionsPackages)
 	if p.Dependencies.InstallProject {

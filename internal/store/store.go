@@ -102,6 +102,29 @@ func (a *App) Revision(name string) *Revision {
 	return nil
 }
 
+// Weights is each revision's share of the app's requests as recorded: its traffic
+// split, else all of it to the live revision (nil: nothing serves).
+func (a *App) Weights() map[string]int {
+	if len(a.Traffic) > 0 {
+		return a.Traffic
+	}
+	if a.Live != "" {
+		return map[string]int{a.Live: 100}
+	}
+	return nil
+}
+
+// Newest is the revision made, or started again (a rollback), last; nil: none.
+func (a *App) Newest() *Revision {
+	var newest *Revision
+	for i := range a.Revisions {
+		if r := &a.Revisions[i]; newest == nil || !r.Created.Before(newest.Created) { // a tie: the later one
+			newest = r
+		}
+	}
+	return newest
+}
+
 // Spec is the spec the app's current settings give. Its maps are copies: a revision
 // keeps the settings it was made with when the app's change later.
 func (a *App) Spec() Spec {
